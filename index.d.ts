@@ -1,0 +1,97 @@
+// Public types of threadflight.
+
+/** Options of a Singleflight instance; all optional. Invalid values throw at construction. */
+export interface SingleflightOptions {
+  /**
+   * Most callers one flight may have, its leader included. Callers beyond it are rejected at
+   * once with TooManySubscribersError. An integer >= 1, or Infinity (the default).
+   */
+  maxSubscribers?: number;
+  /**
+   * Milliseconds a flight may run. When it runs longer, all its callers are rejected with
+   * FlightTimeoutError, the signal given to work is aborted, and the next caller starts a new
+   * flight. An integer from 1 to 2^31-1, or Infinity to never expire. Default 30000.
+   */
+  maxDuration?: number;
+  /** A label for the instance (1 to 256 characters). */
+  name?: string;
+}
+
+export interface SingleflightStats {
+  /** Flights in the air that a new caller would join. */
+  inFlightCount: number;
+  /** Callers waiting on those flights, leaders included. */
+  totalSubscribers: number;
+  /** Age in ms of the oldest of those flights, or null when there is none. */
+  oldestCallAge: number | null;
+}
+
+/**
+ * The work of a flight. It receives an AbortSignal (aborted when the flight exceeds
+ * maxDuration) if it declares a parameter; a zero-parameter function is called without one.
+ */
+export type Work<T> = (signal: AbortSignal) => T | PromiseLike<T>;
+
+/** Longest key accepted by execute(), in UTF-16 code units (65536). */
+export declare const MAX_KEY_LENGTH: number;
+
+export declare class Singleflight {
+  /** @throws TypeError or RangeError naming the offending option. */
+  constructor(options?: SingleflightOptions);
+
+  readonly name: string | undefined;
+  /** Effective limit; Infinity when unlimited. */
+  readonly maxSubscribers: number;
+  /** Effective limit in ms; Infinity when flights never expire. */
+  readonly maxDuration: number;
+
+  /**
+   * Runs `work` once for all concurrent callers of `key`: the first caller starts a flight,
+   * callers arriving while it is in the air join it, and all receive the same value (the same
+   * object) or the same error. Once the flight settles its entry is gone: nothing is cached.
+   *
+   * @throws TypeError (synchronously) if key is not a string or work not a function.
+   * @throws RangeError (synchronously) if key is longer than MAX_KEY_LENGTH.
+   * Rejects with TooManySubscribersError or FlightTimeoutError (see the options), or with
+   * whatever the work threw or rejected with.
+   */
+  execute<T>(key: string, work: Work<T>): Promise<T>;
+
+  /** Flights, callers and the oldest flight's age, for monitoring. */
+  getStats(): SingleflightStats;
+
+  /** Whether a flight for `key` is in the air that a new caller would join. */
+  isInFlight(key: string): boolean;
+
+  /** Number of flights in the air that a new caller would join. */
+  getInFlightCount(): number;
+
+  /**
+   * Makes every flight unjoinable: the next caller of any key starts a new flight. Callers
+   * already waiting still receive the outcome of the flight they joined.
+   */
+  clear(): void;
+}
+
+/** A flight already had maxSubscribers callers. */
+export declare class TooManySubscribersError extends Error {
+  readonly name: 'TooManySubscribersError';
+  readonly code: 'ERR_TOO_MANY_SUBSCRIBERS';
+  readonly key: string;
+  readonly maxSubscribers: number;
+}
+
+/** A flight ran longer than maxDuration. */
+export declare class FlightTimeoutError extends Error {
+  readonly name: 'FlightTimeoutError';
+  readonly code: 'ERR_FLIGHT_TIMEOUT';
+  readonly key: string;
+  readonly maxDuration: number;
+}
+
+/** The process could not hold one more concurrent flight (over 16 million in the air). */
+export declare class FlightCapacityError extends Error {
+  readonly name: 'FlightCapacityError';
+  readonly code: 'ERR_FLIGHT_CAPACITY';
+  readonly key: string;
+}

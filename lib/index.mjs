@@ -1,0 +1,11 @@
+// ES module entry: re-exports the CommonJS build, so both module systems share one instance.
+import threadflight from '../dist/index.js';
+
+export const {
+  Singleflight,
+  MAX_KEY_LENGTH,
+  TooManySubscribersError,
+  FlightTimeoutError,
+  FlightCapacityError,
+} = threadflight;
+export default threadflight;

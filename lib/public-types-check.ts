@@ -1,0 +1,21 @@
+// Compile-time check that the implementation matches the hand-written public types in
+// index.d.ts: a mismatch fails `tsc`. Emits nothing of use at run time.
+import type * as Public from '../index';
+import type * as Impl from './index';
+
+type Assert<T extends true> = T;
+type Extends<A, B> = [A] extends [B] ? true : false;
+
+export type Checks = [
+  Assert<Extends<InstanceType<typeof Impl.Singleflight>, Public.Singleflight>>,
+  Assert<Extends<ConstructorParameters<typeof Impl.Singleflight>, ConstructorParameters<typeof Public.Singleflight>>>,
+  Assert<Extends<ConstructorParameters<typeof Public.Singleflight>, ConstructorParameters<typeof Impl.Singleflight>>>,
+  Assert<Extends<Impl.SingleflightStats, Public.SingleflightStats>>,
+  Assert<Extends<Impl.SingleflightOptions, Public.SingleflightOptions>>,
+  Assert<Extends<Public.SingleflightOptions, Impl.SingleflightOptions>>,
+  Assert<Extends<Impl.Work<number>, Public.Work<number>>>,
+  Assert<Extends<typeof Impl.MAX_KEY_LENGTH, typeof Public.MAX_KEY_LENGTH>>,
+  Assert<Extends<Pick<InstanceType<typeof Impl.TooManySubscribersError>, 'code' | 'key' | 'maxSubscribers'>, Pick<Public.TooManySubscribersError, 'code' | 'key' | 'maxSubscribers'>>>,
+  Assert<Extends<Pick<InstanceType<typeof Impl.FlightTimeoutError>, 'code' | 'key' | 'maxDuration'>, Pick<Public.FlightTimeoutError, 'code' | 'key' | 'maxDuration'>>>,
+  Assert<Extends<Pick<InstanceType<typeof Impl.FlightCapacityError>, 'code' | 'key'>, Pick<Public.FlightCapacityError, 'code' | 'key'>>>,
+];

@@ -1,0 +1,69 @@
+// Process-wide memory for per-flight subscriber counters, laid out so JavaScript can map
+// it as typed arrays: a caller joining a flight already known to its thread bumps the
+// counter with Atomics.add instead of calling into C++.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace threadflight {
+
+// One flight's shared state. JS views: Int32Array[i*4] = subscribers, Float64Array[i*2+1] = start.
+struct alignas(16) Cell {
+  std::atomic<int32_t> subscribers{0};
+  std::atomic<int32_t> owned{0};  // 1 while a flight holds the cell; guards double settles
+  double started_ms = 0;  // monotonic start of the flight, for expiry sweeps in JS
+};
+static_assert(sizeof(Cell) == 16, "JS maps cells with a 16-byte stride");
+static_assert(std::atomic<int32_t>::is_always_lock_free, "JS updates the counter with Atomics");
+
+class CellArena {
+ public:
+  static constexpr uint32_t kCellsPerPage = 4096;   // 64 KiB pages
+  static constexpr uint32_t kMaxPages = 4096;       // 16.7M cells owned at once, at most
+  static constexpr uint32_t kCellsPerChunk = 64;    // handed to a shard at a time
+
+  // The arena every table draws from; never destroyed, because other threads and
+  // JavaScript views may still point into it while the process exits.
+  static CellArena& global();
+
+  explicit CellArena(uint32_t max_pages = kMaxPages) : max_pages_(max_pages < kMaxPages ? max_pages : kMaxPages) {}
+  CellArena(const CellArena&) = delete;
+  CellArena& operator=(const CellArena&) = delete;
+
+  // First index of kCellsPerChunk fresh cells; false when the arena is full.
+  bool allocate_chunk(uint32_t& first_index);
+
+  Cell& at(uint32_t index) noexcept {
+    return page(index / kCellsPerPage)->cells[index % kCellsPerPage];
+  }
+
+  // Base address and size of a page, for mapping into JavaScript; null if not allocated.
+  Cell* page_data(uint32_t page_index) noexcept;
+  static constexpr size_t page_bytes() { return sizeof(Cell) * kCellsPerPage; }
+
+  uint32_t page_count() const noexcept { return published_pages_.load(std::memory_order_acquire); }
+
+ private:
+  struct Page {
+    std::array<Cell, kCellsPerPage> cells;
+  };
+
+  Page* page(uint32_t page_index) noexcept {
+    return pages_[page_index].load(std::memory_order_acquire);
+  }
+
+  const uint32_t max_pages_;
+  std::mutex mutex_;
+  uint32_t next_chunk_ = 0;  // in cells, guarded by mutex_
+  std::vector<std::unique_ptr<Page>> owned_;
+  std::array<std::atomic<Page*>, kMaxPages> pages_{};
+  std::atomic<uint32_t> published_pages_{0};
+};
+
+}  // namespace threadflight
