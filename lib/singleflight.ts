@@ -65,6 +65,12 @@ function keyTypeError(key: unknown): TypeError {
   return new TypeError(`Singleflight key must be a string, received ${key === null ? 'null' : typeof key}`);
 }
 
+/** Instances with a sweep timer armed, for the 'beforeExit' hook below. */
+const pendingSweeps = new Set<Singleflight>();
+process.on('beforeExit', () => {
+  for (const instance of pendingSweeps) instance.holdOpenForExpiry();
+});
+
 export class Singleflight {
   /** The name given at construction, if any. */
   readonly name: string | undefined;
@@ -205,16 +211,35 @@ export class Singleflight {
     return true;
   }
 
-  // maxDuration without a timer per flight: one unref'd timer per instance, due at the
-  // earliest deadline among its flights. Flights that finish early cost nothing; the timer
-  // re-arms for whatever is then the oldest, and stops when nothing is in the air.
+  // maxDuration without a timer per flight: one timer per instance, due at the earliest
+  // deadline among its flights. Flights that finish early cost nothing; the timer re-arms
+  // for whatever is then the oldest, and stops when nothing is in the air. The timer is
+  // unref'd so it never delays a process that has finished its work; if the event loop
+  // runs dry while a flight is still pending, `holdOpenForExpiry` refs it, so that callers
+  // awaiting a stuck flight still get their FlightTimeoutError.
   private scheduleSweep(delayMs: number): void {
     this.sweepTimer = setTimeout(this.sweep, Math.max(1, Math.ceil(delayMs)));
     this.sweepTimer.unref();
+    pendingSweeps.add(this);
+  }
+
+  /**
+   * @internal Called on 'beforeExit'. With flights still pending, keeps the loop alive until
+   * the next sweep; with none, drops the timer so it cannot hold the process later.
+   */
+  holdOpenForExpiry(): void {
+    if (this.flights.size !== 0 || this.detached.size !== 0) {
+      this.sweepTimer?.ref();
+      return;
+    }
+    clearTimeout(this.sweepTimer);
+    this.sweepTimer = undefined;
+    pendingSweeps.delete(this);
   }
 
   private readonly sweep = (): void => {
     this.sweepTimer = undefined;
+    pendingSweeps.delete(this);
     const now = native.now();
     let nextDue = Infinity;
     const check = (flight: Flight<unknown>): void => {

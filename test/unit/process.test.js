@@ -31,3 +31,8 @@ test('the package works through require() and through ESM import', () => {
   const cjs = node(['-e', "const { Singleflight } = require('threadflight'); console.log(typeof Singleflight)"]);
   expect(cjs.trim()).toBe('function');
 });
+
+test('a caller awaiting a stuck flight gets FlightTimeoutError even when nothing else keeps the process alive', () => {
+  const out = node([fixture('stuck-flight.mjs')], { timeout: 10_000 });
+  expect(out).toBe('ERR_FLIGHT_TIMEOUT 0');
+});
