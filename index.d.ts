@@ -13,7 +13,12 @@ export interface SingleflightOptions {
    * flight. An integer from 1 to 2^31-1, or Infinity to never expire. Default 30000.
    */
   maxDuration?: number;
-  /** A label for the instance (1 to 256 characters). */
+  /**
+   * Shares flights process-wide (1 to 256 characters): every instance with this name, in any
+   * worker_thread of the process, uses one table, so a key's work runs once in the process.
+   * All instances of a name must use the same maxSubscribers and maxDuration; a different
+   * pair throws OptionsMismatchError. Without a name an instance shares nothing.
+   */
   name?: string;
 }
 
@@ -24,6 +29,11 @@ export interface SingleflightStats {
   totalSubscribers: number;
   /** Age in ms of the oldest of those flights, or null when there is none. */
   oldestCallAge: number | null;
+  /**
+   * Results that could not be cloned to callers waiting in other threads (who then ran their
+   * own work), since the table was created.
+   */
+  cloneFailures: number;
 }
 
 /**
@@ -50,6 +60,10 @@ export declare class Singleflight {
    * callers arriving while it is in the air join it, and all receive the same value (the same
    * object) or the same error. Once the flight settles its entry is gone: nothing is cached.
    *
+   * For a named instance, callers in other worker_threads join too. They receive a structured
+   * clone of the value (an error keeps its name, message, stack, code and other own
+   * properties); callers in the thread that ran the work receive the very object.
+   *
    * @throws TypeError (synchronously) if key is not a string or work not a function.
    * @throws RangeError (synchronously) if key is longer than MAX_KEY_LENGTH.
    * Rejects with TooManySubscribersError or FlightTimeoutError (see the options), or with
@@ -57,18 +71,20 @@ export declare class Singleflight {
    */
   execute<T>(key: string, work: Work<T>): Promise<T>;
 
-  /** Flights, callers and the oldest flight's age, for monitoring. */
+  /** Flights, callers and the oldest flight's age, for monitoring: for a named instance,
+   * of the whole process (all threads); otherwise of this instance. */
   getStats(): SingleflightStats;
 
-  /** Whether a flight for `key` is in the air that a new caller would join. */
+  /** Whether a flight for `key` is in the air that a new caller would join (process-wide for a name). */
   isInFlight(key: string): boolean;
 
-  /** Number of flights in the air that a new caller would join. */
+  /** Number of flights in the air that a new caller would join (process-wide for a name). */
   getInFlightCount(): number;
 
   /**
-   * Makes every flight unjoinable: the next caller of any key starts a new flight. Callers
-   * already waiting still receive the outcome of the flight they joined.
+   * Makes every flight unjoinable — for a named instance, in every thread: the next caller of
+   * any key starts a new flight. Callers already waiting still receive the outcome of the
+   * flight they joined.
    */
   clear(): void;
 }
@@ -87,6 +103,14 @@ export declare class FlightTimeoutError extends Error {
   readonly code: 'ERR_FLIGHT_TIMEOUT';
   readonly key: string;
   readonly maxDuration: number;
+}
+
+/** A name is already in use, in some thread of the process, with other limits. */
+export declare class OptionsMismatchError extends Error {
+  readonly name: 'OptionsMismatchError';
+  readonly code: 'ERR_OPTIONS_MISMATCH';
+  /** The Singleflight name in conflict. */
+  readonly groupName: string;
 }
 
 /** The process could not hold one more concurrent flight (over 16 million in the air). */

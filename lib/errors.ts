@@ -44,3 +44,16 @@ export class FlightCapacityError extends Error {
   }
 }
 Object.defineProperty(FlightCapacityError.prototype, 'name', { value: 'FlightCapacityError' });
+
+/** A Singleflight `name` is already in use (in some thread) with other limits. */
+export class OptionsMismatchError extends Error {
+  readonly code = 'ERR_OPTIONS_MISMATCH' as const;
+
+  constructor(
+    readonly groupName: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+Object.defineProperty(OptionsMismatchError.prototype, 'name', { value: 'OptionsMismatchError' });

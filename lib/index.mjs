@@ -7,5 +7,6 @@ export const {
   TooManySubscribersError,
   FlightTimeoutError,
   FlightCapacityError,
+  OptionsMismatchError,
 } = threadflight;
 export default threadflight;

@@ -1,5 +1,10 @@
-// threadflight: request coalescing for Node.js with a process-global native core.
+// threadflight: request coalescing for Node.js, across all worker_threads of a process.
 export { Singleflight, MAX_KEY_LENGTH } from './singleflight';
 export type { SingleflightStats, Work } from './singleflight';
 export type { SingleflightOptions } from './options';
-export { TooManySubscribersError, FlightTimeoutError, FlightCapacityError } from './errors';
+export {
+  TooManySubscribersError,
+  FlightTimeoutError,
+  FlightCapacityError,
+  OptionsMismatchError,
+} from './errors';

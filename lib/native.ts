@@ -1,60 +1,81 @@
-// The compiled addon and the per-thread views of its shared subscriber cells.
+// The compiled addon, and this thread's views of the shared cells.
 import * as path from 'node:path';
 
 export interface NativeGroup {
-  /** Returns cell * 4 + role; see ROLE_*. */
-  join(key: string): number;
-  settle(key: string, cell: number): number;
-  detach(key: string, cell: number): boolean;
+  /** cell * 4 + role for a leader, a refusal or exhaustion; [cell, flightId, laneCell] for a follower. */
+  join(key: string): number | [number, number, number];
+  /** Without kind: settles if nobody else waits, else SETTLE_NEEDS_PAYLOAD. */
+  settle(key: string, cell: number, kind?: number, payload?: Buffer): number;
+  leave(key: string, cell: number, flightId: number): boolean;
   has(key: string): boolean;
   size(): number;
   clear(): number;
   stats(out: Float64Array): void;
+  countCloneFailure(): number;
 }
 
 interface Binding {
-  Group: new (maxSubscribers: number, maxDurationMs: number) => NativeGroup;
+  Group: new (name: string | undefined, maxSubscribers: number, maxDurationMs: number) => NativeGroup;
   now(): number;
   cellPage(index: number): ArrayBuffer;
   cellsPerPage: number;
+  attachBridge(handler: (kind: number, flightId: number, payload: Buffer | undefined) => boolean): number;
+  refBridge(on: boolean): void;
 }
 
+// Roles returned by join().
 export const ROLE_LEADER = 0;
-export const ROLE_FOLLOWER = 1;
 export const ROLE_REJECTED = 2;
 export const ROLE_EXHAUSTED = 3;
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const binding: Binding = require(path.join(__dirname, '..', 'build', 'Release', 'threadflight.node'));
+// Results of settle().
+export const SETTLE_DONE = 0;
+export const SETTLE_NOTIFIED = 1;
+export const SETTLE_NEEDS_PAYLOAD = 2;
 
-export const Group = binding.Group;
-/** Milliseconds on the core's monotonic clock, the one flight start times use. */
+// Kinds of outcome sent to other threads (and MESSAGE_LEAD for a hand-over).
+export const MESSAGE_VALUE = 0;
+export const MESSAGE_ERROR = 1;
+export const MESSAGE_EXPIRED = 2;
+export const MESSAGE_FALLBACK = 3;
+export const MESSAGE_LEAD = 4;
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const binding: Binding = require(path.join(__dirname, '..', 'build', 'Release', 'threadflight.node'));
+
+/** Milliseconds on the core's monotonic clock (the same in every thread). */
 export const now: () => number = binding.now;
 
+// A cell is 32 bytes: int32 [0] callers of the flight, [1] callers of one thread (lane),
+// [2] threads waiting elsewhere; float64 [2] start time.
 const CELLS_PER_PAGE = binding.cellsPerPage;
-const counterPages: Int32Array[] = [];
-const startPages: Float64Array[] = [];
+const int32Pages: Int32Array[] = [];
+const float64Pages: Float64Array[] = [];
 
 function mapPage(page: number): void {
   const buffer = binding.cellPage(page);
-  counterPages[page] = new Int32Array(buffer);
-  startPages[page] = new Float64Array(buffer);
+  int32Pages[page] = new Int32Array(buffer);
+  float64Pages[page] = new Float64Array(buffer);
 }
 
-/** The Int32Array holding `cell`'s subscriber counter; its index is counterIndex(cell). */
-export function counterPage(cell: number): Int32Array {
+/** The Int32Array holding `cell`; its fields start at int32Index(cell). */
+export function int32Page(cell: number): Int32Array {
   const page = Math.floor(cell / CELLS_PER_PAGE);
-  if (counterPages[page] === undefined) mapPage(page);
-  return counterPages[page];
+  if (int32Pages[page] === undefined) mapPage(page);
+  return int32Pages[page];
 }
 
-export function counterIndex(cell: number): number {
-  return (cell % CELLS_PER_PAGE) * 4;
+export function int32Index(cell: number): number {
+  return (cell % CELLS_PER_PAGE) * 8;
 }
 
-/** Start of `cell`'s flight in now() milliseconds. */
+export const FIELD_TOTAL = 0;
+export const FIELD_LANE = 1;
+export const FIELD_WAITING_THREADS = 2;
+
+/** When flight `cell` started, in now() milliseconds. */
 export function startedAt(cell: number): number {
   const page = Math.floor(cell / CELLS_PER_PAGE);
-  if (startPages[page] === undefined) mapPage(page);
-  return startPages[page][(cell % CELLS_PER_PAGE) * 2 + 1];
+  if (float64Pages[page] === undefined) mapPage(page);
+  return float64Pages[page][(cell % CELLS_PER_PAGE) * 4 + 2];
 }

@@ -18,4 +18,6 @@ export type Checks = [
   Assert<Extends<Pick<InstanceType<typeof Impl.TooManySubscribersError>, 'code' | 'key' | 'maxSubscribers'>, Pick<Public.TooManySubscribersError, 'code' | 'key' | 'maxSubscribers'>>>,
   Assert<Extends<Pick<InstanceType<typeof Impl.FlightTimeoutError>, 'code' | 'key' | 'maxDuration'>, Pick<Public.FlightTimeoutError, 'code' | 'key' | 'maxDuration'>>>,
   Assert<Extends<Pick<InstanceType<typeof Impl.FlightCapacityError>, 'code' | 'key'>, Pick<Public.FlightCapacityError, 'code' | 'key'>>>,
+  Assert<Extends<Pick<InstanceType<typeof Impl.OptionsMismatchError>, 'code' | 'groupName'>, Pick<Public.OptionsMismatchError, 'code' | 'groupName'>>>,
+  Assert<Extends<Public.SingleflightStats, Impl.SingleflightStats>>,
 ];

@@ -3,42 +3,20 @@
 #include <cmath>
 #include <limits>
 #include <new>
+#include <string>
 
+#include "bridge.h"
 #include "clock.h"
+#include "env_state.h"
 #include "key.h"
+#include "table_registry.h"
 
 namespace threadflight {
 namespace {
 
 constexpr double kNsPerMs = 1e6;
 
-}  // namespace
-
-Napi::Function Group::Define(Napi::Env env) {
-  return DefineClass(env, "Group",
-                     {InstanceMethod<&Group::Join>("join"),
-                      InstanceMethod<&Group::Settle>("settle"),
-                      InstanceMethod<&Group::Detach>("detach"),
-                      InstanceMethod<&Group::Has>("has"),
-                      InstanceMethod<&Group::Size>("size"),
-                      InstanceMethod<&Group::Clear>("clear"),
-                      InstanceMethod<&Group::Stats>("stats")});
-}
-
-Group::Group(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Group>(info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
-    Napi::TypeError::New(env, "Group(maxSubscribers, maxDurationMs) expects two numbers")
-        .ThrowAsJavaScriptException();
-    return;
-  }
-  const double max_subscribers = info[0].As<Napi::Number>().DoubleValue();
-  const double max_duration_ms = info[1].As<Napi::Number>().DoubleValue();
-  if (!(max_subscribers >= 1) || !(max_duration_ms > 0)) {
-    Napi::RangeError::New(env, "maxSubscribers must be >= 1 and maxDuration > 0")
-        .ThrowAsJavaScriptException();
-    return;
-  }
+Limits LimitsFrom(double max_subscribers, double max_duration_ms) {
   Limits limits;
   limits.max_subscribers = max_subscribers >= std::numeric_limits<int32_t>::max()
                                ? std::numeric_limits<int32_t>::max()
@@ -46,48 +24,134 @@ Group::Group(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Group>(info) {
   const double duration_ns = max_duration_ms * kNsPerMs;
   limits.max_duration_ns = duration_ns >= 9.0e18 ? std::numeric_limits<int64_t>::max()
                                                   : static_cast<int64_t>(duration_ns);
+  return limits;
+}
+
+std::string Describe(const Limits& limits) {
+  const bool unlimited_subscribers = limits.max_subscribers == std::numeric_limits<int32_t>::max();
+  const bool unlimited_duration = limits.max_duration_ns == std::numeric_limits<int64_t>::max();
+  return "maxSubscribers " +
+         (unlimited_subscribers ? std::string("Infinity") : std::to_string(limits.max_subscribers)) +
+         ", maxDuration " +
+         (unlimited_duration ? std::string("Infinity") : std::to_string(limits.max_duration_ns / 1'000'000)) +
+         (unlimited_duration ? "" : " ms");
+}
+
+bool ReadNumber(const Napi::CallbackInfo& info, size_t index, const char* what, double& out) {
+  if (info.Length() <= index || !info[index].IsNumber()) {
+    Napi::TypeError::New(info.Env(), std::string(what) + " must be a number").ThrowAsJavaScriptException();
+    return false;
+  }
+  out = info[index].As<Napi::Number>().DoubleValue();
+  return true;
+}
+
+}  // namespace
+
+Napi::Function Group::Define(Napi::Env env) {
+  return DefineClass(env, "Group",
+                     {InstanceMethod<&Group::Join>("join"),
+                      InstanceMethod<&Group::Settle>("settle"),
+                      InstanceMethod<&Group::Leave>("leave"),
+                      InstanceMethod<&Group::Has>("has"),
+                      InstanceMethod<&Group::Size>("size"),
+                      InstanceMethod<&Group::Clear>("clear"),
+                      InstanceMethod<&Group::Stats>("stats"),
+                      InstanceMethod<&Group::CountCloneFailure>("countCloneFailure")});
+}
+
+Group::Group(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Group>(info) {
+  Napi::Env env = info.Env();
+  double max_subscribers, max_duration_ms;
+  if (!ReadNumber(info, 1, "maxSubscribers", max_subscribers) ||
+      !ReadNumber(info, 2, "maxDuration", max_duration_ms)) {
+    return;
+  }
+  if (!(max_subscribers >= 1) || !(max_duration_ms > 0)) {
+    Napi::RangeError::New(env, "maxSubscribers must be >= 1 and maxDuration > 0").ThrowAsJavaScriptException();
+    return;
+  }
+  EnvState* state = GetEnvState(env);
+  if (state == nullptr) {
+    Napi::Error::New(env, "threadflight addon is not initialized in this thread").ThrowAsJavaScriptException();
+    return;
+  }
+  env_ = state->id;
+  const Limits limits = LimitsFrom(max_subscribers, max_duration_ms);
   try {
-    table_ = std::make_shared<FlightTable>(limits);
+    if (info[0].IsString()) {
+      const std::string name = info[0].As<Napi::String>().Utf8Value();
+      Limits existing;
+      table_ = TableRegistry::global().open_named(name, limits, existing);
+      if (!table_) {
+        Napi::Error error = Napi::Error::New(
+            env, "Singleflight name \"" + name + "\" is already in use with " + Describe(existing) +
+                     "; this instance asked for " + Describe(limits) +
+                     ". Instances sharing a name must use the same options.");
+        error.Set("code", Napi::String::New(env, "ERR_OPTIONS_MISMATCH"));
+        error.ThrowAsJavaScriptException();
+      }
+    } else {
+      table_ = TableRegistry::global().create_unnamed(limits);
+    }
   } catch (const std::exception& e) {
     Napi::Error::New(env, e.what()).ThrowAsJavaScriptException();
   }
 }
 
-bool Group::ReadCell(const Napi::CallbackInfo& info, size_t index, uint32_t& cell) {
-  if (info.Length() <= index || !info[index].IsNumber()) {
-    Napi::TypeError::New(info.Env(), "cell must be a number").ThrowAsJavaScriptException();
-    return false;
-  }
-  cell = info[index].As<Napi::Number>().Uint32Value();
-  return true;
-}
-
 Napi::Value Group::Join(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
   KeyBytes key;
-  if (!key.read(info.Env(), info[0])) return info.Env().Undefined();
+  if (!key.read(env, info[0])) return env.Undefined();
   JoinResult result;
   try {
-    result = table_->join(key.bytes(), monotonic_ns());
+    result = table_->join(key.bytes(), monotonic_ns(), env_);
   } catch (const std::bad_alloc&) {
-    Napi::Error::New(info.Env(), "out of memory while starting a flight").ThrowAsJavaScriptException();
-    return info.Env().Undefined();
+    Napi::Error::New(env, "out of memory while joining a flight").ThrowAsJavaScriptException();
+    return env.Undefined();
   }
-  const double code = static_cast<double>(result.cell) * 4 + static_cast<double>(result.role);
-  return Napi::Number::New(info.Env(), code);
+  if (result.role == Role::kFollower) {
+    Napi::Array follower = Napi::Array::New(env, 3);
+    follower.Set(0u, Napi::Number::New(env, result.cell));
+    follower.Set(1u, Napi::Number::New(env, static_cast<double>(result.id)));
+    follower.Set(2u, Napi::Number::New(env, result.lane));
+    return follower;
+  }
+  return Napi::Number::New(env, static_cast<double>(result.cell) * 4 + static_cast<double>(result.role));
 }
 
 Napi::Value Group::Settle(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
   KeyBytes key;
-  uint32_t cell;
-  if (!key.read(info.Env(), info[0]) || !ReadCell(info, 1, cell)) return info.Env().Undefined();
-  return Napi::Number::New(info.Env(), static_cast<double>(table_->settle(key.bytes(), cell)));
+  double cell;
+  if (!key.read(env, info[0]) || !ReadNumber(info, 1, "cell", cell)) return env.Undefined();
+
+  const bool have_outcome = info.Length() > 2 && info[2].IsNumber();
+  MessageKind kind = MessageKind::kValue;
+  std::shared_ptr<const Bytes> payload;
+  if (have_outcome) {
+    kind = static_cast<MessageKind>(info[2].As<Napi::Number>().Int32Value());
+    if (info.Length() > 3 && info[3].IsBuffer()) {
+      auto buffer = info[3].As<Napi::Buffer<uint8_t>>();
+      payload = std::make_shared<const Bytes>(buffer.Data(), buffer.Data() + buffer.Length());
+    }
+  }
+  std::vector<Notice> notices;
+  const SettleResult result =
+      table_->settle(key.bytes(), static_cast<uint32_t>(cell), env_, have_outcome, notices);
+  if (result == SettleResult::kNotify) Bridge::global().send_outcome(table_, notices, kind, std::move(payload));
+  return Napi::Number::New(env, static_cast<double>(result));
 }
 
-Napi::Value Group::Detach(const Napi::CallbackInfo& info) {
+Napi::Value Group::Leave(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
   KeyBytes key;
-  uint32_t cell;
-  if (!key.read(info.Env(), info[0]) || !ReadCell(info, 1, cell)) return info.Env().Undefined();
-  return Napi::Boolean::New(info.Env(), table_->detach(key.bytes(), cell));
+  double cell, id;
+  if (!key.read(env, info[0]) || !ReadNumber(info, 1, "cell", cell) || !ReadNumber(info, 2, "flightId", id)) {
+    return env.Undefined();
+  }
+  return Napi::Boolean::New(
+      env, table_->leave(key.bytes(), static_cast<uint32_t>(cell), static_cast<uint64_t>(id), env_));
 }
 
 Napi::Value Group::Has(const Napi::CallbackInfo& info) {
@@ -108,18 +172,22 @@ Napi::Value Group::Stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsTypedArray() ||
       info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
-      info[0].As<Napi::TypedArray>().ElementLength() < 3) {
-    Napi::TypeError::New(env, "stats(out) expects a Float64Array of length 3").ThrowAsJavaScriptException();
+      info[0].As<Napi::TypedArray>().ElementLength() < 4) {
+    Napi::TypeError::New(env, "stats(out) expects a Float64Array of length 4").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   const TableStats stats = table_->stats();
   Napi::Float64Array out = info[0].As<Napi::Float64Array>();
   out[0] = static_cast<double>(stats.in_flight);
   out[1] = static_cast<double>(stats.subscribers);
-  out[2] = stats.in_flight == 0
-               ? -1.0
-               : static_cast<double>(monotonic_ns() - stats.oldest_started_ns) / kNsPerMs;
+  out[2] = stats.in_flight == 0 ? -1.0
+                                : static_cast<double>(monotonic_ns() - stats.oldest_started_ns) / kNsPerMs;
+  out[3] = static_cast<double>(table_->clone_failures());
   return env.Undefined();
+}
+
+Napi::Value Group::CountCloneFailure(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(table_->count_clone_failure()));
 }
 
 }  // namespace threadflight

@@ -1,4 +1,4 @@
-// Group: the JS-visible handle of one coalescing table (one per Singleflight instance).
+// Group: the JS-visible handle of one coalescing table (shared by name, or private).
 #pragma once
 
 #include <napi.h>
@@ -13,25 +13,28 @@ class Group : public Napi::ObjectWrap<Group> {
  public:
   static Napi::Function Define(Napi::Env env);
 
-  // new Group(maxSubscribers: number, maxDurationMs: number)
+  // new Group(name: string | undefined, maxSubscribers: number, maxDurationMs: number)
+  // Throws an Error with code ERR_OPTIONS_MISMATCH if `name` is in use with other limits.
   explicit Group(const Napi::CallbackInfo& info);
 
  private:
-  // join(key) -> cell * 4 + role (see Role); the caller leads when role is 0.
+  // join(key) -> cell * 4 + role (leader, rejected, exhausted), or [cell, flightId, laneCell]
+  // when the caller's thread follows a flight led elsewhere.
   Napi::Value Join(const Napi::CallbackInfo& info);
-  // settle(key, cell) -> SettleResult code; releases the leader's cell.
+  // settle(key, cell[, kind, payload]) -> SettleResult. Without kind: "is anyone else waiting?"
   Napi::Value Settle(const Napi::CallbackInfo& info);
-  // detach(key, cell) -> whether the entry was that flight and is gone now.
-  Napi::Value Detach(const Napi::CallbackInfo& info);
+  // leave(key, cell, flightId) -> whether this thread was waiting for that flight.
+  Napi::Value Leave(const Napi::CallbackInfo& info);
   Napi::Value Has(const Napi::CallbackInfo& info);
   Napi::Value Size(const Napi::CallbackInfo& info);
   Napi::Value Clear(const Napi::CallbackInfo& info);
-  // stats(out: Float64Array(3)) fills [inFlight, subscribers, oldestAgeMs or -1].
+  // stats(out: Float64Array(4)) fills [inFlight, subscribers, oldestAgeMs or -1, cloneFailures].
   Napi::Value Stats(const Napi::CallbackInfo& info);
-
-  bool ReadCell(const Napi::CallbackInfo& info, size_t index, uint32_t& cell);
+  // countCloneFailure() -> the number of clone failures before this one.
+  Napi::Value CountCloneFailure(const Napi::CallbackInfo& info);
 
   std::shared_ptr<FlightTable> table_;
+  EnvId env_ = 0;
 };
 
 }  // namespace threadflight

@@ -13,14 +13,24 @@
 
 namespace threadflight {
 
-// One flight's shared state. JS views: Int32Array[i*4] = subscribers, Float64Array[i*2+1] = start.
-struct alignas(16) Cell {
+// Shared counters of one flight, or of one thread's part in a flight. JavaScript maps the
+// pages as Int32Array (index cell*8 + field) and Float64Array (index cell*4 + 2).
+struct alignas(32) Cell {
+  // Flight cell: callers of the flight in every thread, leaders included (JS: Atomics.add).
   std::atomic<int32_t> subscribers{0};
-  std::atomic<int32_t> owned{0};  // 1 while a flight holds the cell; guards double settles
-  double started_ms = 0;  // monotonic start of the flight, for expiry sweeps in JS
+  // Callers in one thread: the leader's (in the flight cell) or a follower thread's (in its
+  // own lane cell). Written only by that thread, so the count can be taken back from the
+  // flight's total if the thread dies.
+  std::atomic<int32_t> lane{0};
+  // Flight cell: threads other than the leader's that wait for the outcome. The leader reads
+  // it when settling, to serialize the value only when someone elsewhere needs it.
+  std::atomic<int32_t> waiting_threads{0};
+  int32_t unused = 0;
+  double started_ms = 0;  // flight cell: monotonic start, for expiry sweeps in every thread
+  double unused_ms = 0;
 };
-static_assert(sizeof(Cell) == 16, "JS maps cells with a 16-byte stride");
-static_assert(std::atomic<int32_t>::is_always_lock_free, "JS updates the counter with Atomics");
+static_assert(sizeof(Cell) == 32, "JS maps cells with a 32-byte stride");
+static_assert(std::atomic<int32_t>::is_always_lock_free, "JS updates counters with Atomics");
 
 class CellArena {
  public:

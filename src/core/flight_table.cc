@@ -14,6 +14,11 @@ uint32_t round_up_pow2(uint32_t n) {
 
 }  // namespace
 
+uint64_t next_flight_id() noexcept {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
 FlightTable::FlightTable(Limits limits, uint32_t shard_count, KeyHashFn hash, CellArena& arena)
     : limits_(limits), hash_(hash), arena_(arena) {
   if (limits_.max_subscribers < 1) throw std::invalid_argument("max_subscribers must be >= 1");
@@ -23,7 +28,7 @@ FlightTable::FlightTable(Limits limits, uint32_t shard_count, KeyHashFn hash, Ce
   shards_ = std::vector<Shard>(n);
 }
 
-bool FlightTable::take_cell(Shard& shard, int64_t now_ns, uint32_t& cell) {
+bool FlightTable::take_cell(Shard& shard, uint32_t& cell) {
   if (shard.free_cells.empty()) {
     uint32_t first;
     if (!arena_.allocate_chunk(first)) return false;
@@ -31,84 +36,214 @@ bool FlightTable::take_cell(Shard& shard, int64_t now_ns, uint32_t& cell) {
   }
   cell = shard.free_cells.back();
   shard.free_cells.pop_back();
-  Cell& c = arena_.at(cell);
-  c.started_ms = static_cast<double>(now_ns) / 1e6;
-  c.owned.store(1, std::memory_order_relaxed);
-  c.subscribers.store(1, std::memory_order_release);
   ++shard.owned_cells;
   return true;
 }
 
-JoinResult FlightTable::join(std::string_view key, int64_t now_ns) {
+void FlightTable::free_cell(Shard& shard, uint32_t cell) {
+  Cell& c = arena_.at(cell);
+  c.subscribers.store(0, std::memory_order_relaxed);
+  c.lane.store(0, std::memory_order_relaxed);
+  c.waiting_threads.store(0, std::memory_order_relaxed);
+  shard.free_cells.push_back(cell);
+  --shard.owned_cells;
+}
+
+FlightRef FlightTable::find_flight(Shard& shard, const KeyView& key, uint32_t cell) const {
+  auto entry = shard.entries.find(key);
+  if (entry != shard.entries.end() && entry->second->cell == cell) return entry->second;
+  auto gone = shard.detached.find(cell);
+  if (gone != shard.detached.end() && gone->second->key == key.bytes) return gone->second;
+  return nullptr;
+}
+
+void FlightTable::detach(Shard& shard, const FlightRef& flight) {
+  if (!flight->attached) return;
+  shard.entries.erase(KeyView{flight->hash, flight->key});
+  flight->attached = false;
+  shard.detached.emplace(flight->cell, flight);
+}
+
+void FlightTable::drop_participant(Shard& shard, FlightState& flight, const Participant& who) {
+  Cell& lane = arena_.at(who.lane);
+  const int32_t callers = lane.lane.exchange(0, std::memory_order_acq_rel);
+  arena_.at(flight.cell).subscribers.fetch_sub(callers, std::memory_order_acq_rel);
+  if (who.lane != flight.cell) free_cell(shard, who.lane);
+}
+
+void FlightTable::release_ref(Shard& shard, const FlightRef& flight) {
+  if (--flight->refs != 0) return;
+  if (flight->attached) {
+    shard.entries.erase(KeyView{flight->hash, flight->key});
+    flight->attached = false;
+  } else {
+    shard.detached.erase(flight->cell);
+  }
+  free_cell(shard, flight->cell);
+}
+
+void FlightTable::publish_waiting(const FlightState& flight) {
+  arena_.at(flight.cell).waiting_threads.store(static_cast<int32_t>(flight.waiters.size()),
+                                               std::memory_order_release);
+}
+
+void FlightTable::lose_leader(Shard& shard, const FlightRef& flight, std::vector<Notice>& handovers) {
+  drop_participant(shard, *flight, flight->leader);
+  if (!flight->waiters.empty()) {
+    flight->leader = flight->waiters.front();
+    flight->waiters.erase(flight->waiters.begin());
+    publish_waiting(*flight);
+    handovers.push_back(Notice{flight, flight->leader});
+  } else {
+    flight->finished = true;
+    detach(shard, flight);
+  }
+  release_ref(shard, flight);  // the old leader's
+}
+
+JoinResult FlightTable::join(std::string_view key, int64_t now_ns, EnvId env) {
   const KeyView view{hash_(key), key};
-  Shard& shard = shard_for(view.hash);
+  Shard& shard = shard_of(view.hash);
   std::lock_guard<std::mutex> lock(shard.mutex);
 
-  auto it = shard.flights.find(view);
-  if (it != shard.flights.end() && !expired(it->second, now_ns)) {
-    const Flight& flight = it->second;
-    auto& subscribers = arena_.at(flight.cell).subscribers;
-    if (subscribers.fetch_add(1, std::memory_order_acq_rel) >= limits_.max_subscribers) {
-      subscribers.fetch_sub(1, std::memory_order_acq_rel);
-      return {Role::kRejected, flight.cell, flight.started_ns};
+  auto entry = shard.entries.find(view);
+  if (entry != shard.entries.end()) {
+    FlightRef flight = entry->second;
+    if (!expired(*flight, now_ns)) {
+      auto& subscribers = arena_.at(flight->cell).subscribers;
+      if (subscribers.fetch_add(1, std::memory_order_acq_rel) >= limits_.max_subscribers) {
+        subscribers.fetch_sub(1, std::memory_order_acq_rel);
+        return {Role::kRejected, flight->cell, 0, flight->id, flight->started_ns};
+      }
+      uint32_t lane;
+      if (!take_cell(shard, lane)) {
+        subscribers.fetch_sub(1, std::memory_order_acq_rel);
+        return {Role::kExhausted};
+      }
+      arena_.at(lane).lane.store(1, std::memory_order_release);
+      flight->waiters.push_back(Participant{env, lane});
+      ++flight->refs;
+      publish_waiting(*flight);
+      return {Role::kFollower, flight->cell, lane, flight->id, flight->started_ns};
     }
-    return {Role::kFollower, flight.cell, flight.started_ns};
+    detach(shard, flight);  // expired: no longer joinable; its leader still settles it
   }
 
   uint32_t cell;
-  if (!take_cell(shard, now_ns, cell)) return {Role::kExhausted, 0, now_ns};
-  if (it != shard.flights.end()) {
-    it->second = Flight{cell, now_ns};  // the expired flight is detached; its leader settles it
-  } else {
-    shard.flights.emplace(StoredKey{view.hash, std::string(key)}, Flight{cell, now_ns});
-  }
-  return {Role::kLeader, cell, now_ns};
-}
-
-SettleResult FlightTable::settle(std::string_view key, uint32_t cell) {
-  const KeyView view{hash_(key), key};
-  Shard& shard = shard_for(view.hash);
-  std::lock_guard<std::mutex> lock(shard.mutex);
-
-  if (cell / CellArena::kCellsPerPage >= arena_.page_count()) return SettleResult::kNotOwned;
+  if (!take_cell(shard, cell)) return {Role::kExhausted};
   Cell& c = arena_.at(cell);
-  if (c.owned.exchange(0, std::memory_order_acq_rel) != 1) return SettleResult::kNotOwned;
-
-  SettleResult result = SettleResult::kDetached;
-  auto it = shard.flights.find(view);
-  if (it != shard.flights.end() && it->second.cell == cell) {
-    shard.flights.erase(it);
-    result = SettleResult::kRemoved;
-  }
-  c.subscribers.store(0, std::memory_order_release);
-  shard.free_cells.push_back(cell);
-  --shard.owned_cells;
-  return result;
+  c.started_ms = static_cast<double>(now_ns) / 1e6;
+  c.lane.store(1, std::memory_order_relaxed);
+  c.subscribers.store(1, std::memory_order_release);
+  auto flight = std::make_shared<FlightState>(next_flight_id(), std::string(key), view.hash, cell,
+                                              now_ns, Participant{env, cell});
+  shard.entries.emplace(KeyView{view.hash, flight->key}, flight);
+  return {Role::kLeader, cell, cell, flight->id, now_ns};
 }
 
-bool FlightTable::detach(std::string_view key, uint32_t cell) {
+SettleResult FlightTable::settle(std::string_view key, uint32_t cell, EnvId env, bool have_outcome,
+                                 std::vector<Notice>& notify) {
   const KeyView view{hash_(key), key};
-  Shard& shard = shard_for(view.hash);
+  Shard& shard = shard_of(view.hash);
   std::lock_guard<std::mutex> lock(shard.mutex);
-  auto it = shard.flights.find(view);
-  if (it == shard.flights.end() || it->second.cell != cell) return false;
-  shard.flights.erase(it);
+
+  FlightRef flight = find_flight(shard, view, cell);
+  if (!flight || flight->finished || flight->leader.env != env) return SettleResult::kNotLeader;
+  if (!flight->waiters.empty() && !have_outcome) {
+    detach(shard, flight);  // nobody may join while the leader prepares the outcome
+    return SettleResult::kNeedsPayload;
+  }
+  const bool anyone_waiting = !flight->waiters.empty();
+  if (anyone_waiting) {
+    detach(shard, flight);  // stays findable by cell until every waiter acknowledges
+  } else if (flight->attached) {
+    shard.entries.erase(view);
+    flight->attached = false;
+  }
+  flight->finished = true;
+  for (const Participant& waiter : flight->waiters) notify.push_back(Notice{flight, waiter});
+  flight->waiters.clear();
+  publish_waiting(*flight);
+  drop_participant(shard, *flight, flight->leader);
+  release_ref(shard, flight);
+  return anyone_waiting ? SettleResult::kNotify : SettleResult::kDone;
+}
+
+void FlightTable::acknowledge(const Notice& notice) {
+  Shard& shard = shard_of(notice.flight->hash);
+  std::lock_guard<std::mutex> lock(shard.mutex);
+  drop_participant(shard, *notice.flight, notice.to);
+  release_ref(shard, notice.flight);
+}
+
+bool FlightTable::leave(std::string_view key, uint32_t cell, uint64_t id, EnvId env) {
+  const KeyView view{hash_(key), key};
+  Shard& shard = shard_of(view.hash);
+  std::lock_guard<std::mutex> lock(shard.mutex);
+
+  FlightRef flight = find_flight(shard, view, cell);
+  if (!flight || flight->id != id) return false;
+  auto& waiters = flight->waiters;
+  auto it = std::find_if(waiters.begin(), waiters.end(), [env](const Participant& p) { return p.env == env; });
+  if (it == waiters.end()) return false;
+  const Participant who = *it;
+  waiters.erase(it);
+  publish_waiting(*flight);
+  drop_participant(shard, *flight, who);
+  release_ref(shard, flight);
   return true;
+}
+
+void FlightTable::forget_env(EnvId env, std::vector<Notice>& handovers) {
+  std::vector<FlightRef> flights;
+  for (Shard& shard : shards_) {
+    std::lock_guard<std::mutex> lock(shard.mutex);
+    flights.clear();
+    for (const auto& entry : shard.entries) flights.push_back(entry.second);
+    for (const auto& entry : shard.detached) flights.push_back(entry.second);
+    for (const FlightRef& flight : flights) {
+      auto& waiters = flight->waiters;
+      for (auto it = waiters.begin(); it != waiters.end();) {
+        if (it->env != env) {
+          ++it;
+          continue;
+        }
+        const Participant who = *it;
+        it = waiters.erase(it);
+        drop_participant(shard, *flight, who);
+        release_ref(shard, flight);
+      }
+      publish_waiting(*flight);
+      if (flight->leader.env == env && !flight->finished) lose_leader(shard, flight, handovers);
+    }
+  }
+}
+
+void FlightTable::decline_lead(const Notice& handover, std::vector<Notice>& handovers) {
+  Shard& shard = shard_of(handover.flight->hash);
+  std::lock_guard<std::mutex> lock(shard.mutex);
+  const Participant& leader = handover.flight->leader;
+  if (handover.flight->finished || leader.env != handover.to.env || leader.lane != handover.to.lane) return;
+  lose_leader(shard, handover.flight, handovers);
 }
 
 bool FlightTable::contains(std::string_view key) const {
   const KeyView view{hash_(key), key};
-  const Shard& shard = shard_for(view.hash);
+  const Shard& shard = shard_of(view.hash);
   std::lock_guard<std::mutex> lock(shard.mutex);
-  return shard.flights.find(view) != shard.flights.end();
+  return shard.entries.find(view) != shard.entries.end();
 }
 
 size_t FlightTable::clear() {
   size_t detached = 0;
   for (Shard& shard : shards_) {
     std::lock_guard<std::mutex> lock(shard.mutex);
-    detached += shard.flights.size();
-    shard.flights.clear();
+    detached += shard.entries.size();
+    for (auto& entry : shard.entries) {
+      entry.second->attached = false;
+      shard.detached.emplace(entry.second->cell, entry.second);
+    }
+    shard.entries.clear();
   }
   return detached;
 }
@@ -117,9 +252,9 @@ TableStats FlightTable::stats() const {
   TableStats out;
   for (const Shard& shard : shards_) {
     std::lock_guard<std::mutex> lock(shard.mutex);
-    out.in_flight += shard.flights.size();
-    for (const auto& entry : shard.flights) {
-      const Flight& flight = entry.second;
+    out.in_flight += shard.entries.size();
+    for (const auto& entry : shard.entries) {
+      const FlightState& flight = *entry.second;
       out.subscribers += arena_.at(flight.cell).subscribers.load(std::memory_order_acquire);
       out.oldest_started_ns = std::min(out.oldest_started_ns, flight.started_ns);
     }
@@ -131,7 +266,7 @@ size_t FlightTable::size() const {
   size_t n = 0;
   for (const Shard& shard : shards_) {
     std::lock_guard<std::mutex> lock(shard.mutex);
-    n += shard.flights.size();
+    n += shard.entries.size();
   }
   return n;
 }

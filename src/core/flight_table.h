@@ -1,18 +1,22 @@
-// The coalescing table: which keys have a flight in the air, who leads it, how many wait.
+// The coalescing table: which keys have a flight in the air, which thread leads each flight,
+// which other threads wait for its outcome, and how many callers each has.
 //
-// A table is sharded by a seeded hash of the key; each shard has its own mutex and map, and
-// keys are compared byte for byte (the hash only picks the shard and bucket). The table is
-// safe to use from many threads at once. It never runs user code and never blocks while
-// holding a shard lock on anything but that lock.
+// A table is sharded by a seeded hash of the key; each shard has its own mutex and maps, and
+// keys are compared byte for byte (the hash only picks the shard and bucket). Every method is
+// safe to call from any thread. The table never runs user code, never calls into JavaScript
+// and never waits on anything but a shard mutex; it tells its caller whom to notify, and the
+// caller does that after the lock is released.
 //
-// Each flight owns one Cell of the CellArena from the moment it starts until its leader
-// settles it. The cell index is the flight's identity: because a cell is never reused while
-// its flight is unsettled, a leader whose flight was detached (expired or cleared) can
-// settle without any risk of removing a newer flight of the same key.
+// Threads are named by an EnvId chosen by the caller. Each thread taking part in a flight is a
+// Participant with a lane cell holding that thread's caller count. A flight's cell is its
+// identity: it is never reused while any participant may still touch it, so a stale settle or
+// leave can never reach a newer flight of the same key.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -24,30 +28,70 @@
 
 namespace threadflight {
 
+using EnvId = uint64_t;
+
 struct Limits {
-  // Callers of one flight, leader included. Must be at least 1.
+  // Callers of one flight, in all threads, leader included. At least 1.
   int32_t max_subscribers = std::numeric_limits<int32_t>::max();
   // A flight older than this is no longer joinable; the next caller starts a new one.
   int64_t max_duration_ns = std::numeric_limits<int64_t>::max();
+
+  bool operator==(const Limits&) const = default;
+};
+
+// One thread's part in a flight.
+struct Participant {
+  EnvId env;
+  uint32_t lane;  // cell whose `lane` counts this thread's callers (the flight cell for its first leader)
 };
 
 enum class Role : uint8_t {
-  kLeader,     // the caller must run the work and later settle(key, cell)
-  kFollower,   // the caller was counted as a subscriber of flight `cell`
+  kLeader,     // run the work, then settle(key, cell, env, …)
+  kFollower,   // wait for a notification about flight `id`; settle is the leader's job
   kRejected,   // the flight already has max_subscribers callers
   kExhausted,  // no cell could be allocated (CellArena full)
 };
 
 struct JoinResult {
   Role role;
-  uint32_t cell;       // the flight started or joined (unset when kExhausted)
-  int64_t started_ns;  // when that flight started
+  uint32_t cell = 0;        // the flight's cell
+  uint32_t lane = 0;        // the caller's lane cell (== cell for a leader)
+  uint64_t id = 0;          // the flight's id, unique in the process
+  int64_t started_ns = 0;   // when the flight started
 };
 
 enum class SettleResult : uint8_t {
-  kRemoved,    // the flight was still the key's entry and is gone now
-  kDetached,   // the flight had already left the table (expired, cleared); the entry is untouched
-  kNotOwned,   // the cell was not held by an unsettled flight: nothing changed
+  kDone,          // nobody else waits: the flight is over
+  kNotify,        // notify the returned waiters of the outcome; each must later be acknowledged
+  kNeedsPayload,  // other threads wait: call again with the outcome ready to send
+  kNotLeader,     // no unsettled flight `cell` led by this env: nothing changed
+};
+
+// The state of one flight, shared by the table and by notifications in transit.
+struct FlightState {
+  FlightState(uint64_t id, std::string key, uint64_t hash, uint32_t cell, int64_t started_ns,
+              Participant leader)
+      : id(id), key(std::move(key)), hash(hash), cell(cell), started_ns(started_ns), leader(leader) {}
+
+  const uint64_t id;
+  const std::string key;
+  const uint64_t hash;
+  const uint32_t cell;
+  const int64_t started_ns;
+  // Guarded by the shard mutex:
+  Participant leader;
+  std::vector<Participant> waiters;  // threads waiting that have not been notified yet
+  uint32_t refs = 1;                 // participants that may still touch the cells
+  bool attached = true;              // still the key's entry (joinable)
+  bool finished = false;             // settled, or ended with no one left to lead it
+};
+
+using FlightRef = std::shared_ptr<FlightState>;
+
+// A participant to tell something about a flight, after the table's lock is released.
+struct Notice {
+  FlightRef flight;
+  Participant to;
 };
 
 struct TableStats {
@@ -68,16 +112,32 @@ class FlightTable {
   FlightTable(const FlightTable&) = delete;
   FlightTable& operator=(const FlightTable&) = delete;
 
-  // Starts a flight for `key` or joins the one in the air. A flight older than
-  // max_duration is detached and replaced: its leader keeps its cell until it settles.
-  JoinResult join(std::string_view key, int64_t now_ns);
+  // Starts a flight led by `env`, or joins the one in the air as a waiting thread. A flight
+  // older than max_duration is detached and replaced; its leader still settles it.
+  JoinResult join(std::string_view key, int64_t now_ns, EnvId env);
 
-  // Ends the leader's flight `cell`: removes the key's entry only if it is still this
-  // flight, then frees the cell. Call exactly once per kLeader join.
-  SettleResult settle(std::string_view key, uint32_t cell);
+  // The leader ends its flight. Detaches the entry if it is still this flight. With nobody
+  // else waiting the flight is over (kDone). With waiters: if !have_outcome, kNeedsPayload
+  // (call again, the flight stays unjoinable meanwhile); else kNotify with `notify` filled,
+  // and each notified waiter must be acknowledged with `acknowledge` once it is done.
+  SettleResult settle(std::string_view key, uint32_t cell, EnvId env, bool have_outcome,
+                      std::vector<Notice>& notify);
 
-  // Removes the key's entry if it is flight `cell`; the leader still settles later.
-  bool detach(std::string_view key, uint32_t cell);
+  // A notified waiter is done with the flight (its thread will not touch the cells again).
+  void acknowledge(const Notice& notice);
+
+  // A waiting thread stops waiting for flight `id` (its callers gave up); its callers are
+  // taken off the flight's count. False if it was not waiting for that flight.
+  bool leave(std::string_view key, uint32_t cell, uint64_t id, EnvId env);
+
+  // A thread is gone: it stops waiting everywhere, and each flight it led is handed to one of
+  // its waiters (returned in `handovers`: that thread must run the work and settle) or, with
+  // none waiting, ends.
+  void forget_env(EnvId env, std::vector<Notice>& handovers);
+
+  // The participant handed a flight refused it (its thread no longer knows the flight):
+  // the flight goes to the next waiter, if any.
+  void decline_lead(const Notice& handover, std::vector<Notice>& handovers);
 
   bool contains(std::string_view key) const;
 
@@ -86,50 +146,52 @@ class FlightTable {
 
   TableStats stats() const;
   size_t size() const;
-  // Cells held by flights whose leaders have not settled yet (in the table or detached).
+  // Cells held by this table's flights and lanes (in the table, detached, or being notified).
   size_t owned_cells() const;
+
+  // Values that could not be sent to other threads; returns the count before this one.
+  uint64_t count_clone_failure() noexcept { return clone_failures_.fetch_add(1); }
+  uint64_t clone_failures() const noexcept { return clone_failures_.load(); }
 
   const Limits& limits() const noexcept { return limits_; }
   uint32_t shard_count() const noexcept { return static_cast<uint32_t>(shards_.size()); }
   CellArena& arena() noexcept { return arena_; }
 
  private:
-  struct StoredKey {
-    uint64_t hash;
-    std::string bytes;
-  };
   struct KeyView {
     uint64_t hash;
     std::string_view bytes;
+    bool operator==(const KeyView& o) const noexcept { return hash == o.hash && bytes == o.bytes; }
   };
-  struct KeyHasher {
-    using is_transparent = void;
-    size_t operator()(const StoredKey& k) const noexcept { return k.hash; }
+  struct KeyViewHash {
     size_t operator()(const KeyView& k) const noexcept { return k.hash; }
-  };
-  struct KeyEqual {
-    using is_transparent = void;
-    template <class A, class B>
-    bool operator()(const A& a, const B& b) const noexcept {
-      return a.hash == b.hash && std::string_view(a.bytes) == std::string_view(b.bytes);
-    }
-  };
-  struct Flight {
-    uint32_t cell;
-    int64_t started_ns;
   };
   struct alignas(64) Shard {
     mutable std::mutex mutex;
-    std::unordered_map<StoredKey, Flight, KeyHasher, KeyEqual> flights;
+    // Joinable flights; the KeyView points into the FlightState's own key.
+    std::unordered_map<KeyView, FlightRef, KeyViewHash> entries;
+    // Flights no longer joinable but not over yet (expired, cleared, settling), by cell.
+    std::unordered_map<uint32_t, FlightRef> detached;
     std::vector<uint32_t> free_cells;
     size_t owned_cells = 0;
   };
 
-  Shard& shard_for(uint64_t hash) noexcept { return shards_[(hash >> 40) & shard_mask_]; }
-  const Shard& shard_for(uint64_t hash) const noexcept { return shards_[(hash >> 40) & shard_mask_]; }
-  // Takes a free cell and marks it as a new flight's; false when the arena is full.
-  bool take_cell(Shard& shard, int64_t now_ns, uint32_t& cell);
-  bool expired(const Flight& flight, int64_t now_ns) const noexcept {
+  Shard& shard_of(uint64_t hash) noexcept { return shards_[(hash >> 40) & shard_mask_]; }
+  const Shard& shard_of(uint64_t hash) const noexcept { return shards_[(hash >> 40) & shard_mask_]; }
+
+  bool take_cell(Shard& shard, uint32_t& cell);
+  void free_cell(Shard& shard, uint32_t cell);
+  // The unsettled flight `cell` of `key`, attached or detached; null if none.
+  FlightRef find_flight(Shard& shard, const KeyView& key, uint32_t cell) const;
+  void detach(Shard& shard, const FlightRef& flight);
+  // Takes one participant's callers off the flight's total and frees its lane cell.
+  void drop_participant(Shard& shard, FlightState& flight, const Participant& who);
+  // One reference fewer; the flight's cell is freed with the last.
+  void release_ref(Shard& shard, const FlightRef& flight);
+  // The flight lost its leader: hands it to the first waiter, or ends it.
+  void lose_leader(Shard& shard, const FlightRef& flight, std::vector<Notice>& handovers);
+  void publish_waiting(const FlightState& flight);
+  bool expired(const FlightState& flight, int64_t now_ns) const noexcept {
     return now_ns - flight.started_ns >= limits_.max_duration_ns;
   }
 
@@ -138,6 +200,10 @@ class FlightTable {
   CellArena& arena_;
   uint32_t shard_mask_;
   std::vector<Shard> shards_;
+  std::atomic<uint64_t> clone_failures_{0};
 };
+
+// Allocates flight ids: unique in the process, below 2^53 so JavaScript numbers hold them.
+uint64_t next_flight_id() noexcept;
 
 }  // namespace threadflight

@@ -1,4 +1,7 @@
+// Single-threaded behaviour of the table, including the cross-thread protocol driven by hand
+// (EnvIds stand for threads).
 #include "flight_table.h"
+#include "table_registry.h"
 
 #include <gtest/gtest.h>
 
@@ -8,6 +11,7 @@ namespace threadflight {
 namespace {
 
 constexpr int64_t kMs = 1'000'000;
+constexpr EnvId kMain = 1, kWorkerA = 2, kWorkerB = 3;
 
 Limits limits(int32_t max_subscribers = 1000, int64_t max_duration_ms = 30'000) {
   return Limits{max_subscribers, max_duration_ms * kMs};
@@ -15,118 +19,247 @@ Limits limits(int32_t max_subscribers = 1000, int64_t max_duration_ms = 30'000) 
 
 uint64_t constant_hash(std::string_view) noexcept { return 42; }
 
-TEST(FlightTable, FirstCallerLeadsLaterCallersFollow) {
-  FlightTable table(limits());
-  JoinResult a = table.join("user:123", 0);
-  ASSERT_EQ(a.role, Role::kLeader);
-  EXPECT_EQ(table.arena().at(a.cell).subscribers.load(), 1);
+class Table : public ::testing::Test {
+ protected:
+  FlightTable table{limits()};
+  std::vector<Notice> notices;
 
-  JoinResult b = table.join("user:123", 5 * kMs);
-  ASSERT_EQ(b.role, Role::kFollower);
-  EXPECT_EQ(b.cell, a.cell);
-  EXPECT_EQ(b.started_ns, 0);
-  EXPECT_EQ(table.arena().at(a.cell).subscribers.load(), 2);
+  Cell& cell(uint32_t index) { return table.arena().at(index); }
+  SettleResult settle(std::string_view key, const JoinResult& j, EnvId env, bool have_outcome = true) {
+    notices.clear();
+    return table.settle(key, j.cell, env, have_outcome, notices);
+  }
+};
+
+TEST_F(Table, FirstCallerLeadsAndCallersFromOtherThreadsFollow) {
+  JoinResult lead = table.join("user:123", 0, kMain);
+  ASSERT_EQ(lead.role, Role::kLeader);
+  EXPECT_EQ(lead.lane, lead.cell);
+  EXPECT_EQ(cell(lead.cell).subscribers.load(), 1);
+  EXPECT_EQ(cell(lead.cell).lane.load(), 1);
+  EXPECT_EQ(cell(lead.cell).waiting_threads.load(), 0);
+
+  JoinResult follow = table.join("user:123", 5 * kMs, kWorkerA);
+  ASSERT_EQ(follow.role, Role::kFollower);
+  EXPECT_EQ(follow.cell, lead.cell);
+  EXPECT_EQ(follow.id, lead.id);
+  EXPECT_NE(follow.lane, lead.cell);
+  EXPECT_EQ(follow.started_ns, 0);
+  EXPECT_EQ(cell(lead.cell).subscribers.load(), 2);
+  EXPECT_EQ(cell(follow.lane).lane.load(), 1);
+  EXPECT_EQ(cell(lead.cell).waiting_threads.load(), 1);
   EXPECT_EQ(table.size(), 1u);
 }
 
-TEST(FlightTable, DifferentKeysFlyIndependently) {
-  FlightTable table(limits());
-  JoinResult a = table.join("post:1", 0);
-  JoinResult b = table.join("post:2", 0);
+TEST_F(Table, DifferentKeysFlyIndependently) {
+  JoinResult a = table.join("post:1", 0, kMain), b = table.join("post:2", 0, kMain);
   EXPECT_EQ(a.role, Role::kLeader);
   EXPECT_EQ(b.role, Role::kLeader);
   EXPECT_NE(a.cell, b.cell);
+  EXPECT_NE(a.id, b.id);
   EXPECT_EQ(table.size(), 2u);
 }
 
-TEST(FlightTable, SettleRemovesTheEntrySoTheNextCallerLeadsAgain) {
-  FlightTable table(limits());
-  JoinResult a = table.join("k", 0);
-  EXPECT_EQ(table.settle("k", a.cell), SettleResult::kRemoved);
+TEST_F(Table, SettlingWithoutWaitersEndsTheFlight) {
+  JoinResult a = table.join("k", 0, kMain);
+  EXPECT_EQ(settle("k", a, kMain, /*have_outcome=*/false), SettleResult::kDone);
+  EXPECT_TRUE(notices.empty());
   EXPECT_FALSE(table.contains("k"));
-  EXPECT_EQ(table.size(), 0u);
   EXPECT_EQ(table.owned_cells(), 0u);
-  EXPECT_EQ(table.join("k", 1).role, Role::kLeader);
+  EXPECT_EQ(table.join("k", 1, kMain).role, Role::kLeader);
 }
 
-TEST(FlightTable, SettlingTwiceIsRefused) {
-  FlightTable table(limits());
-  JoinResult a = table.join("k", 0);
-  EXPECT_EQ(table.settle("k", a.cell), SettleResult::kRemoved);
-  EXPECT_EQ(table.settle("k", a.cell), SettleResult::kNotOwned);
-  EXPECT_EQ(table.settle("k", 0xFFFFFFF0u), SettleResult::kNotOwned);  // beyond the arena
+TEST_F(Table, OnlyTheLeaderSettlesAndOnlyOnce) {
+  JoinResult a = table.join("k", 0, kMain);
+  EXPECT_EQ(settle("k", a, kWorkerA), SettleResult::kNotLeader);
+  EXPECT_TRUE(table.contains("k"));
+  EXPECT_EQ(settle("k", a, kMain), SettleResult::kDone);
+  EXPECT_EQ(settle("k", a, kMain), SettleResult::kNotLeader);
   EXPECT_EQ(table.owned_cells(), 0u);
 }
 
-TEST(FlightTable, AStaleLeaderNeverRemovesANewerFlight) {
-  FlightTable table(limits());
-  JoinResult old_flight = table.join("k", 0);
-  ASSERT_TRUE(table.detach("k", old_flight.cell));  // e.g. forgotten or expired
-  JoinResult new_flight = table.join("k", 1);
+TEST_F(Table, AStaleLeaderNeverRemovesANewerFlight) {
+  JoinResult old_flight = table.join("k", 0, kMain);
+  table.clear();
+  JoinResult new_flight = table.join("k", 1, kMain);
   ASSERT_EQ(new_flight.role, Role::kLeader);
   ASSERT_NE(new_flight.cell, old_flight.cell);
 
-  EXPECT_EQ(table.settle("k", old_flight.cell), SettleResult::kDetached);
+  EXPECT_EQ(settle("k", old_flight, kMain), SettleResult::kDone);
   EXPECT_TRUE(table.contains("k"));
-  EXPECT_EQ(table.join("k", 2).role, Role::kFollower);
-  EXPECT_EQ(table.settle("k", new_flight.cell), SettleResult::kRemoved);
+  EXPECT_EQ(table.join("k", 2, kWorkerA).role, Role::kFollower);
+  EXPECT_EQ(settle("k", new_flight, kMain), SettleResult::kNotify);
+  ASSERT_EQ(notices.size(), 1u);
+  table.acknowledge(notices[0]);
   EXPECT_EQ(table.owned_cells(), 0u);
 }
 
-TEST(FlightTable, DetachChecksIdentity) {
-  FlightTable table(limits());
-  JoinResult a = table.join("k", 0);
-  EXPECT_FALSE(table.detach("k", a.cell + 1));
-  EXPECT_FALSE(table.detach("other", a.cell));
-  EXPECT_TRUE(table.detach("k", a.cell));
-  EXPECT_FALSE(table.detach("k", a.cell));
-  EXPECT_EQ(table.owned_cells(), 1u);  // the leader still holds it
-  table.settle("k", a.cell);
+TEST_F(Table, WaitersAreNotifiedOnceTheOutcomeIsReadyAndAcknowledgeIt) {
+  JoinResult lead = table.join("k", 0, kMain);
+  table.join("k", 0, kWorkerA);
+  table.join("k", 0, kWorkerB);
+
+  EXPECT_EQ(settle("k", lead, kMain, /*have_outcome=*/false), SettleResult::kNeedsPayload);
+  EXPECT_FALSE(table.contains("k")) << "no one may join while the leader prepares the outcome";
+  JoinResult next = table.join("k", 1, kWorkerA);
+  EXPECT_EQ(next.role, Role::kLeader);
+  EXPECT_NE(next.cell, lead.cell);
+
+  EXPECT_EQ(settle("k", lead, kMain, /*have_outcome=*/true), SettleResult::kNotify);
+  ASSERT_EQ(notices.size(), 2u);
+  EXPECT_EQ(notices[0].to.env, kWorkerA);
+  EXPECT_EQ(notices[1].to.env, kWorkerB);
+  EXPECT_EQ(notices[0].flight->id, lead.id);
+  // The cells stay owned until both waiters are done with them.
+  EXPECT_EQ(table.owned_cells(), 1u /*next*/ + 1u /*flight*/ + 2u /*lanes*/);
+  const auto pending = notices;
+  table.acknowledge(pending[0]);
+  EXPECT_EQ(table.owned_cells(), 1u + 1u + 1u);
+  table.acknowledge(pending[1]);
+  EXPECT_EQ(table.owned_cells(), 1u);
+  EXPECT_EQ(settle("k", next, kWorkerA), SettleResult::kDone);
   EXPECT_EQ(table.owned_cells(), 0u);
 }
 
-TEST(FlightTable, MaxSubscribersCountsTheLeader) {
+TEST_F(Table, LeaveTakesAThreadsCallersOffTheFlight) {
+  JoinResult lead = table.join("k", 0, kMain);
+  JoinResult follow = table.join("k", 0, kWorkerA);
+  // Two more callers in worker A join locally (as JS does: total and lane).
+  cell(lead.cell).subscribers.fetch_add(2);
+  cell(follow.lane).lane.fetch_add(2);
+  EXPECT_EQ(table.stats().subscribers, 4);
+
+  EXPECT_FALSE(table.leave("k", lead.cell, lead.id + 1, kWorkerA)) << "wrong flight id";
+  EXPECT_FALSE(table.leave("k", lead.cell, lead.id, kWorkerB)) << "not a waiter";
+  EXPECT_TRUE(table.leave("k", lead.cell, lead.id, kWorkerA));
+  EXPECT_FALSE(table.leave("k", lead.cell, lead.id, kWorkerA));
+  EXPECT_EQ(table.stats().subscribers, 1);
+  EXPECT_EQ(cell(lead.cell).waiting_threads.load(), 0);
+  EXPECT_EQ(settle("k", lead, kMain, false), SettleResult::kDone);
+  EXPECT_EQ(table.owned_cells(), 0u);
+}
+
+TEST_F(Table, ALostLeaderHandsTheFlightToTheFirstWaiter) {
+  JoinResult lead = table.join("k", 0, kMain);
+  cell(lead.cell).subscribers.fetch_add(4);  // the leader's thread had 5 callers
+  cell(lead.cell).lane.fetch_add(4);
+  JoinResult a = table.join("k", 0, kWorkerA);
+  table.join("k", 0, kWorkerB);
+
+  std::vector<Notice> handovers;
+  table.forget_env(kMain, handovers);
+  ASSERT_EQ(handovers.size(), 1u);
+  EXPECT_EQ(handovers[0].to.env, kWorkerA);
+  EXPECT_EQ(handovers[0].to.lane, a.lane);
+  EXPECT_TRUE(table.contains("k")) << "the flight stays joinable under its new leader";
+  EXPECT_EQ(table.stats().subscribers, 2) << "the dead thread's callers are gone";
+  EXPECT_EQ(cell(lead.cell).waiting_threads.load(), 1);
+
+  EXPECT_EQ(settle("k", lead, kMain), SettleResult::kNotLeader);
+  EXPECT_EQ(settle("k", lead, kWorkerA), SettleResult::kNotify);
+  ASSERT_EQ(notices.size(), 1u);
+  EXPECT_EQ(notices[0].to.env, kWorkerB);
+  table.acknowledge(notices[0]);
+  EXPECT_EQ(table.owned_cells(), 0u);
+  EXPECT_EQ(table.size(), 0u);
+}
+
+TEST_F(Table, ALostLeaderWithoutWaitersEndsTheFlight) {
+  table.join("k", 0, kMain);
+  std::vector<Notice> handovers;
+  table.forget_env(kMain, handovers);
+  EXPECT_TRUE(handovers.empty());
+  EXPECT_FALSE(table.contains("k"));
+  EXPECT_EQ(table.owned_cells(), 0u);
+}
+
+TEST_F(Table, ALostWaiterDisappearsFromTheFlight) {
+  JoinResult lead = table.join("k", 0, kMain);
+  table.join("k", 0, kWorkerA);
+  std::vector<Notice> handovers;
+  table.forget_env(kWorkerA, handovers);
+  EXPECT_TRUE(handovers.empty());
+  EXPECT_EQ(table.stats().subscribers, 1);
+  EXPECT_EQ(cell(lead.cell).waiting_threads.load(), 0);
+  EXPECT_EQ(settle("k", lead, kMain, false), SettleResult::kDone);
+  EXPECT_EQ(table.owned_cells(), 0u);
+}
+
+TEST_F(Table, ADeclinedLeadGoesToTheNextWaiter) {
+  table.join("k", 0, kMain);
+  table.join("k", 0, kWorkerA);
+  JoinResult b = table.join("k", 0, kWorkerB);
+  std::vector<Notice> handovers;
+  table.forget_env(kMain, handovers);
+  ASSERT_EQ(handovers.size(), 1u);
+  std::vector<Notice> next;
+  table.decline_lead(handovers[0], next);
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].to.env, kWorkerB);
+  std::vector<Notice> none;
+  table.decline_lead(handovers[0], none);  // a stale refusal changes nothing
+  EXPECT_TRUE(none.empty());
+  EXPECT_EQ(settle("k", b, kWorkerB, false), SettleResult::kDone);
+  EXPECT_EQ(table.owned_cells(), 0u);
+}
+
+TEST_F(Table, ALeaderThatDiesAfterSettlingIsNotReplaced) {
+  JoinResult lead = table.join("k", 0, kMain);
+  table.join("k", 0, kWorkerA);
+  EXPECT_EQ(settle("k", lead, kMain), SettleResult::kNotify);
+  std::vector<Notice> handovers;
+  table.forget_env(kMain, handovers);
+  EXPECT_TRUE(handovers.empty());
+  table.acknowledge(notices[0]);
+  EXPECT_EQ(table.owned_cells(), 0u);
+}
+
+TEST(FlightTable, MaxSubscribersCountsEveryThreadAndTheLeader) {
   FlightTable table(limits(/*max_subscribers=*/3));
-  JoinResult leader = table.join("k", 0);
-  EXPECT_EQ(table.join("k", 0).role, Role::kFollower);
-  EXPECT_EQ(table.join("k", 0).role, Role::kFollower);
-  JoinResult rejected = table.join("k", 0);
+  JoinResult leader = table.join("k", 0, kMain);
+  EXPECT_EQ(table.join("k", 0, kWorkerA).role, Role::kFollower);
+  EXPECT_EQ(table.join("k", 0, kWorkerB).role, Role::kFollower);
+  JoinResult rejected = table.join("k", 0, 4);
   EXPECT_EQ(rejected.role, Role::kRejected);
   EXPECT_EQ(rejected.cell, leader.cell);
   EXPECT_EQ(table.arena().at(leader.cell).subscribers.load(), 3);
-  // Another key is not affected.
-  EXPECT_EQ(table.join("k2", 0).role, Role::kLeader);
+  EXPECT_EQ(table.join("k2", 0, 4).role, Role::kLeader);
 }
 
 TEST(FlightTable, AnExpiredFlightIsReplacedAndItsLeaderStillSettles) {
   FlightTable table(limits(1000, /*max_duration_ms=*/100));
-  JoinResult old_flight = table.join("k", 0);
-  EXPECT_EQ(table.join("k", 99 * kMs).role, Role::kFollower);
-  JoinResult fresh = table.join("k", 100 * kMs);
+  std::vector<Notice> notices;
+  JoinResult old_flight = table.join("k", 0, kMain);
+  EXPECT_EQ(table.join("k", 99 * kMs, kWorkerA).role, Role::kFollower);
+  JoinResult fresh = table.join("k", 100 * kMs, kWorkerB);
   ASSERT_EQ(fresh.role, Role::kLeader);
   EXPECT_NE(fresh.cell, old_flight.cell);
   EXPECT_EQ(fresh.started_ns, 100 * kMs);
   EXPECT_EQ(table.size(), 1u);
-  EXPECT_EQ(table.owned_cells(), 2u);
 
-  EXPECT_EQ(table.settle("k", old_flight.cell), SettleResult::kDetached);
-  EXPECT_EQ(table.settle("k", fresh.cell), SettleResult::kRemoved);
+  EXPECT_EQ(table.settle("k", old_flight.cell, kMain, true, notices), SettleResult::kNotify);
+  ASSERT_EQ(notices.size(), 1u);  // worker A still waited on the expired flight
+  table.acknowledge(notices[0]);
+  notices.clear();
+  EXPECT_EQ(table.settle("k", fresh.cell, kWorkerB, true, notices), SettleResult::kDone);
   EXPECT_EQ(table.owned_cells(), 0u);
 }
 
 TEST(FlightTable, KeysAreComparedWholeEvenWhenEveryHashCollides) {
   FlightTable table(limits(), 4, &constant_hash);
+  std::vector<Notice> notices;
   const std::string a("a\0b", 3), b("a\0c", 3), c("a", 1);
-  JoinResult ra = table.join(a, 0), rb = table.join(b, 0), rc = table.join(c, 0);
+  JoinResult ra = table.join(a, 0, kMain), rb = table.join(b, 0, kMain), rc = table.join(c, 0, kMain);
   EXPECT_EQ(ra.role, Role::kLeader);
   EXPECT_EQ(rb.role, Role::kLeader);
   EXPECT_EQ(rc.role, Role::kLeader);
   EXPECT_EQ(table.size(), 3u);
-  EXPECT_EQ(table.join(b, 0).cell, rb.cell);
-  EXPECT_EQ(table.settle(b, rb.cell), SettleResult::kRemoved);
+  EXPECT_EQ(table.join(b, 0, kWorkerA).cell, rb.cell);
+  EXPECT_EQ(table.settle(b, rb.cell, kMain, true, notices), SettleResult::kNotify);
   EXPECT_TRUE(table.contains(a));
   EXPECT_FALSE(table.contains(b));
   EXPECT_TRUE(table.contains(c));
+  EXPECT_EQ(table.settle(a, rb.cell, kMain, true, notices), SettleResult::kNotLeader) << "cell of another key";
 }
 
 TEST(FlightTable, StatsReportEntriesSubscribersAndTheOldestStart) {
@@ -136,9 +269,9 @@ TEST(FlightTable, StatsReportEntriesSubscribersAndTheOldestStart) {
   EXPECT_EQ(empty.subscribers, 0);
   EXPECT_EQ(empty.oldest_started_ns, std::numeric_limits<int64_t>::max());
 
-  JoinResult a = table.join("a", 7 * kMs);
-  table.join("a", 8 * kMs);
-  table.join("b", 3 * kMs);
+  JoinResult a = table.join("a", 7 * kMs, kMain);
+  table.join("a", 8 * kMs, kWorkerA);
+  table.join("b", 3 * kMs, kMain);
   TableStats s = table.stats();
   EXPECT_EQ(s.in_flight, 2u);
   EXPECT_EQ(s.subscribers, 3);
@@ -148,29 +281,24 @@ TEST(FlightTable, StatsReportEntriesSubscribersAndTheOldestStart) {
 
 TEST(FlightTable, ClearDetachesEverythingButLeadersStillSettle) {
   FlightTable table(limits());
-  JoinResult a = table.join("a", 0), b = table.join("b", 0);
+  std::vector<Notice> notices;
+  JoinResult a = table.join("a", 0, kMain), b = table.join("b", 0, kMain);
   EXPECT_EQ(table.clear(), 2u);
   EXPECT_EQ(table.size(), 0u);
-  JoinResult a2 = table.join("a", 1);
+  JoinResult a2 = table.join("a", 1, kMain);
   EXPECT_EQ(a2.role, Role::kLeader);
-  EXPECT_EQ(table.settle("a", a.cell), SettleResult::kDetached);
-  EXPECT_EQ(table.settle("b", b.cell), SettleResult::kDetached);
+  EXPECT_EQ(table.settle("a", a.cell, kMain, true, notices), SettleResult::kDone);
+  EXPECT_EQ(table.settle("b", b.cell, kMain, true, notices), SettleResult::kDone);
   EXPECT_TRUE(table.contains("a"));
-  EXPECT_EQ(table.settle("a", a2.cell), SettleResult::kRemoved);
+  EXPECT_EQ(table.settle("a", a2.cell, kMain, true, notices), SettleResult::kDone);
   EXPECT_EQ(table.owned_cells(), 0u);
 }
 
-TEST(FlightTable, CellsAreReusedOnlyAfterSettle) {
-  FlightTable table(limits(), 1);
-  JoinResult a = table.join("a", 0);
-  table.detach("a", a.cell);
-  for (int i = 0; i < 1000; ++i) {
-    JoinResult r = table.join("x" + std::to_string(i), 0);
-    ASSERT_NE(r.cell, a.cell);
-    table.settle("x" + std::to_string(i), r.cell);
-  }
-  table.settle("a", a.cell);
-  EXPECT_EQ(table.owned_cells(), 0u);
+TEST(FlightTable, CloneFailuresAreCounted) {
+  FlightTable table(limits());
+  EXPECT_EQ(table.count_clone_failure(), 0u);
+  EXPECT_EQ(table.count_clone_failure(), 1u);
+  EXPECT_EQ(table.clone_failures(), 2u);
 }
 
 TEST(FlightTable, ShardCountIsAPowerOfTwo) {
@@ -191,8 +319,50 @@ TEST(CellArena, ExhaustionIsReportedNotFatal) {
   size_t chunks = 0;
   while (arena.allocate_chunk(first)) ++chunks;
   EXPECT_EQ(chunks, CellArena::kCellsPerPage / CellArena::kCellsPerChunk);
-  EXPECT_EQ(table.join("k", 0).role, Role::kExhausted);
+  EXPECT_EQ(table.join("k", 0, kMain).role, Role::kExhausted);
   EXPECT_FALSE(table.contains("k"));
+}
+
+}  // namespace
+}  // namespace threadflight
+
+namespace threadflight {
+namespace {
+
+TEST(TableRegistry, SameNameSharesOneTableOtherLimitsAreRefused) {
+  TableRegistry& registry = TableRegistry::global();
+  const Limits a{10, 5 * kMs};
+  Limits existing{};
+  auto first = registry.open_named("registry-test", a, existing);
+  auto second = registry.open_named("registry-test", a, existing);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first, second);
+  EXPECT_EQ(registry.open_named("registry-test", Limits{11, 5 * kMs}, existing), nullptr);
+  EXPECT_EQ(existing, a);
+  EXPECT_NE(registry.open_named("registry-other", a, existing), first);
+  // Once every holder is gone, the name is free again, with any limits.
+  first.reset();
+  second.reset();
+  auto fresh = registry.open_named("registry-test", Limits{11, 5 * kMs}, existing);
+  ASSERT_TRUE(fresh);
+  EXPECT_EQ(fresh->limits().max_subscribers, 11);
+}
+
+TEST(TableRegistry, ForgetEnvReachesEveryLiveTable) {
+  TableRegistry& registry = TableRegistry::global();
+  Limits existing{};
+  auto named = registry.open_named("registry-forget", limits(), existing);
+  auto unnamed = registry.create_unnamed(limits());
+  named->join("k", 0, 71);
+  named->join("k", 0, 72);
+  unnamed->join("k", 0, 71);
+  std::vector<Handover> handovers;
+  registry.forget_env(71, handovers);
+  ASSERT_EQ(handovers.size(), 1u);
+  EXPECT_EQ(handovers[0].table, named);
+  EXPECT_EQ(handovers[0].notice.to.env, 72u);
+  EXPECT_FALSE(unnamed->contains("k"));
+  EXPECT_EQ(unnamed->owned_cells(), 0u);
 }
 
 }  // namespace

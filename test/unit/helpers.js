@@ -17,7 +17,7 @@ const flushMicrotasks = () => new Promise((resolve) => setImmediate(resolve));
 
 /** Records each call of `name` on the instance's native table while keeping its behaviour. */
 function spyOnTable(sf, name) {
-  const table = sf.group;
+  const table = sf.group.table; // the ThreadGroup's native table
   const original = table[name];
   const calls = [];
   // Native methods are read-only on the prototype, so define an own property instead.

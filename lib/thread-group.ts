@@ -1,0 +1,301 @@
+// ThreadGroup: one thread's side of one table. It keeps this thread's flights in a Map so a
+// duplicate caller in the thread is served by a lookup and an atomic increment, without
+// calling into C++; it leads flights, follows flights led by other threads, and expires them.
+import * as bridge from './bridge';
+import { FlightCapacityError, FlightTimeoutError, OptionsMismatchError, TooManySubscribersError } from './errors';
+import { Flight, type AnyFlight, type Work } from './flight';
+import * as native from './native';
+import type { ResolvedOptions } from './options';
+import * as wire from './wire';
+
+/** Longest key accepted, in UTF-16 code units. */
+export const MAX_KEY_LENGTH = 65_536;
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+/** Groups with a sweep timer armed, for the 'beforeExit' hook below. */
+const pendingSweeps = new Set<ThreadGroup>();
+process.on('beforeExit', () => {
+  for (const group of pendingSweeps) group.holdOpenForExpiry();
+});
+
+export class ThreadGroup {
+  readonly name: string | undefined;
+  /** Callers allowed per flight; Infinity is stored as the int32 maximum. */
+  readonly subscriberLimit: number;
+  readonly maxDuration: number;
+  /** Flights new callers in this thread may join, by key. */
+  readonly flights = new Map<string, AnyFlight>();
+  /** Flights removed by clear(), and solo runs, whose callers still wait; they can expire. */
+  private readonly detached = new Set<AnyFlight>();
+  private readonly table: native.NativeGroup;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly statsOut = new Float64Array(4);
+
+  constructor(options: ResolvedOptions) {
+    this.name = options.name;
+    this.subscriberLimit = options.maxSubscribers;
+    this.maxDuration = options.maxDuration;
+    try {
+      this.table = new native.binding.Group(options.name, options.maxSubscribers, options.maxDuration);
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 'ERR_OPTIONS_MISMATCH') {
+        throw new OptionsMismatchError(options.name ?? '', (error as Error).message);
+      }
+      throw error;
+    }
+  }
+
+  get maxSubscribers(): number {
+    return this.subscriberLimit === 2 ** 31 - 1 ? Infinity : this.subscriberLimit;
+  }
+
+  execute<T>(key: string, work: Work<T>): Promise<T> {
+    const flight = this.flights.get(key) as Flight<T> | undefined;
+    if (flight === undefined) return this.join(key, work);
+    if (Atomics.add(flight.counters, flight.totalIndex, 1) >= this.subscriberLimit) {
+      Atomics.sub(flight.counters, flight.totalIndex, 1);
+      return Promise.reject(new TooManySubscribersError(key, this.maxSubscribers));
+    }
+    flight.lanes[flight.laneIndex]++;
+    return flight.promise;
+  }
+
+  stats(): { inFlightCount: number; totalSubscribers: number; oldestCallAge: number | null; cloneFailures: number } {
+    const out = this.statsOut;
+    this.table.stats(out);
+    return {
+      inFlightCount: out[0],
+      totalSubscribers: out[1],
+      oldestCallAge: out[2] < 0 ? null : Math.round(out[2]),
+      cloneFailures: out[3],
+    };
+  }
+
+  isInFlight(key: string): boolean {
+    return this.flights.has(key) || (key.length <= MAX_KEY_LENGTH && this.table.has(key));
+  }
+
+  inFlightCount(): number {
+    return this.table.size();
+  }
+
+  clear(): void {
+    for (const flight of this.flights.values()) this.detached.add(flight);
+    this.flights.clear();
+    this.table.clear();
+  }
+
+  // --- starting and joining ------------------------------------------------------------------
+
+  private join<T>(key: string, work: Work<T>): Promise<T> {
+    if (key.length > MAX_KEY_LENGTH) {
+      throw new RangeError(
+        `Singleflight key is ${key.length} characters long; the limit is MAX_KEY_LENGTH (${MAX_KEY_LENGTH})`,
+      );
+    }
+    const joined = this.table.join(key);
+    if (typeof joined !== 'number') return this.follow(key, work, joined);
+    const role = joined % 4;
+    const cell = (joined - role) / 4;
+    if (role === native.ROLE_REJECTED) return Promise.reject(new TooManySubscribersError(key, this.maxSubscribers));
+    if (role === native.ROLE_EXHAUSTED) return Promise.reject(new FlightCapacityError(key));
+    const flight = new Flight<T>(this, key, cell, cell, 0);
+    this.track(flight);
+    this.run(flight, work);
+    return flight.promise;
+  }
+
+  /** Another thread leads this key's flight: wait for its message. */
+  private follow<T>(key: string, work: Work<T>, [cell, flightId, lane]: [number, number, number]): Promise<T> {
+    const flight = new Flight<T>(this, key, cell, lane, flightId);
+    flight.work = work;
+    this.track(flight);
+    bridge.startWaiting(flightId, flight);
+    return flight.promise;
+  }
+
+  private track(flight: AnyFlight): void {
+    this.flights.set(flight.key, flight);
+    if (this.sweepTimer === undefined && this.maxDuration !== Infinity) this.scheduleSweep(this.maxDuration);
+  }
+
+  private run<T>(flight: Flight<T>, work: Work<T>): void {
+    let result: T | PromiseLike<T>;
+    try {
+      result = work.length === 0 ? (work as () => T | PromiseLike<T>)() : work(flight.signal());
+    } catch (error) {
+      this.fail(flight, error);
+      return;
+    }
+    if (isThenable(result)) {
+      Promise.resolve(result).then(
+        (value) => this.succeed(flight, value),
+        (error: unknown) => this.fail(flight, error),
+      );
+    } else {
+      this.succeed(flight, result);
+    }
+  }
+
+  // --- settling ------------------------------------------------------------------------------
+
+  private succeed<T>(flight: Flight<T>, value: T): void {
+    if (this.finishLeading(flight, native.MESSAGE_VALUE, value)) flight.resolve(value);
+  }
+
+  private fail<T>(flight: Flight<T>, error: unknown): void {
+    if (this.finishLeading(flight, native.MESSAGE_ERROR, error)) flight.reject(error);
+  }
+
+  /** Ends a flight this thread runs, sending the outcome to other threads if any wait. */
+  private finishLeading<T>(flight: Flight<T>, kind: number, outcome: unknown): boolean {
+    if (!this.untrack(flight)) return false;
+    if (flight.solo) return true;
+    // Serialize only when another thread actually waits; the table double-checks.
+    const settled = flight.waitedForElsewhere()
+      ? native.SETTLE_NEEDS_PAYLOAD
+      : this.table.settle(flight.key, flight.cell);
+    if (settled === native.SETTLE_NEEDS_PAYLOAD) this.sendOutcome(flight, kind, outcome);
+    return true;
+  }
+
+  private sendOutcome(flight: AnyFlight, kind: number, outcome: unknown): void {
+    let payload: Buffer | undefined;
+    if (kind === native.MESSAGE_VALUE || kind === native.MESSAGE_ERROR) {
+      payload = kind === native.MESSAGE_VALUE ? wire.packValue(outcome) : wire.packError(outcome);
+      if (payload === undefined) {
+        kind = native.MESSAGE_FALLBACK;
+        this.reportCloneFailure(flight.key, outcome);
+      }
+    }
+    this.table.settle(flight.key, flight.cell, kind, payload);
+  }
+
+  private reportCloneFailure(key: string, outcome: unknown): void {
+    if (this.table.countCloneFailure() !== 0) return;  // said once per table, process-wide
+    const what = outcome === null ? 'null' : typeof outcome;
+    process.emitWarning(
+      `threadflight: the result of key ${JSON.stringify(key.slice(0, 120))} (a ${what}) cannot be cloned ` +
+        'to other threads; callers waiting there run their own work instead. ' +
+        'Return structured-cloneable values (no functions, symbols or class behaviour) to share them. ' +
+        'getStats().cloneFailures counts these. This warning is shown once.',
+      { code: 'THREADFLIGHT_UNCLONEABLE', type: 'ThreadflightWarning' },
+    );
+  }
+
+  /** Takes the flight out of this thread's Map, once; false if that already happened. */
+  private untrack(flight: AnyFlight): boolean {
+    if (flight.done) return false;
+    flight.done = true;
+    if (this.flights.get(flight.key) === flight) this.flights.delete(flight.key);
+    if (this.detached.size !== 0) this.detached.delete(flight);
+    return true;
+  }
+
+  // --- messages from other threads -----------------------------------------------------------
+
+  /** A message about a flight this thread waits for. Returns whether a lead was taken. */
+  receive(flight: AnyFlight, kind: number, payload: Buffer | undefined): boolean {
+    if (kind === native.MESSAGE_LEAD) {
+      if (flight.done || flight.work === undefined) return false;
+      const work = flight.work;
+      flight.work = undefined;
+      flight.leading = true;
+      this.run(flight, work);
+      return true;
+    }
+    if (!this.untrack(flight)) return false;
+    switch (kind) {
+      case native.MESSAGE_VALUE:
+        flight.resolve(wire.unpackValue(payload as Buffer));
+        break;
+      case native.MESSAGE_ERROR:
+        flight.reject(wire.unpackError(payload as Buffer));
+        break;
+      case native.MESSAGE_EXPIRED:
+        flight.reject(new FlightTimeoutError(flight.key, this.maxDuration));
+        break;
+      default:
+        this.runSolo(flight);
+    }
+    return false;
+  }
+
+  /** The leader's value could not cross: this thread runs its own work, outside the table. */
+  private runSolo(flight: AnyFlight): void {
+    const work = flight.work as Work<unknown>;
+    flight.work = undefined;
+    flight.done = false;
+    flight.solo = true;
+    flight.leading = true;
+    flight.startedMs = native.now();
+    this.detached.add(flight);
+    if (this.sweepTimer === undefined && this.maxDuration !== Infinity) this.scheduleSweep(this.maxDuration);
+    this.run(flight, work);
+  }
+
+  // --- maxDuration ---------------------------------------------------------------------------
+  // No timer per flight: one timer per group, due at the earliest deadline among its flights.
+  // Flights that finish early cost nothing; the timer re-arms for whatever is then the oldest,
+  // and stops when nothing is in the air. It is unref'd so it never delays a process that has
+  // finished its work; if the event loop runs dry while a flight is still pending,
+  // `holdOpenForExpiry` refs it, so that callers awaiting a stuck flight still get their
+  // FlightTimeoutError.
+
+  private scheduleSweep(delayMs: number): void {
+    this.sweepTimer = setTimeout(this.sweep, Math.max(1, Math.ceil(delayMs)));
+    this.sweepTimer.unref();
+    pendingSweeps.add(this);
+  }
+
+  /** Called on 'beforeExit'. */
+  holdOpenForExpiry(): void {
+    if (this.flights.size !== 0 || this.detached.size !== 0) {
+      this.sweepTimer?.ref();
+      return;
+    }
+    clearTimeout(this.sweepTimer);
+    this.sweepTimer = undefined;
+    pendingSweeps.delete(this);
+  }
+
+  private readonly sweep = (): void => {
+    this.sweepTimer = undefined;
+    pendingSweeps.delete(this);
+    const now = native.now();
+    let nextDue = Infinity;
+    const check = (flight: AnyFlight): void => {
+      const due = flight.startedMs + this.maxDuration;
+      if (due <= now) this.expire(flight);
+      else if (due < nextDue) nextDue = due;
+    };
+    for (const flight of this.flights.values()) check(flight);
+    for (const flight of this.detached) check(flight);
+    if (nextDue !== Infinity) this.scheduleSweep(nextDue - now);
+  };
+
+  private expire(flight: AnyFlight): void {
+    if (!this.untrack(flight)) return;
+    const error = new FlightTimeoutError(flight.key, this.maxDuration);
+    if (flight.solo) {
+      // nothing in the table
+    } else if (flight.leading) {
+      const settled = flight.waitedForElsewhere()
+        ? native.SETTLE_NEEDS_PAYLOAD
+        : this.table.settle(flight.key, flight.cell);
+      if (settled === native.SETTLE_NEEDS_PAYLOAD) this.sendOutcome(flight, native.MESSAGE_EXPIRED, undefined);
+    } else {
+      bridge.stopWaiting(flight.flightId);
+      this.table.leave(flight.key, flight.cell, flight.flightId);
+    }
+    flight.reject(error);
+    flight.abort(error);
+  }
+}

@@ -1,0 +1,109 @@
+#include "bridge.h"
+
+#include <new>
+#include <type_traits>
+
+namespace threadflight {
+
+Message::Message(std::shared_ptr<FlightTable> table, Notice notice, MessageKind kind,
+                 std::shared_ptr<const Bytes> payload)
+    : table_(std::move(table)), notice_(std::move(notice)), kind_(kind), payload_(std::move(payload)) {}
+
+Message::~Message() {
+  if (kind_ != MessageKind::kLead) {
+    table_->acknowledge(notice_);
+    return;
+  }
+  if (lead_accepted_) return;
+  std::vector<Notice> next;
+  table_->decline_lead(notice_, next);
+  std::vector<Handover> handovers;
+  for (Notice& n : next) handovers.push_back(Handover{table_, std::move(n)});
+  Bridge::global().send_handovers(handovers);
+}
+
+Bridge& Bridge::global() {
+  // Never destroyed: other threads may still send while the process exits.
+  static std::aligned_storage_t<sizeof(Bridge), alignof(Bridge)> storage;
+  static Bridge* bridge = ::new (&storage) Bridge();
+  return *bridge;
+}
+
+void Bridge::attach(EnvId env, napi_threadsafe_function tsfn) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  envs_[env] = tsfn;
+}
+
+napi_threadsafe_function Bridge::detach(EnvId env) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = envs_.find(env);
+  if (it == envs_.end()) return nullptr;
+  napi_threadsafe_function tsfn = it->second;
+  envs_.erase(it);
+  return tsfn;
+}
+
+void Bridge::send(std::vector<std::unique_ptr<Message>> messages) {
+  std::vector<std::unique_ptr<Message>> undeliverable;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& message : messages) {
+      auto it = envs_.find(message->to());
+      // Queue size 0 (unbounded) and non-blocking: never waits on another thread's queue.
+      if (it != envs_.end() &&
+          napi_call_threadsafe_function(it->second, message.get(), napi_tsfn_nonblocking) == napi_ok) {
+        message.release();  // now owned by the TSFN queue; DeliverMessage takes it back
+      } else {
+        undeliverable.push_back(std::move(message));
+      }
+    }
+  }
+  // Destroyed outside the mutex: a declined lead sends again.
+  undeliverable.clear();
+}
+
+void Bridge::send_outcome(const std::shared_ptr<FlightTable>& table, std::vector<Notice>& notices,
+                          MessageKind kind, std::shared_ptr<const Bytes> payload) {
+  std::vector<std::unique_ptr<Message>> messages;
+  messages.reserve(notices.size());
+  for (Notice& n : notices) messages.push_back(std::make_unique<Message>(table, std::move(n), kind, payload));
+  notices.clear();
+  send(std::move(messages));
+}
+
+void Bridge::send_handovers(std::vector<Handover>& handovers) {
+  if (handovers.empty()) return;
+  std::vector<std::unique_ptr<Message>> messages;
+  for (Handover& h : handovers) {
+    messages.push_back(std::make_unique<Message>(h.table, std::move(h.notice), MessageKind::kLead, nullptr));
+  }
+  handovers.clear();
+  send(std::move(messages));
+}
+
+void DeliverMessage(napi_env env, napi_value handler, void* /*context*/, void* data) {
+  std::unique_ptr<Message> message(static_cast<Message*>(data));
+  if (env == nullptr || handler == nullptr) return;  // shutting down: the destructor releases
+
+  napi_value args[3];
+  napi_value undefined;
+  napi_get_undefined(env, &undefined);
+  napi_create_int32(env, static_cast<int32_t>(message->kind()), &args[0]);
+  napi_create_double(env, static_cast<double>(message->flight_id()), &args[1]);
+  args[2] = undefined;
+  if (const Bytes* payload = message->payload(); payload != nullptr) {
+    void* copy = nullptr;
+    if (napi_create_buffer_copy(env, payload->size(), payload->data(), &copy, &args[2]) != napi_ok) {
+      args[2] = undefined;
+    }
+  }
+  napi_value accepted;
+  if (napi_call_function(env, undefined, handler, 3, args, &accepted) != napi_ok) return;
+  bool took_lead = false;
+  if (message->kind() == MessageKind::kLead && napi_get_value_bool(env, accepted, &took_lead) == napi_ok &&
+      took_lead) {
+    message->accept_lead();
+  }
+}
+
+}  // namespace threadflight

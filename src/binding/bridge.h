@@ -1,0 +1,81 @@
+// The bridge between threads: one ThreadSafeFunction per JS environment, kept in a table
+// under a mutex. Other threads call a TSFN only while holding that mutex, and an
+// environment's cleanup hook removes its TSFN (under the mutex) before aborting it, so
+// nothing is ever sent to a thread that is gone.
+#pragma once
+
+#include <node_api.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "flight_table.h"
+#include "table_registry.h"
+
+namespace threadflight {
+
+// What a message tells the receiving thread about a flight it waits for.
+enum class MessageKind : int32_t {
+  kValue = 0,     // payload: the serialized value
+  kError = 1,     // payload: the serialized error
+  kExpired = 2,   // the flight ran past maxDuration
+  kFallback = 3,  // the value could not be cloned: run your own work
+  kLead = 4,      // the leader's thread is gone: you lead this flight now
+};
+
+using Bytes = std::vector<uint8_t>;
+
+// One notification to one thread. Owns the receiver's part in the flight: when the message
+// is destroyed, an outcome is acknowledged and a lead that was not taken is passed on, so
+// a message that is dropped (the thread died) still releases what it held.
+class Message {
+ public:
+  Message(std::shared_ptr<FlightTable> table, Notice notice, MessageKind kind,
+          std::shared_ptr<const Bytes> payload);
+  ~Message();
+  Message(const Message&) = delete;
+  Message& operator=(const Message&) = delete;
+
+  EnvId to() const { return notice_.to.env; }
+  MessageKind kind() const { return kind_; }
+  uint64_t flight_id() const { return notice_.flight->id; }
+  const Bytes* payload() const { return payload_.get(); }
+  // The receiving thread took the lead: it will settle the flight itself.
+  void accept_lead() { lead_accepted_ = true; }
+
+ private:
+  std::shared_ptr<FlightTable> table_;
+  Notice notice_;
+  MessageKind kind_;
+  std::shared_ptr<const Bytes> payload_;
+  bool lead_accepted_ = false;
+};
+
+class Bridge {
+ public:
+  static Bridge& global();
+
+  void attach(EnvId env, napi_threadsafe_function tsfn);
+  // Removes the environment; returns its TSFN (for the caller to abort), or null.
+  napi_threadsafe_function detach(EnvId env);
+
+  // Queues each message on its thread's TSFN. Messages for threads that are gone are
+  // destroyed, which acknowledges or passes them on.
+  void send(std::vector<std::unique_ptr<Message>> messages);
+  void send_outcome(const std::shared_ptr<FlightTable>& table, std::vector<Notice>& notices,
+                    MessageKind kind, std::shared_ptr<const Bytes> payload);
+  void send_handovers(std::vector<Handover>& handovers);
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<EnvId, napi_threadsafe_function> envs_;
+};
+
+// The TSFN's call_js: hands a message to the thread's JS handler (or, when the environment
+// is shutting down, just destroys it).
+void DeliverMessage(napi_env env, napi_value handler, void* context, void* data);
+
+}  // namespace threadflight
