@@ -62,6 +62,12 @@ export class Flight<T> implements RemoteWaiter {
     return this.counters[this.totalIndex - native.FIELD_TOTAL + native.FIELD_WAITING_THREADS] !== 0;
   }
 
+  /** Whether new callers may still join: false once any thread cleared it, or it expired or
+   * is settling. Only meaningful while this thread still holds the flight (!done). */
+  joinable(): boolean {
+    return this.counters[this.totalIndex - native.FIELD_TOTAL + native.FIELD_DETACHED] === 0;
+  }
+
   /** The signal handed to work; created on demand because an AbortSignal costs ~3 µs. */
   signal(): AbortSignal {
     this.controller ??= new AbortController();

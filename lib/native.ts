@@ -47,7 +47,7 @@ export const binding: Binding = require(path.join(__dirname, '..', 'build', 'Rel
 export const now: () => number = binding.now;
 
 // A cell is 32 bytes: int32 [0] callers of the flight, [1] callers of one thread (lane),
-// [2] threads waiting elsewhere; float64 [2] start time.
+// [2] threads waiting elsewhere, [3] 1 once not joinable; float64 [2] start time.
 const CELLS_PER_PAGE = binding.cellsPerPage;
 const int32Pages: Int32Array[] = [];
 const float64Pages: Float64Array[] = [];
@@ -72,6 +72,7 @@ export function int32Index(cell: number): number {
 export const FIELD_TOTAL = 0;
 export const FIELD_LANE = 1;
 export const FIELD_WAITING_THREADS = 2;
+export const FIELD_DETACHED = 3;
 
 /** When flight `cell` started, in now() milliseconds. */
 export function startedAt(cell: number): number {

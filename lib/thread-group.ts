@@ -58,7 +58,7 @@ export class ThreadGroup {
 
   execute<T>(key: string, work: Work<T>): Promise<T> {
     const flight = this.flights.get(key) as Flight<T> | undefined;
-    if (flight === undefined) return this.join(key, work);
+    if (flight === undefined || !flight.joinable()) return this.join(key, work);
     if (Atomics.add(flight.counters, flight.totalIndex, 1) >= this.subscriberLimit) {
       Atomics.sub(flight.counters, flight.totalIndex, 1);
       return Promise.reject(new TooManySubscribersError(key, this.maxSubscribers));
@@ -79,7 +79,8 @@ export class ThreadGroup {
   }
 
   isInFlight(key: string): boolean {
-    return this.flights.has(key) || (key.length <= MAX_KEY_LENGTH && this.table.has(key));
+    if (this.flights.get(key)?.joinable()) return true;
+    return key.length <= MAX_KEY_LENGTH && this.table.has(key);
   }
 
   inFlightCount(): number {
@@ -122,6 +123,10 @@ export class ThreadGroup {
   }
 
   private track(flight: AnyFlight): void {
+    // A flight this thread still holds may have been made unjoinable elsewhere (clear() in
+    // another thread, expiry): its callers keep waiting, and it can still expire here.
+    const previous = this.flights.get(flight.key);
+    if (previous !== undefined && !previous.done) this.detached.add(previous);
     this.flights.set(flight.key, flight);
     if (this.sweepTimer === undefined && this.maxDuration !== Infinity) this.scheduleSweep(this.maxDuration);
   }

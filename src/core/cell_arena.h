@@ -25,7 +25,9 @@ struct alignas(32) Cell {
   // Flight cell: threads other than the leader's that wait for the outcome. The leader reads
   // it when settling, to serialize the value only when someone elsewhere needs it.
   std::atomic<int32_t> waiting_threads{0};
-  int32_t unused = 0;
+  // Flight cell: 1 once the flight is no longer joinable (cleared, expired, settling), so that
+  // threads holding it in their Map stop handing it to new callers.
+  std::atomic<int32_t> detached{0};
   double started_ms = 0;  // flight cell: monotonic start, for expiry sweeps in every thread
   double unused_ms = 0;
 };

@@ -45,6 +45,7 @@ void FlightTable::free_cell(Shard& shard, uint32_t cell) {
   c.subscribers.store(0, std::memory_order_relaxed);
   c.lane.store(0, std::memory_order_relaxed);
   c.waiting_threads.store(0, std::memory_order_relaxed);
+  c.detached.store(0, std::memory_order_relaxed);
   shard.free_cells.push_back(cell);
   --shard.owned_cells;
 }
@@ -61,6 +62,7 @@ void FlightTable::detach(Shard& shard, const FlightRef& flight) {
   if (!flight->attached) return;
   shard.entries.erase(KeyView{flight->hash, flight->key});
   flight->attached = false;
+  arena_.at(flight->cell).detached.store(1, std::memory_order_release);
   shard.detached.emplace(flight->cell, flight);
 }
 
@@ -159,6 +161,7 @@ SettleResult FlightTable::settle(std::string_view key, uint32_t cell, EnvId env,
   } else if (flight->attached) {
     shard.entries.erase(view);
     flight->attached = false;
+    arena_.at(flight->cell).detached.store(1, std::memory_order_release);
   }
   flight->finished = true;
   for (const Participant& waiter : flight->waiters) notify.push_back(Notice{flight, waiter});
@@ -241,6 +244,7 @@ size_t FlightTable::clear() {
     detached += shard.entries.size();
     for (auto& entry : shard.entries) {
       entry.second->attached = false;
+      arena_.at(entry.second->cell).detached.store(1, std::memory_order_release);
       shard.detached.emplace(entry.second->cell, entry.second);
     }
     shard.entries.clear();

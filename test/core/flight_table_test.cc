@@ -80,7 +80,9 @@ TEST_F(Table, OnlyTheLeaderSettlesAndOnlyOnce) {
 
 TEST_F(Table, AStaleLeaderNeverRemovesANewerFlight) {
   JoinResult old_flight = table.join("k", 0, kMain);
+  EXPECT_EQ(cell(old_flight.cell).detached.load(), 0);
   table.clear();
+  EXPECT_EQ(cell(old_flight.cell).detached.load(), 1) << "threads holding it must see it is not joinable";
   JoinResult new_flight = table.join("k", 1, kMain);
   ASSERT_EQ(new_flight.role, Role::kLeader);
   ASSERT_NE(new_flight.cell, old_flight.cell);
@@ -101,6 +103,7 @@ TEST_F(Table, WaitersAreNotifiedOnceTheOutcomeIsReadyAndAcknowledgeIt) {
 
   EXPECT_EQ(settle("k", lead, kMain, /*have_outcome=*/false), SettleResult::kNeedsPayload);
   EXPECT_FALSE(table.contains("k")) << "no one may join while the leader prepares the outcome";
+  EXPECT_EQ(cell(lead.cell).detached.load(), 1);
   JoinResult next = table.join("k", 1, kWorkerA);
   EXPECT_EQ(next.role, Role::kLeader);
   EXPECT_NE(next.cell, lead.cell);
