@@ -42,6 +42,18 @@ export interface SingleflightStats {
  */
 export type Work<T> = (signal: AbortSignal) => T | PromiseLike<T>;
 
+/** Options of one call of execute() or do(). */
+export interface CallOptions {
+  /**
+   * Lets this caller stop waiting: when it aborts, the call rejects at once with
+   * `signal.reason` (an AbortError unless a reason was given) and no longer counts toward
+   * maxSubscribers. Other callers are unaffected, and the work goes on while anyone, in any
+   * thread, still waits; when the last caller leaves, the work's own signal is aborted and the
+   * key is free for a new flight. An already-aborted signal rejects without running work.
+   */
+  signal?: AbortSignal;
+}
+
 /** Longest key accepted by execute(), in UTF-16 code units (65536). */
 export declare const MAX_KEY_LENGTH: number;
 
@@ -64,12 +76,26 @@ export declare class Singleflight {
    * clone of the value (an error keeps its name, message, stack, code and other own
    * properties); callers in the thread that ran the work receive the very object.
    *
-   * @throws TypeError (synchronously) if key is not a string or work not a function.
+   * @throws TypeError (synchronously) if key is not a string, work not a function, or options
+   *   not valid CallOptions.
    * @throws RangeError (synchronously) if key is longer than MAX_KEY_LENGTH.
-   * Rejects with TooManySubscribersError or FlightTimeoutError (see the options), or with
-   * whatever the work threw or rejected with.
+   * Rejects with TooManySubscribersError or FlightTimeoutError (see the options), with the
+   * signal's reason if the caller's signal aborts, or with whatever the work threw or rejected with.
    */
-  execute<T>(key: string, work: Work<T>): Promise<T>;
+  execute<T>(key: string, work: Work<T>, options?: CallOptions): Promise<T>;
+
+  /**
+   * Like execute(), resolving to the value and `shared`: whether that value was delivered to
+   * more than one caller (as Go's singleflight Do).
+   */
+  do<T>(key: string, work: Work<T>, options?: CallOptions): Promise<{ value: T; shared: boolean }>;
+
+  /**
+   * Makes the key's current flight unjoinable (for a name, in every thread): callers already
+   * waiting keep it, the next caller starts a new flight, and the old flight settling never
+   * touches the new one. Returns whether there was a flight to forget.
+   */
+  forget(key: string): boolean;
 
   /** Flights, callers and the oldest flight's age, for monitoring: for a named instance,
    * of the whole process (all threads); otherwise of this instance. */

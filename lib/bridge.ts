@@ -7,21 +7,55 @@ export interface RemoteWaiter {
   receive(kind: number, payload: Buffer | undefined): boolean;
 }
 
-const waiting = new Map<number, RemoteWaiter>();
+/** What leads flights of a table in this thread: told when nobody waits for one any more. */
+export interface TableSide {
+  abandoned(key: string, cell: number): void;
+}
 
-function onMessage(kind: number, flightId: number, payload: Buffer | undefined): boolean {
+const waiting = new Map<number, RemoteWaiter>();
+// Weakly held: an unnamed instance's side goes away with the instance.
+const sides = new Map<number, WeakRef<TableSide>>();
+const forgetSide = new FinalizationRegistry<number>((tableId) => {
+  if (sides.get(tableId)?.deref() === undefined) sides.delete(tableId);
+});
+
+export function registerTable(tableId: number, side: TableSide): void {
+  sides.set(tableId, new WeakRef(side));
+  forgetSide.register(side, tableId);
+}
+
+function onMessage(
+  kind: number,
+  flightId: number,
+  payload: Buffer | undefined,
+  tableId: number | undefined,
+  key: string | undefined,
+  cell: number | undefined,
+): boolean {
+  if (kind === native.MESSAGE_ABANDON) {
+    try {
+      sides.get(tableId as number)?.deref()?.abandoned(key as string, cell as number);
+    } catch (error) {
+      reportBug(error);
+    }
+    return false;
+  }
   const waiter = waiting.get(flightId);
   if (waiter === undefined) return false;  // it stopped waiting meanwhile (expired locally)
   stopWaiting(flightId);
   try {
     return waiter.receive(kind, payload);
   } catch (error) {
-    // A bug here must not be swallowed, nor break the native caller: report it like Node would.
-    process.nextTick(() => {
-      throw error;
-    });
+    reportBug(error);
     return false;
   }
+}
+
+function reportBug(error: unknown): void {
+  // A bug here must not be swallowed, nor break the native caller: report it like Node would.
+  process.nextTick(() => {
+    throw error;
+  });
 }
 
 /** This thread's id among the participants of the process-wide tables. */

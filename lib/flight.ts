@@ -32,6 +32,8 @@ export class Flight<T> implements RemoteWaiter {
   solo = false;
   /** Taken out of the table and of its thread's Map; its callers are answered or about to be. */
   done = false;
+  /** The value reached more than one caller (do()'s `shared`); set before the promise settles. */
+  shared = false;
   /** A waiting thread keeps its first caller's work, to run it if the flight comes its way. */
   work: Work<T> | undefined;
   private controller: AbortController | undefined;

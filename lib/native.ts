@@ -6,7 +6,9 @@ export interface NativeGroup {
   join(key: string): number | [number, number, number];
   /** Without kind: settles if nobody else waits, else SETTLE_NEEDS_PAYLOAD. */
   settle(key: string, cell: number, kind?: number, payload?: Buffer): number;
-  leave(key: string, cell: number, flightId: number): boolean;
+  leave(key: string, cell: number, flightId: number): number;
+  forget(key: string): boolean;
+  tableId(): number;
   has(key: string): boolean;
   size(): number;
   clear(): number;
@@ -14,12 +16,22 @@ export interface NativeGroup {
   countCloneFailure(): number;
 }
 
+/** (kind, flightId, payload, tableId, key, cell); the last three only for MESSAGE_ABANDON. */
+export type BridgeHandler = (
+  kind: number,
+  flightId: number,
+  payload: Buffer | undefined,
+  tableId: number | undefined,
+  key: string | undefined,
+  cell: number | undefined,
+) => boolean;
+
 interface Binding {
   Group: new (name: string | undefined, maxSubscribers: number, maxDurationMs: number) => NativeGroup;
   now(): number;
   cellPage(index: number): ArrayBuffer;
   cellsPerPage: number;
-  attachBridge(handler: (kind: number, flightId: number, payload: Buffer | undefined) => boolean): number;
+  attachBridge(handler: BridgeHandler): number;
   refBridge(on: boolean): void;
 }
 
@@ -39,6 +51,13 @@ export const MESSAGE_ERROR = 1;
 export const MESSAGE_EXPIRED = 2;
 export const MESSAGE_FALLBACK = 3;
 export const MESSAGE_LEAD = 4;
+/** To a leader: every caller of its flight left. */
+export const MESSAGE_ABANDON = 5;
+/** Added to an outcome's kind when the value reached more than one caller. */
+export const SHARED_FLAG = 8;
+
+// Results of leave().
+export const LEAVE_NOT_WAITING = 0;
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const binding: Binding = require(path.join(__dirname, '..', 'build', 'Release', 'threadflight.node'));

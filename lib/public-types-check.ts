@@ -20,4 +20,6 @@ export type Checks = [
   Assert<Extends<Pick<InstanceType<typeof Impl.FlightCapacityError>, 'code' | 'key'>, Pick<Public.FlightCapacityError, 'code' | 'key'>>>,
   Assert<Extends<Pick<InstanceType<typeof Impl.OptionsMismatchError>, 'code' | 'groupName'>, Pick<Public.OptionsMismatchError, 'code' | 'groupName'>>>,
   Assert<Extends<Public.SingleflightStats, Impl.SingleflightStats>>,
+  Assert<Extends<Impl.CallOptions, Public.CallOptions>>,
+  Assert<Extends<Public.CallOptions, Impl.CallOptions>>,
 ];

@@ -24,6 +24,43 @@ function describeLimits(maxSubscribers: number, maxDuration: number): string {
   }`;
 }
 
+export interface CallOptions {
+  /** Aborting it rejects this caller (with signal.reason) without affecting the others. */
+  signal?: AbortSignal;
+}
+
+function checkCall(key: unknown, work: unknown): void {
+  if (typeof key !== 'string') throw keyTypeError(key);
+  if (typeof work !== 'function') {
+    throw new TypeError(`Singleflight work must be a function, received ${work === null ? 'null' : typeof work}`);
+  }
+}
+
+function isAbortSignal(value: unknown): value is AbortSignal {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as AbortSignal).aborted === 'boolean' &&
+    typeof (value as AbortSignal).addEventListener === 'function' &&
+    typeof (value as AbortSignal).removeEventListener === 'function'
+  );
+}
+
+/** The signal of a call's options, validated. */
+function callSignal(options: unknown): AbortSignal | undefined {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError(`Singleflight call options must be an object, received ${options === null ? 'null' : typeof options}`);
+  }
+  for (const option of Object.keys(options)) {
+    if (option !== 'signal') throw new TypeError(`Unknown Singleflight call option "${option}" (known options: signal)`);
+  }
+  const { signal } = options as CallOptions;
+  if (signal !== undefined && !isAbortSignal(signal)) {
+    throw new TypeError('Singleflight call option "signal" must be an AbortSignal');
+  }
+  return signal;
+}
+
 function keyTypeError(key: unknown): TypeError {
   return new TypeError(`Singleflight key must be a string, received ${key === null ? 'null' : typeof key}`);
 }
@@ -74,12 +111,26 @@ export class Singleflight {
    * Runs `work` for `key` unless a flight for `key` is already in the air — in this thread or,
    * for a named instance, in any thread — in which case the caller joins it. See index.d.ts.
    */
-  execute<T>(key: string, work: Work<T>): Promise<T> {
+  execute<T>(key: string, work: Work<T>, options?: CallOptions): Promise<T> {
+    checkCall(key, work);
+    if (options === undefined) return this.group.execute(key, work);
+    const signal = callSignal(options);
+    return signal === undefined ? this.group.execute(key, work) : this.group.executeWithSignal(key, work, signal);
+  }
+
+  /** Like execute(), and tells whether the value was delivered to more than one caller. */
+  do<T>(key: string, work: Work<T>, options?: CallOptions): Promise<{ value: T; shared: boolean }> {
+    checkCall(key, work);
+    return this.group.do(key, work, options === undefined ? undefined : callSignal(options));
+  }
+
+  /**
+   * Makes the key's flight unjoinable in every thread: the next caller starts a new flight,
+   * while callers already waiting keep the old one. Returns whether there was one to forget.
+   */
+  forget(key: string): boolean {
     if (typeof key !== 'string') throw keyTypeError(key);
-    if (typeof work !== 'function') {
-      throw new TypeError(`Singleflight work must be a function, received ${work === null ? 'null' : typeof work}`);
-    }
-    return this.group.execute(key, work);
+    return this.group.forget(key);
   }
 
   getStats(): SingleflightStats {

@@ -25,7 +25,7 @@ process.on('beforeExit', () => {
   for (const group of pendingSweeps) group.holdOpenForExpiry();
 });
 
-export class ThreadGroup {
+export class ThreadGroup implements bridge.TableSide {
   readonly name: string | undefined;
   /** Callers allowed per flight; Infinity is stored as the int32 maximum. */
   readonly subscriberLimit: number;
@@ -50,6 +50,7 @@ export class ThreadGroup {
       }
       throw error;
     }
+    bridge.registerTable(this.table.tableId(), this);
   }
 
   get maxSubscribers(): number {
@@ -57,14 +58,112 @@ export class ThreadGroup {
   }
 
   execute<T>(key: string, work: Work<T>): Promise<T> {
+    const admitted = this.admit(key, work);
+    return admitted instanceof Flight ? admitted.promise : Promise.reject(admitted);
+  }
+
+  /** execute() for a caller with an AbortSignal: it may leave before the flight settles. */
+  executeWithSignal<T>(key: string, work: Work<T>, signal: AbortSignal): Promise<T> {
+    if (signal.aborted) return Promise.reject(signal.reason);
+    const admitted = this.admit(key, work);
+    return admitted instanceof Flight ? this.watch(admitted, signal) : Promise.reject(admitted);
+  }
+
+  /** Go's Do: the value and whether it was delivered to more than one caller. */
+  do<T>(key: string, work: Work<T>, signal: AbortSignal | undefined): Promise<{ value: T; shared: boolean }> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const admitted = this.admit(key, work);
+    if (!(admitted instanceof Flight)) return Promise.reject(admitted);
+    const settled = signal === undefined ? admitted.promise : this.watch(admitted, signal);
+    return settled.then((value) => ({ value, shared: admitted.shared }));
+  }
+
+  /**
+   * Counts the caller into the key's flight — this thread's, or a new or remote one through the
+   * table — and returns that flight, or the error refusing the caller.
+   */
+  private admit<T>(key: string, work: Work<T>): Flight<T> | Error {
     const flight = this.flights.get(key) as Flight<T> | undefined;
-    if (flight === undefined || !flight.joinable()) return this.join(key, work);
-    if (Atomics.add(flight.counters, flight.totalIndex, 1) >= this.subscriberLimit) {
+    if (flight !== undefined && flight.joinable()) {
+      const before = Atomics.add(flight.counters, flight.totalIndex, 1);
+      if (before > 0 && before < this.subscriberLimit) {
+        flight.lanes[flight.laneIndex]++;
+        return flight;
+      }
       Atomics.sub(flight.counters, flight.totalIndex, 1);
-      return Promise.reject(new TooManySubscribersError(key, this.maxSubscribers));
+      // A count of 0 means every caller left: the flight is doomed, so start afresh instead.
+      if (before > 0) return new TooManySubscribersError(key, this.maxSubscribers);
     }
-    flight.lanes[flight.laneIndex]++;
-    return flight.promise;
+    return this.join(key, work);
+  }
+
+  /** The caller's own promise: settles with the flight, or rejects when its signal aborts. */
+  private watch<T>(flight: Flight<T>, signal: AbortSignal): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = (): void => {
+        reject(signal.reason);
+        this.leaveCaller(flight);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      flight.promise.then(
+        (value) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(value);
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /** A caller stopped waiting: it no longer counts, and if nobody is left, the flight stops. */
+  private leaveCaller(flight: AnyFlight): void {
+    if (flight.done || flight.solo) return;
+    const before = Atomics.sub(flight.counters, flight.totalIndex, 1);
+    if (--flight.lanes[flight.laneIndex] > 0) return;
+    if (flight.leading) {
+      // The leader's own callers leaving do not stop the work while others wait.
+      if (before === 1) this.abandon(flight);
+      return;
+    }
+    // None of this thread's callers waits for the other thread's flight any more.
+    this.untrack(flight);
+    bridge.stopWaiting(flight.flightId);
+    this.table.leave(flight.key, flight.cell, flight.flightId);
+  }
+
+  /** Every caller of a flight this thread leads has left: stop the work, free the key. */
+  private abandon(flight: AnyFlight): void {
+    if (!this.untrack(flight)) return;
+    const settled = flight.waitedForElsewhere()
+      ? native.SETTLE_NEEDS_PAYLOAD
+      : this.table.settle(flight.key, flight.cell);
+    // A thread that joined in the last instant is told to run its own work.
+    if (settled === native.SETTLE_NEEDS_PAYLOAD) this.table.settle(flight.key, flight.cell, native.MESSAGE_FALLBACK);
+    flight.abort(new DOMException('Every caller of this flight has left', 'AbortError'));
+  }
+
+  /** From another thread: the last callers of a flight this thread leads have left. */
+  abandoned(key: string, cell: number): void {
+    let flight = this.flights.get(key);
+    if (flight === undefined || flight.cell !== cell) {
+      flight = [...this.detached].find((f) => f.cell === cell && f.key === key);
+    }
+    if (flight === undefined || flight.done || !flight.leading) return;
+    if (flight.lanes[flight.laneIndex] > 0) return; // a caller here joined meanwhile: go on for it
+    this.abandon(flight);
+  }
+
+  /** Makes the key's flight unjoinable (process-wide); its callers keep it. */
+  forget(key: string): boolean {
+    const flight = this.flights.get(key);
+    if (flight !== undefined) {
+      this.flights.delete(key);
+      if (!flight.done) this.detached.add(flight);
+    }
+    return this.table.forget(key);
   }
 
   stats(): { inFlightCount: number; totalSubscribers: number; oldestCallAge: number | null; cloneFailures: number } {
@@ -95,7 +194,7 @@ export class ThreadGroup {
 
   // --- starting and joining ------------------------------------------------------------------
 
-  private join<T>(key: string, work: Work<T>): Promise<T> {
+  private join<T>(key: string, work: Work<T>): Flight<T> | Error {
     if (key.length > MAX_KEY_LENGTH) {
       throw new RangeError(
         `Singleflight key is ${key.length} characters long; the limit is MAX_KEY_LENGTH (${MAX_KEY_LENGTH})`,
@@ -105,21 +204,21 @@ export class ThreadGroup {
     if (typeof joined !== 'number') return this.follow(key, work, joined);
     const role = joined % 4;
     const cell = (joined - role) / 4;
-    if (role === native.ROLE_REJECTED) return Promise.reject(new TooManySubscribersError(key, this.maxSubscribers));
-    if (role === native.ROLE_EXHAUSTED) return Promise.reject(new FlightCapacityError(key));
+    if (role === native.ROLE_REJECTED) return new TooManySubscribersError(key, this.maxSubscribers);
+    if (role === native.ROLE_EXHAUSTED) return new FlightCapacityError(key);
     const flight = new Flight<T>(this, key, cell, cell, 0);
     this.track(flight);
     this.run(flight, work);
-    return flight.promise;
+    return flight;
   }
 
   /** Another thread leads this key's flight: wait for its message. */
-  private follow<T>(key: string, work: Work<T>, [cell, flightId, lane]: [number, number, number]): Promise<T> {
+  private follow<T>(key: string, work: Work<T>, [cell, flightId, lane]: [number, number, number]): Flight<T> {
     const flight = new Flight<T>(this, key, cell, lane, flightId);
     flight.work = work;
     this.track(flight);
     bridge.startWaiting(flightId, flight);
-    return flight.promise;
+    return flight;
   }
 
   private track(flight: AnyFlight): void {
@@ -163,6 +262,9 @@ export class ThreadGroup {
   private finishLeading<T>(flight: Flight<T>, kind: number, outcome: unknown): boolean {
     if (!this.untrack(flight)) return false;
     if (flight.solo) return true;
+    // Read before settling, which takes this thread's callers off the count.
+    flight.shared = Atomics.load(flight.counters, flight.totalIndex) > 1;
+    if (flight.shared) kind |= native.SHARED_FLAG;
     // Serialize only when another thread actually waits; the table double-checks.
     const settled = flight.waitedForElsewhere()
       ? native.SETTLE_NEEDS_PAYLOAD
@@ -173,8 +275,9 @@ export class ThreadGroup {
 
   private sendOutcome(flight: AnyFlight, kind: number, outcome: unknown): void {
     let payload: Buffer | undefined;
-    if (kind === native.MESSAGE_VALUE || kind === native.MESSAGE_ERROR) {
-      payload = kind === native.MESSAGE_VALUE ? wire.packValue(outcome) : wire.packError(outcome);
+    const base = kind & ~native.SHARED_FLAG;
+    if (base === native.MESSAGE_VALUE || base === native.MESSAGE_ERROR) {
+      payload = base === native.MESSAGE_VALUE ? wire.packValue(outcome) : wire.packError(outcome);
       if (payload === undefined) {
         kind = native.MESSAGE_FALLBACK;
         this.reportCloneFailure(flight.key, outcome);
@@ -217,7 +320,8 @@ export class ThreadGroup {
       return true;
     }
     if (!this.untrack(flight)) return false;
-    switch (kind) {
+    flight.shared = (kind & native.SHARED_FLAG) !== 0;
+    switch (kind & ~native.SHARED_FLAG) {
       case native.MESSAGE_VALUE:
         flight.resolve(wire.unpackValue(payload as Buffer));
         break;

@@ -41,9 +41,10 @@ void OnEnvCleanup(void* arg) {
     napi_release_threadsafe_function(tsfn, napi_tsfn_abort);
   }
   state->tsfn = nullptr;
-  std::vector<Handover> handovers;
-  TableRegistry::global().forget_env(state->id, handovers);
-  Bridge::global().send_handovers(handovers);
+  std::vector<Handover> handovers, abandoned;
+  TableRegistry::global().forget_env(state->id, handovers, abandoned);
+  Bridge::global().send_to_leaders(handovers, MessageKind::kLead);
+  Bridge::global().send_to_leaders(abandoned, MessageKind::kAbandon);
 }
 
 // now() -> the core clock in milliseconds (the clock flight start times are stamped with).

@@ -5,21 +5,26 @@
 
 namespace threadflight {
 
-Message::Message(std::shared_ptr<FlightTable> table, Notice notice, MessageKind kind,
+Message::Message(std::shared_ptr<FlightTable> table, Notice notice, int32_t kind,
                  std::shared_ptr<const Bytes> payload)
     : table_(std::move(table)), notice_(std::move(notice)), kind_(kind), payload_(std::move(payload)) {}
 
 Message::~Message() {
-  if (kind_ != MessageKind::kLead) {
-    table_->acknowledge(notice_);
-    return;
+  switch (base_kind()) {
+    case MessageKind::kAbandon:
+      return;  // the leader keeps its part until it settles
+    case MessageKind::kLead: {
+      if (lead_accepted_) return;
+      std::vector<Notice> next;
+      table_->decline_lead(notice_, next);
+      std::vector<Handover> handovers;
+      for (Notice& n : next) handovers.push_back(Handover{table_, std::move(n)});
+      Bridge::global().send_to_leaders(handovers, MessageKind::kLead);
+      return;
+    }
+    default:
+      table_->acknowledge(notice_);
   }
-  if (lead_accepted_) return;
-  std::vector<Notice> next;
-  table_->decline_lead(notice_, next);
-  std::vector<Handover> handovers;
-  for (Notice& n : next) handovers.push_back(Handover{table_, std::move(n)});
-  Bridge::global().send_handovers(handovers);
 }
 
 Bridge& Bridge::global() {
@@ -63,7 +68,7 @@ void Bridge::send(std::vector<std::unique_ptr<Message>> messages) {
 }
 
 void Bridge::send_outcome(const std::shared_ptr<FlightTable>& table, std::vector<Notice>& notices,
-                          MessageKind kind, std::shared_ptr<const Bytes> payload) {
+                          int32_t kind, std::shared_ptr<const Bytes> payload) {
   std::vector<std::unique_ptr<Message>> messages;
   messages.reserve(notices.size());
   for (Notice& n : notices) messages.push_back(std::make_unique<Message>(table, std::move(n), kind, payload));
@@ -71,13 +76,13 @@ void Bridge::send_outcome(const std::shared_ptr<FlightTable>& table, std::vector
   send(std::move(messages));
 }
 
-void Bridge::send_handovers(std::vector<Handover>& handovers) {
-  if (handovers.empty()) return;
+void Bridge::send_to_leaders(std::vector<Handover>& notices, MessageKind kind) {
+  if (notices.empty()) return;
   std::vector<std::unique_ptr<Message>> messages;
-  for (Handover& h : handovers) {
-    messages.push_back(std::make_unique<Message>(h.table, std::move(h.notice), MessageKind::kLead, nullptr));
+  for (Handover& h : notices) {
+    messages.push_back(std::make_unique<Message>(h.table, std::move(h.notice), static_cast<int32_t>(kind), nullptr));
   }
-  handovers.clear();
+  notices.clear();
   send(std::move(messages));
 }
 
@@ -85,12 +90,21 @@ void DeliverMessage(napi_env env, napi_value handler, void* /*context*/, void* d
   std::unique_ptr<Message> message(static_cast<Message*>(data));
   if (env == nullptr || handler == nullptr) return;  // shutting down: the destructor releases
 
-  napi_value args[3];
+  // handler(kind, flightId, payload, tableId, key, cell): the last three only for kAbandon,
+  // which goes to a leader (leaders know their flights by table and key, not by id).
+  napi_value args[6];
   napi_value undefined;
   napi_get_undefined(env, &undefined);
-  napi_create_int32(env, static_cast<int32_t>(message->kind()), &args[0]);
+  napi_create_int32(env, message->kind(), &args[0]);
   napi_create_double(env, static_cast<double>(message->flight_id()), &args[1]);
-  args[2] = undefined;
+  for (int i = 2; i < 6; ++i) args[i] = undefined;
+  if (message->base_kind() == MessageKind::kAbandon) {
+    const std::string& key = message->flight().key;
+    napi_create_double(env, static_cast<double>(message->table_id()), &args[3]);
+    napi_create_string_utf16(env, reinterpret_cast<const char16_t*>(key.data()), key.size() / sizeof(char16_t),
+                             &args[4]);
+    napi_create_uint32(env, message->flight().cell, &args[5]);
+  }
   if (const Bytes* payload = message->payload(); payload != nullptr) {
     void* copy = nullptr;
     if (napi_create_buffer_copy(env, payload->size(), payload->data(), &copy, &args[2]) != napi_ok) {
@@ -98,9 +112,9 @@ void DeliverMessage(napi_env env, napi_value handler, void* /*context*/, void* d
     }
   }
   napi_value accepted;
-  if (napi_call_function(env, undefined, handler, 3, args, &accepted) != napi_ok) return;
+  if (napi_call_function(env, undefined, handler, 6, args, &accepted) != napi_ok) return;
   bool took_lead = false;
-  if (message->kind() == MessageKind::kLead && napi_get_value_bool(env, accepted, &took_lead) == napi_ok &&
+  if (message->base_kind() == MessageKind::kLead && napi_get_value_bool(env, accepted, &took_lead) == napi_ok &&
       took_lead) {
     message->accept_lead();
   }

@@ -24,7 +24,11 @@ enum class MessageKind : int32_t {
   kExpired = 2,   // the flight ran past maxDuration
   kFallback = 3,  // the value could not be cloned: run your own work
   kLead = 4,      // the leader's thread is gone: you lead this flight now
+  kAbandon = 5,   // (to the leader) every caller left: stop the work
 };
+
+// Set on an outcome's kind when the value reached more than one caller (do()'s `shared`).
+constexpr int32_t kSharedFlag = 8;
 
 using Bytes = std::vector<uint8_t>;
 
@@ -33,23 +37,26 @@ using Bytes = std::vector<uint8_t>;
 // a message that is dropped (the thread died) still releases what it held.
 class Message {
  public:
-  Message(std::shared_ptr<FlightTable> table, Notice notice, MessageKind kind,
-          std::shared_ptr<const Bytes> payload);
+  // `kind` is a MessageKind, possibly with kSharedFlag.
+  Message(std::shared_ptr<FlightTable> table, Notice notice, int32_t kind, std::shared_ptr<const Bytes> payload);
   ~Message();
   Message(const Message&) = delete;
   Message& operator=(const Message&) = delete;
 
   EnvId to() const { return notice_.to.env; }
-  MessageKind kind() const { return kind_; }
+  int32_t kind() const { return kind_; }
+  MessageKind base_kind() const { return static_cast<MessageKind>(kind_ & ~kSharedFlag); }
   uint64_t flight_id() const { return notice_.flight->id; }
   const Bytes* payload() const { return payload_.get(); }
+  const FlightState& flight() const { return *notice_.flight; }
+  uint64_t table_id() const { return table_->id(); }
   // The receiving thread took the lead: it will settle the flight itself.
   void accept_lead() { lead_accepted_ = true; }
 
  private:
   std::shared_ptr<FlightTable> table_;
   Notice notice_;
-  MessageKind kind_;
+  int32_t kind_;
   std::shared_ptr<const Bytes> payload_;
   bool lead_accepted_ = false;
 };
@@ -65,9 +72,10 @@ class Bridge {
   // Queues each message on its thread's TSFN. Messages for threads that are gone are
   // destroyed, which acknowledges or passes them on.
   void send(std::vector<std::unique_ptr<Message>> messages);
-  void send_outcome(const std::shared_ptr<FlightTable>& table, std::vector<Notice>& notices,
-                    MessageKind kind, std::shared_ptr<const Bytes> payload);
-  void send_handovers(std::vector<Handover>& handovers);
+  void send_outcome(const std::shared_ptr<FlightTable>& table, std::vector<Notice>& notices, int32_t kind,
+                    std::shared_ptr<const Bytes> payload);
+  // kLead to each new leader, or kAbandon to each leader nobody waits for any more.
+  void send_to_leaders(std::vector<Handover>& notices, MessageKind kind);
 
  private:
   std::mutex mutex_;

@@ -53,6 +53,8 @@ Napi::Function Group::Define(Napi::Env env) {
                      {InstanceMethod<&Group::Join>("join"),
                       InstanceMethod<&Group::Settle>("settle"),
                       InstanceMethod<&Group::Leave>("leave"),
+                      InstanceMethod<&Group::Forget>("forget"),
+                      InstanceMethod<&Group::TableId>("tableId"),
                       InstanceMethod<&Group::Has>("has"),
                       InstanceMethod<&Group::Size>("size"),
                       InstanceMethod<&Group::Clear>("clear"),
@@ -127,10 +129,10 @@ Napi::Value Group::Settle(const Napi::CallbackInfo& info) {
   if (!key.read(env, info[0]) || !ReadNumber(info, 1, "cell", cell)) return env.Undefined();
 
   const bool have_outcome = info.Length() > 2 && info[2].IsNumber();
-  MessageKind kind = MessageKind::kValue;
+  int32_t kind = 0;
   std::shared_ptr<const Bytes> payload;
   if (have_outcome) {
-    kind = static_cast<MessageKind>(info[2].As<Napi::Number>().Int32Value());
+    kind = info[2].As<Napi::Number>().Int32Value();
     if (info.Length() > 3 && info[3].IsBuffer()) {
       auto buffer = info[3].As<Napi::Buffer<uint8_t>>();
       payload = std::make_shared<const Bytes>(buffer.Data(), buffer.Data() + buffer.Length());
@@ -150,8 +152,24 @@ Napi::Value Group::Leave(const Napi::CallbackInfo& info) {
   if (!key.read(env, info[0]) || !ReadNumber(info, 1, "cell", cell) || !ReadNumber(info, 2, "flightId", id)) {
     return env.Undefined();
   }
-  return Napi::Boolean::New(
-      env, table_->leave(key.bytes(), static_cast<uint32_t>(cell), static_cast<uint64_t>(id), env_));
+  Notice abandoned;
+  const LeaveResult result =
+      table_->leave(key.bytes(), static_cast<uint32_t>(cell), static_cast<uint64_t>(id), env_, abandoned);
+  if (result == LeaveResult::kAbandoned) {
+    std::vector<Handover> leaders{Handover{table_, std::move(abandoned)}};
+    Bridge::global().send_to_leaders(leaders, MessageKind::kAbandon);
+  }
+  return Napi::Number::New(env, static_cast<double>(result));
+}
+
+Napi::Value Group::Forget(const Napi::CallbackInfo& info) {
+  KeyBytes key;
+  if (!key.read(info.Env(), info[0])) return info.Env().Undefined();
+  return Napi::Boolean::New(info.Env(), table_->forget(key.bytes()));
+}
+
+Napi::Value Group::TableId(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(table_->id()));
 }
 
 Napi::Value Group::Has(const Napi::CallbackInfo& info) {

@@ -23,8 +23,12 @@ class Group : public Napi::ObjectWrap<Group> {
   Napi::Value Join(const Napi::CallbackInfo& info);
   // settle(key, cell[, kind, payload]) -> SettleResult. Without kind: "is anyone else waiting?"
   Napi::Value Settle(const Napi::CallbackInfo& info);
-  // leave(key, cell, flightId) -> whether this thread was waiting for that flight.
+  // leave(key, cell, flightId) -> LeaveResult; tells the leader to stop if nobody is left.
   Napi::Value Leave(const Napi::CallbackInfo& info);
+  // forget(key) -> whether a joinable flight was made unjoinable.
+  Napi::Value Forget(const Napi::CallbackInfo& info);
+  // tableId() -> the table's process-wide id (how messages to leaders find their group).
+  Napi::Value TableId(const Napi::CallbackInfo& info);
   Napi::Value Has(const Napi::CallbackInfo& info);
   Napi::Value Size(const Napi::CallbackInfo& info);
   Napi::Value Clear(const Napi::CallbackInfo& info);

@@ -20,7 +20,7 @@ uint64_t next_flight_id() noexcept {
 }
 
 FlightTable::FlightTable(Limits limits, uint32_t shard_count, KeyHashFn hash, CellArena& arena)
-    : limits_(limits), hash_(hash), arena_(arena) {
+    : limits_(limits), id_(next_flight_id()), hash_(hash), arena_(arena) {
   if (limits_.max_subscribers < 1) throw std::invalid_argument("max_subscribers must be >= 1");
   if (limits_.max_duration_ns < 1) throw std::invalid_argument("max_duration_ns must be >= 1");
   const uint32_t n = round_up_pow2(std::max<uint32_t>(shard_count, 1));
@@ -111,9 +111,11 @@ JoinResult FlightTable::join(std::string_view key, int64_t now_ns, EnvId env) {
   auto entry = shard.entries.find(view);
   if (entry != shard.entries.end()) {
     FlightRef flight = entry->second;
-    if (!expired(*flight, now_ns)) {
-      auto& subscribers = arena_.at(flight->cell).subscribers;
-      if (subscribers.fetch_add(1, std::memory_order_acq_rel) >= limits_.max_subscribers) {
+    auto& subscribers = arena_.at(flight->cell).subscribers;
+    const bool too_old = expired(*flight, now_ns);
+    const int32_t before = too_old ? 0 : subscribers.fetch_add(1, std::memory_order_acq_rel);
+    if (before > 0) {
+      if (before >= limits_.max_subscribers) {
         subscribers.fetch_sub(1, std::memory_order_acq_rel);
         return {Role::kRejected, flight->cell, 0, flight->id, flight->started_ns};
       }
@@ -128,7 +130,10 @@ JoinResult FlightTable::join(std::string_view key, int64_t now_ns, EnvId env) {
       publish_waiting(*flight);
       return {Role::kFollower, flight->cell, lane, flight->id, flight->started_ns};
     }
-    detach(shard, flight);  // expired: no longer joinable; its leader still settles it
+    // Expired, or doomed (every caller left, so its leader is being told to stop): no longer
+    // joinable. Its leader still settles it.
+    if (!too_old) subscribers.fetch_sub(1, std::memory_order_acq_rel);
+    detach(shard, flight);
   }
 
   uint32_t cell;
@@ -179,25 +184,42 @@ void FlightTable::acknowledge(const Notice& notice) {
   release_ref(shard, notice.flight);
 }
 
-bool FlightTable::leave(std::string_view key, uint32_t cell, uint64_t id, EnvId env) {
+LeaveResult FlightTable::leave(std::string_view key, uint32_t cell, uint64_t id, EnvId env,
+                               Notice& abandoned) {
   const KeyView view{hash_(key), key};
   Shard& shard = shard_of(view.hash);
   std::lock_guard<std::mutex> lock(shard.mutex);
 
   FlightRef flight = find_flight(shard, view, cell);
-  if (!flight || flight->id != id) return false;
+  if (!flight || flight->id != id) return LeaveResult::kNotWaiting;
   auto& waiters = flight->waiters;
   auto it = std::find_if(waiters.begin(), waiters.end(), [env](const Participant& p) { return p.env == env; });
-  if (it == waiters.end()) return false;
+  if (it == waiters.end()) return LeaveResult::kNotWaiting;
   const Participant who = *it;
   waiters.erase(it);
   publish_waiting(*flight);
   drop_participant(shard, *flight, who);
   release_ref(shard, flight);
+  if (flight->finished || arena_.at(flight->cell).subscribers.load(std::memory_order_acquire) != 0) {
+    return LeaveResult::kLeft;
+  }
+  detach(shard, flight);
+  abandoned = Notice{flight, flight->leader};
+  return LeaveResult::kAbandoned;
+}
+
+bool FlightTable::forget(std::string_view key) {
+  const KeyView view{hash_(key), key};
+  Shard& shard = shard_of(view.hash);
+  std::lock_guard<std::mutex> lock(shard.mutex);
+  auto entry = shard.entries.find(view);
+  if (entry == shard.entries.end()) return false;
+  FlightRef flight = entry->second;  // detach() erases the entry: keep the flight alive
+  detach(shard, flight);
   return true;
 }
 
-void FlightTable::forget_env(EnvId env, std::vector<Notice>& handovers) {
+void FlightTable::forget_env(EnvId env, std::vector<Notice>& handovers, std::vector<Notice>& abandoned) {
   std::vector<FlightRef> flights;
   for (Shard& shard : shards_) {
     std::lock_guard<std::mutex> lock(shard.mutex);
@@ -217,7 +239,13 @@ void FlightTable::forget_env(EnvId env, std::vector<Notice>& handovers) {
         release_ref(shard, flight);
       }
       publish_waiting(*flight);
-      if (flight->leader.env == env && !flight->finished) lose_leader(shard, flight, handovers);
+      if (flight->finished) continue;
+      if (flight->leader.env == env) {
+        lose_leader(shard, flight, handovers);
+      } else if (arena_.at(flight->cell).subscribers.load(std::memory_order_acquire) == 0) {
+        detach(shard, flight);  // the dead thread's callers were the last ones
+        abandoned.push_back(Notice{flight, flight->leader});
+      }
     }
   }
 }

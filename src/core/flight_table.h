@@ -60,6 +60,13 @@ struct JoinResult {
   int64_t started_ns = 0;   // when the flight started
 };
 
+enum class LeaveResult : uint8_t {
+  kNotWaiting,  // the thread was not waiting for that flight: nothing changed
+  kLeft,        // the thread no longer waits; others still have callers
+  kAbandoned,   // nobody anywhere waits any more: the flight is unjoinable and its leader
+                // (in `notify`) should stop the work
+};
+
 enum class SettleResult : uint8_t {
   kDone,          // nobody else waits: the flight is over
   kNotify,        // notify the returned waiters of the outcome; each must later be acknowledged
@@ -113,7 +120,8 @@ class FlightTable {
   FlightTable& operator=(const FlightTable&) = delete;
 
   // Starts a flight led by `env`, or joins the one in the air as a waiting thread. A flight
-  // older than max_duration is detached and replaced; its leader still settles it.
+  // older than max_duration, or one that every caller has left (its count is 0: doomed), is
+  // detached and replaced; its leader still settles it.
   JoinResult join(std::string_view key, int64_t now_ns, EnvId env);
 
   // The leader ends its flight. Detaches the entry if it is still this flight. With nobody
@@ -126,14 +134,19 @@ class FlightTable {
   // A notified waiter is done with the flight (its thread will not touch the cells again).
   void acknowledge(const Notice& notice);
 
-  // A waiting thread stops waiting for flight `id` (its callers gave up); its callers are
-  // taken off the flight's count. False if it was not waiting for that flight.
-  bool leave(std::string_view key, uint32_t cell, uint64_t id, EnvId env);
+  // A waiting thread stops waiting for flight `id` (its callers gave up); what is left in its
+  // lane is taken off the flight's count. If that leaves the flight without any caller, the
+  // flight becomes unjoinable and `abandoned` names its leader, to be told to stop.
+  LeaveResult leave(std::string_view key, uint32_t cell, uint64_t id, EnvId env, Notice& abandoned);
+
+  // Makes the key's current flight unjoinable (its callers keep it). False if there was none.
+  bool forget(std::string_view key);
 
   // A thread is gone: it stops waiting everywhere, and each flight it led is handed to one of
   // its waiters (returned in `handovers`: that thread must run the work and settle) or, with
-  // none waiting, ends.
-  void forget_env(EnvId env, std::vector<Notice>& handovers);
+  // none waiting, ends. Flights it was the last caller of are returned in `abandoned` (tell
+  // their leaders to stop).
+  void forget_env(EnvId env, std::vector<Notice>& handovers, std::vector<Notice>& abandoned);
 
   // The participant handed a flight refused it (its thread no longer knows the flight):
   // the flight goes to the next waiter, if any.
@@ -154,6 +167,8 @@ class FlightTable {
   uint64_t clone_failures() const noexcept { return clone_failures_.load(); }
 
   const Limits& limits() const noexcept { return limits_; }
+  // Unique in the process; lets a thread route a message to its side of this table.
+  uint64_t id() const noexcept { return id_; }
   uint32_t shard_count() const noexcept { return static_cast<uint32_t>(shards_.size()); }
   CellArena& arena() noexcept { return arena_; }
 
@@ -196,6 +211,7 @@ class FlightTable {
   }
 
   const Limits limits_;
+  const uint64_t id_;
   const KeyHashFn hash_;
   CellArena& arena_;
   uint32_t shard_mask_;

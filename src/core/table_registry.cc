@@ -54,12 +54,14 @@ std::vector<std::shared_ptr<FlightTable>> TableRegistry::snapshot() {
   return live;
 }
 
-void TableRegistry::forget_env(EnvId env, std::vector<Handover>& handovers) {
-  std::vector<Notice> notices;
+void TableRegistry::forget_env(EnvId env, std::vector<Handover>& handovers, std::vector<Handover>& abandoned) {
+  std::vector<Notice> leads, stops;
   for (auto& table : snapshot()) {  // outside mutex_: tables take their shard locks
-    notices.clear();
-    table->forget_env(env, notices);
-    for (Notice& n : notices) handovers.push_back(Handover{table, std::move(n)});
+    leads.clear();
+    stops.clear();
+    table->forget_env(env, leads, stops);
+    for (Notice& n : leads) handovers.push_back(Handover{table, std::move(n)});
+    for (Notice& n : stops) abandoned.push_back(Handover{table, std::move(n)});
   }
 }
 

@@ -29,8 +29,9 @@ class TableRegistry {
   // A new table that no other instance shares.
   std::shared_ptr<FlightTable> create_unnamed(const Limits& limits);
 
-  // Tells every live table that `env` is gone; collects the flights handed to other threads.
-  void forget_env(EnvId env, std::vector<Handover>& handovers);
+  // Tells every live table that `env` is gone; collects the flights handed to other threads
+  // and the leaders to tell that nobody waits for their flight any more.
+  void forget_env(EnvId env, std::vector<Handover>& handovers, std::vector<Handover>& abandoned);
 
   size_t live_tables();
 

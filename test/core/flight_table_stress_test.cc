@@ -103,16 +103,18 @@ class Participant {
         ++counters_.led;
         leading_.push_back(Waiting{key, j.cell});
         break;
-      case Role::kFollower:
+      case Role::kFollower: {
         ++counters_.followed;
         // A thread may join one flight more than once here (JS would not: its Map catches
         // the repeat), so waits are counted per flight.
         waiting_.emplace(j.id, Waiting{key, j.cell});
-        if (rng_() % 8 == 0 && table_.leave(key, j.cell, j.id, env_)) {
+        Notice abandoned;
+        if (rng_() % 8 == 0 && table_.leave(key, j.cell, j.id, env_, abandoned) != LeaveResult::kNotWaiting) {
           ++counters_.left;
           waiting_.erase(waiting_.find(j.id));
         }
         break;
+      }
       case Role::kRejected: ++counters_.rejected; break;
       case Role::kExhausted: ADD_FAILURE() << "arena exhausted"; break;
     }
@@ -159,7 +161,8 @@ class Participant {
         table_.decline_lead(mail.notice, handovers);
       }
     }
-    table_.forget_env(env_, handovers);
+    std::vector<Notice> abandoned;
+    table_.forget_env(env_, handovers, abandoned);
     world_.post(MailKind::kLead, handovers);
     waiting_.clear();
     leading_.clear();

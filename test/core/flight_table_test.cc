@@ -132,13 +132,91 @@ TEST_F(Table, LeaveTakesAThreadsCallersOffTheFlight) {
   cell(follow.lane).lane.fetch_add(2);
   EXPECT_EQ(table.stats().subscribers, 4);
 
-  EXPECT_FALSE(table.leave("k", lead.cell, lead.id + 1, kWorkerA)) << "wrong flight id";
-  EXPECT_FALSE(table.leave("k", lead.cell, lead.id, kWorkerB)) << "not a waiter";
-  EXPECT_TRUE(table.leave("k", lead.cell, lead.id, kWorkerA));
-  EXPECT_FALSE(table.leave("k", lead.cell, lead.id, kWorkerA));
+  Notice abandoned;
+  EXPECT_EQ(table.leave("k", lead.cell, lead.id + 1, kWorkerA, abandoned), LeaveResult::kNotWaiting) << "wrong id";
+  EXPECT_EQ(table.leave("k", lead.cell, lead.id, kWorkerB, abandoned), LeaveResult::kNotWaiting) << "not a waiter";
+  EXPECT_EQ(table.leave("k", lead.cell, lead.id, kWorkerA, abandoned), LeaveResult::kLeft);
+  EXPECT_EQ(table.leave("k", lead.cell, lead.id, kWorkerA, abandoned), LeaveResult::kNotWaiting);
+  EXPECT_TRUE(table.contains("k")) << "the leader's caller still waits";
   EXPECT_EQ(table.stats().subscribers, 1);
   EXPECT_EQ(cell(lead.cell).waiting_threads.load(), 0);
   EXPECT_EQ(settle("k", lead, kMain, false), SettleResult::kDone);
+  EXPECT_EQ(table.owned_cells(), 0u);
+}
+
+// Refcounted leave: callers leave one by one (JS takes them off the total and its lane);
+// when the last caller anywhere is gone, the flight is doomed and its leader is told.
+TEST_F(Table, WhenTheLastCallerAnywhereLeavesTheFlightIsAbandoned) {
+  JoinResult lead = table.join("k", 0, kMain);
+  JoinResult a = table.join("k", 0, kWorkerA);
+  JoinResult b = table.join("k", 0, kWorkerB);
+  cell(lead.cell).subscribers.fetch_add(1);  // a second caller in worker B
+  cell(b.lane).lane.fetch_add(1);
+  // The leader's own caller leaves (JS side): the work goes on, others wait.
+  cell(lead.cell).subscribers.fetch_sub(1);
+  cell(lead.cell).lane.fetch_sub(1);
+  Notice abandoned;
+  // Worker A's caller leaves: worker B still has two.
+  cell(lead.cell).subscribers.fetch_sub(1);
+  cell(a.lane).lane.fetch_sub(1);
+  EXPECT_EQ(table.leave("k", lead.cell, lead.id, kWorkerA, abandoned), LeaveResult::kLeft);
+  EXPECT_TRUE(table.contains("k"));
+  EXPECT_EQ(table.stats().subscribers, 2);
+  // Worker B's two callers leave: nobody is left.
+  cell(lead.cell).subscribers.fetch_sub(2);
+  cell(b.lane).lane.fetch_sub(2);
+  EXPECT_EQ(table.leave("k", lead.cell, lead.id, kWorkerB, abandoned), LeaveResult::kAbandoned);
+  EXPECT_EQ(abandoned.to.env, kMain);
+  EXPECT_EQ(abandoned.flight->id, lead.id);
+  EXPECT_FALSE(table.contains("k")) << "a new caller never joins a doomed flight";
+  EXPECT_EQ(cell(lead.cell).detached.load(), 1);
+  EXPECT_EQ(settle("k", lead, kMain, false), SettleResult::kDone);
+  EXPECT_EQ(table.owned_cells(), 0u);
+}
+
+TEST_F(Table, ADoomedFlightIsReplacedByTheNextJoin) {
+  JoinResult lead = table.join("k", 0, kMain);
+  cell(lead.cell).subscribers.fetch_sub(1);  // its only caller left; the leader has not settled yet
+  cell(lead.cell).lane.fetch_sub(1);
+  JoinResult next = table.join("k", 1, kWorkerA);
+  ASSERT_EQ(next.role, Role::kLeader) << "joining a flight nobody waits for would be joining a doomed one";
+  EXPECT_NE(next.cell, lead.cell);
+  EXPECT_EQ(cell(lead.cell).subscribers.load(), 0);
+  EXPECT_EQ(settle("k", lead, kMain, false), SettleResult::kDone);
+  EXPECT_TRUE(table.contains("k"));
+  EXPECT_EQ(settle("k", next, kWorkerA, false), SettleResult::kDone);
+  EXPECT_EQ(table.owned_cells(), 0u);
+}
+
+TEST_F(Table, ADeadThreadThatHadTheLastCallersAbandonsTheFlight) {
+  JoinResult lead = table.join("k", 0, kMain);
+  table.join("k", 0, kWorkerA);
+  cell(lead.cell).subscribers.fetch_sub(1);  // the leader's caller left
+  cell(lead.cell).lane.fetch_sub(1);
+  std::vector<Notice> handovers, abandoned;
+  table.forget_env(kWorkerA, handovers, abandoned);
+  EXPECT_TRUE(handovers.empty());
+  ASSERT_EQ(abandoned.size(), 1u);
+  EXPECT_EQ(abandoned[0].to.env, kMain);
+  EXPECT_FALSE(table.contains("k"));
+  EXPECT_EQ(settle("k", lead, kMain, false), SettleResult::kDone);
+  EXPECT_EQ(table.owned_cells(), 0u);
+}
+
+TEST_F(Table, ForgetMakesTheFlightUnjoinableButItsCallersKeepIt) {
+  EXPECT_FALSE(table.forget("k"));
+  JoinResult old_flight = table.join("k", 0, kMain);
+  table.join("k", 0, kWorkerA);
+  EXPECT_TRUE(table.forget("k"));
+  EXPECT_FALSE(table.contains("k"));
+  EXPECT_EQ(cell(old_flight.cell).detached.load(), 1);
+  JoinResult fresh = table.join("k", 1, kWorkerB);
+  ASSERT_EQ(fresh.role, Role::kLeader);
+  EXPECT_EQ(settle("k", old_flight, kMain), SettleResult::kNotify);  // worker A still gets it
+  ASSERT_EQ(notices.size(), 1u);
+  table.acknowledge(notices[0]);
+  EXPECT_TRUE(table.contains("k")) << "the old flight settling left the new one alone";
+  EXPECT_EQ(settle("k", fresh, kWorkerB, false), SettleResult::kDone);
   EXPECT_EQ(table.owned_cells(), 0u);
 }
 
@@ -149,8 +227,8 @@ TEST_F(Table, ALostLeaderHandsTheFlightToTheFirstWaiter) {
   JoinResult a = table.join("k", 0, kWorkerA);
   table.join("k", 0, kWorkerB);
 
-  std::vector<Notice> handovers;
-  table.forget_env(kMain, handovers);
+  std::vector<Notice> handovers, abandoned;
+  table.forget_env(kMain, handovers, abandoned);
   ASSERT_EQ(handovers.size(), 1u);
   EXPECT_EQ(handovers[0].to.env, kWorkerA);
   EXPECT_EQ(handovers[0].to.lane, a.lane);
@@ -169,8 +247,8 @@ TEST_F(Table, ALostLeaderHandsTheFlightToTheFirstWaiter) {
 
 TEST_F(Table, ALostLeaderWithoutWaitersEndsTheFlight) {
   table.join("k", 0, kMain);
-  std::vector<Notice> handovers;
-  table.forget_env(kMain, handovers);
+  std::vector<Notice> handovers, abandoned;
+  table.forget_env(kMain, handovers, abandoned);
   EXPECT_TRUE(handovers.empty());
   EXPECT_FALSE(table.contains("k"));
   EXPECT_EQ(table.owned_cells(), 0u);
@@ -179,8 +257,8 @@ TEST_F(Table, ALostLeaderWithoutWaitersEndsTheFlight) {
 TEST_F(Table, ALostWaiterDisappearsFromTheFlight) {
   JoinResult lead = table.join("k", 0, kMain);
   table.join("k", 0, kWorkerA);
-  std::vector<Notice> handovers;
-  table.forget_env(kWorkerA, handovers);
+  std::vector<Notice> handovers, abandoned;
+  table.forget_env(kWorkerA, handovers, abandoned);
   EXPECT_TRUE(handovers.empty());
   EXPECT_EQ(table.stats().subscribers, 1);
   EXPECT_EQ(cell(lead.cell).waiting_threads.load(), 0);
@@ -192,8 +270,8 @@ TEST_F(Table, ADeclinedLeadGoesToTheNextWaiter) {
   table.join("k", 0, kMain);
   table.join("k", 0, kWorkerA);
   JoinResult b = table.join("k", 0, kWorkerB);
-  std::vector<Notice> handovers;
-  table.forget_env(kMain, handovers);
+  std::vector<Notice> handovers, abandoned;
+  table.forget_env(kMain, handovers, abandoned);
   ASSERT_EQ(handovers.size(), 1u);
   std::vector<Notice> next;
   table.decline_lead(handovers[0], next);
@@ -210,8 +288,8 @@ TEST_F(Table, ALeaderThatDiesAfterSettlingIsNotReplaced) {
   JoinResult lead = table.join("k", 0, kMain);
   table.join("k", 0, kWorkerA);
   EXPECT_EQ(settle("k", lead, kMain), SettleResult::kNotify);
-  std::vector<Notice> handovers;
-  table.forget_env(kMain, handovers);
+  std::vector<Notice> handovers, abandoned;
+  table.forget_env(kMain, handovers, abandoned);
   EXPECT_TRUE(handovers.empty());
   table.acknowledge(notices[0]);
   EXPECT_EQ(table.owned_cells(), 0u);
@@ -359,8 +437,8 @@ TEST(TableRegistry, ForgetEnvReachesEveryLiveTable) {
   named->join("k", 0, 71);
   named->join("k", 0, 72);
   unnamed->join("k", 0, 71);
-  std::vector<Handover> handovers;
-  registry.forget_env(71, handovers);
+  std::vector<Handover> handovers, abandoned;
+  registry.forget_env(71, handovers, abandoned);
   ASSERT_EQ(handovers.size(), 1u);
   EXPECT_EQ(handovers[0].table, named);
   EXPECT_EQ(handovers[0].notice.to.env, 72u);

@@ -7,6 +7,7 @@ import {
   MAX_KEY_LENGTH,
   type SingleflightStats,
   type Work,
+  type CallOptions,
 } from '../..';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
@@ -37,6 +38,17 @@ async function typed(): Promise<void> {
   expectType<Equal<ReturnType<typeof sf.clear>, void>>();
   expectType<Equal<typeof MAX_KEY_LENGTH, number>>();
 
+  const controller = new AbortController();
+  const withSignal = await sf.execute('k', async () => 1, { signal: controller.signal });
+  expectType<Equal<typeof withSignal, number>>();
+
+  const done = await sf.do('k', async () => ({ id: 1 }));
+  expectType<Equal<typeof done, { value: { id: number }; shared: boolean }>>();
+  const forgot: boolean = sf.forget('k');
+  void forgot;
+
+  const options: CallOptions = {};
+  void options;
   const w: Work<number> = () => 1;
   void w;
 
@@ -55,6 +67,10 @@ async function typed(): Promise<void> {
   new Singleflight({ maxSubscriber: 3 });
   // @ts-expect-error options are numbers
   new Singleflight({ maxDuration: '5s' });
+  // @ts-expect-error the signal must be an AbortSignal
+  void sf.execute('k', async () => 1, { signal: 'stop' });
+  // @ts-expect-error unknown call option
+  void sf.do('k', async () => 1, { timeout: 5 });
   // @ts-expect-error the result type follows the work
   const wrong: string = await sf.execute('k', async () => 1);
   void wrong;
