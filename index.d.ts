@@ -37,8 +37,9 @@ export interface SingleflightStats {
 }
 
 /**
- * The work of a flight. It receives an AbortSignal (aborted when the flight exceeds
- * maxDuration) if it declares a parameter; a zero-parameter function is called without one.
+ * The work of a flight. It receives an AbortSignal — aborted when the flight exceeds
+ * maxDuration, or when every caller has left — if it declares a parameter; a zero-parameter
+ * function is called without one.
  */
 export type Work<T> = (signal: AbortSignal) => T | PromiseLike<T>;
 
