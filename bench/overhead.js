@@ -1,8 +1,11 @@
-// Per-call overhead of threadflight against a plain Map + Promise singleflight, measured in
-// one process with interleaved rounds (medians), so machine noise hits both alike.
+// Per-call overhead of threadflight against a plain Map + Promise singleflight and npm peers,
+// in one process, with interleaved rounds and medians so machine noise hits all alike.
 //   miss: one caller per flight (every call starts and settles a flight)
 //   hit:  100 callers per flight (99 of them join)
-// Usage: node bench/overhead.js [rounds]
+// Every flight uses a fresh key, so libraries that also cache (lru-cache) never serve a hit
+// from their cache. Usage: node bench/overhead.js [rounds] [--json results.json]
+const os = require('node:os');
+const fs = require('node:fs');
 const { Singleflight } = require('..');
 
 /** The baseline: the usual JavaScript singleflight. */
@@ -25,57 +28,94 @@ class MapSingleflight {
   }
 }
 
-const work = () => Promise.resolve(1);
-const keys = Array.from({ length: 1024 }, (_, i) => `user:${i}`);
+async function contenders() {
+  const { coalesceAsync } = require('promise-coalesce');
+  const { LRUCache } = require('lru-cache');
+  const { Singleflight: ZcongSingleflight } = require('@zcong/singleflight');
+  const { default: pMemoize } = await import('p-memoize');
 
-async function missRound(sf, calls) {
-  for (let i = 0; i < calls; i++) await sf.execute(keys[i & 1023], work);
+  const unnamed = new Singleflight();
+  const named = new Singleflight({ name: 'bench-overhead' });
+  const lru = new LRUCache({ max: 1000, fetchMethod: (_key, _stale, { context }) => context() });
+  const memoized = pMemoize((_key, work) => work(), { cache: false, cacheKey: ([key]) => key });
+  const zcong = new ZcongSingleflight();
+  const map = new MapSingleflight();
+
+  return {
+    'plain Map': (key, work) => map.execute(key, work),
+    threadflight: (key, work) => unnamed.execute(key, work),
+    'threadflight (named)': (key, work) => named.execute(key, work),
+    'promise-coalesce': (key, work) => coalesceAsync(key, work),
+    'p-memoize (cache: false)': (key, work) => memoized(key, work),
+    'lru-cache fetch()': (key, work) => lru.fetch(key, { context: work }),
+    '@zcong/singleflight': (key, work) => zcong.do(key, work),
+  };
 }
 
-async function hitRound(sf, calls) {
+const work = () => Promise.resolve(1);
+let nextKey = 0;
+
+async function missRound(execute, calls) {
+  for (let i = 0; i < calls; i++) await execute(`user:${nextKey++}`, work);
+}
+
+async function hitRound(execute, calls) {
   const pending = new Array(100);
   for (let i = 0; i < calls; i += 100) {
-    for (let j = 0; j < 100; j++) pending[j] = sf.execute(keys[i & 1023], work);
+    const key = `user:${nextKey++}`;
+    for (let j = 0; j < 100; j++) pending[j] = execute(key, work);
     await Promise.all(pending);
   }
 }
 
-async function nsPerCall(round, sf, calls) {
+async function nsPerCall(round, execute, calls) {
   const start = process.hrtime.bigint();
-  await round(sf, calls);
+  await round(execute, calls);
   return Number(process.hrtime.bigint() - start) / calls;
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main() {
-  const rounds = Number(process.argv[2] ?? 15);
-  const contenders = { 'plain Map': new MapSingleflight(), threadflight: new Singleflight() };
+  const args = process.argv.slice(2);
+  const rounds = Number(args.find((a) => /^\d+$/.test(a)) ?? 11);
+  const jsonAt = args.indexOf('--json');
+  const all = await contenders();
+  const names = Object.keys(all);
   const samples = { miss: {}, hit: {} };
-  for (const name of Object.keys(contenders)) {
+  for (const name of names) samples.miss[name] = samples.hit[name] = undefined;
+  for (const name of names) {
     samples.miss[name] = [];
     samples.hit[name] = [];
   }
-  for (let r = -2; r < rounds; r++) {  // two warm-up rounds are discarded
-    for (const [name, sf] of Object.entries(contenders)) {
-      const miss = await nsPerCall(missRound, sf, 100_000);
-      const hit = await nsPerCall(hitRound, sf, 500_000);
+  for (let r = -2; r < rounds; r++) { // two warm-up rounds are discarded
+    for (const name of names) {
+      const miss = await nsPerCall(missRound, all[name], 50_000);
+      const hit = await nsPerCall(hitRound, all[name], 200_000);
       if (r >= 0) {
         samples.miss[name].push(miss);
         samples.hit[name].push(hit);
       }
     }
   }
-  const result = {};
+  const rows = [];
   for (const kind of ['miss', 'hit']) {
     const base = median(samples[kind]['plain Map']);
-    for (const name of Object.keys(contenders)) {
+    for (const name of names) {
       const m = median(samples[kind][name]);
-      result[`${kind} ${name}`] = { 'ns/call (median)': Math.round(m), 'vs plain Map': +(m / base).toFixed(2) };
+      rows.push({ path: kind, library: name, nsPerCall: Math.round(m), vsPlainMap: +(m / base).toFixed(2) });
     }
   }
-  console.log(`node ${process.version}, ${rounds} interleaved rounds`);
-  console.table(result);
+  const machine = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length,
+    rounds,
+  };
+  console.log(`${machine.cpu}, ${machine.cores} cores, node ${machine.node}, ${rounds} interleaved rounds (medians)`);
+  console.table(rows.map((r) => ({ path: r.path, library: r.library, 'ns/call': r.nsPerCall, 'vs plain Map': r.vsPlainMap })));
+  if (jsonAt >= 0) fs.writeFileSync(args[jsonAt + 1], `${JSON.stringify({ machine, rows }, null, 2)}\n`);
 }
 
 main();
