@@ -13,7 +13,8 @@ test('the packed tarball installs into an empty project and works with require a
   try {
     const run = (cmd, args, cwd) =>
       execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 240_000 });
-    const packed = JSON.parse(run(npm, ['pack', '--json', '--pack-destination', dir], root));
+    // --ignore-scripts: dist/ is already built; rebuilding it here could race other test files.
+    const packed = JSON.parse(run(npm, ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], root));
     const tarball = path.join(dir, packed[0].filename);
     const files = packed[0].files.map((f) => f.path);
     expect(files).toEqual(expect.arrayContaining(['index.d.ts', 'dist/index.js', 'lib/index.mjs', 'CMakeLists.txt']));
