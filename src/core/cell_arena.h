@@ -48,8 +48,11 @@ class CellArena {
   CellArena(const CellArena&) = delete;
   CellArena& operator=(const CellArena&) = delete;
 
-  // First index of kCellsPerChunk fresh cells; false when the arena is full.
-  bool allocate_chunk(uint32_t& first_index);
+  // Appends kCellsPerChunk free cells to `out` (recycled ones first); false when full.
+  bool allocate_chunk(std::vector<uint32_t>& out);
+
+  // Takes back free cells of a table that goes away, for other tables to reuse.
+  void recycle(const std::vector<uint32_t>& cells);
 
   Cell& at(uint32_t index) noexcept {
     return page(index / kCellsPerPage)->cells[index % kCellsPerPage];
@@ -73,6 +76,7 @@ class CellArena {
   const uint32_t max_pages_;
   std::mutex mutex_;
   uint32_t next_chunk_ = 0;  // in cells, guarded by mutex_
+  std::vector<uint32_t> recycled_;  // guarded by mutex_
   std::vector<std::unique_ptr<Page>> owned_;
   std::array<std::atomic<Page*>, kMaxPages> pages_{};
   std::atomic<uint32_t> published_pages_{0};

@@ -28,12 +28,21 @@ FlightTable::FlightTable(Limits limits, uint32_t shard_count, KeyHashFn hash, Ce
   shards_ = std::vector<Shard>(n);
 }
 
-bool FlightTable::take_cell(Shard& shard, uint32_t& cell) {
-  if (shard.free_cells.empty()) {
-    uint32_t first;
-    if (!arena_.allocate_chunk(first)) return false;
-    for (uint32_t i = CellArena::kCellsPerChunk; i-- > 0;) shard.free_cells.push_back(first + i);
+FlightTable::~FlightTable() {
+  // Whatever cells this table still holds go back to the arena: tables come and go (one per
+  // unnamed instance), the arena stays.
+  std::vector<uint32_t> cells;
+  for (Shard& shard : shards_) {
+    std::lock_guard<std::mutex> lock(shard.mutex);
+    cells.insert(cells.end(), shard.free_cells.begin(), shard.free_cells.end());
+    for (const auto& entry : shard.entries) cells.push_back(entry.second->cell);
+    for (const auto& entry : shard.detached) cells.push_back(entry.second->cell);
   }
+  arena_.recycle(cells);
+}
+
+bool FlightTable::take_cell(Shard& shard, uint32_t& cell) {
+  if (shard.free_cells.empty() && !arena_.allocate_chunk(shard.free_cells)) return false;
   cell = shard.free_cells.back();
   shard.free_cells.pop_back();
   ++shard.owned_cells;

@@ -116,6 +116,7 @@ class FlightTable {
   // shard_count is rounded up to a power of two. `hash` is replaceable for tests only.
   explicit FlightTable(Limits limits, uint32_t shard_count = kDefaultShards,
                        KeyHashFn hash = &seeded_hash, CellArena& arena = CellArena::global());
+  ~FlightTable();
   FlightTable(const FlightTable&) = delete;
   FlightTable& operator=(const FlightTable&) = delete;
 

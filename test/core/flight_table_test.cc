@@ -396,12 +396,28 @@ TEST(FlightTable, InvalidLimitsAreRejected) {
 TEST(CellArena, ExhaustionIsReportedNotFatal) {
   CellArena arena(/*max_pages=*/1);  // private and small, so the global one is untouched
   FlightTable table(limits(), 1, &seeded_hash, arena);
-  uint32_t first = 0;
+  std::vector<uint32_t> taken;
   size_t chunks = 0;
-  while (arena.allocate_chunk(first)) ++chunks;
+  while (arena.allocate_chunk(taken)) ++chunks;
   EXPECT_EQ(chunks, CellArena::kCellsPerPage / CellArena::kCellsPerChunk);
+  EXPECT_EQ(taken.size(), size_t{CellArena::kCellsPerPage});
   EXPECT_EQ(table.join("k", 0, kMain).role, Role::kExhausted);
   EXPECT_FALSE(table.contains("k"));
+}
+
+TEST(CellArena, ATableThatGoesAwayGivesItsCellsBack) {
+  CellArena arena(/*max_pages=*/1);
+  // Far more tables than one page could serve if their cells were lost with them.
+  for (int i = 0; i < 1000; ++i) {
+    FlightTable table(limits(), 4, &seeded_hash, arena);
+    std::vector<Notice> notices;
+    for (int k = 0; k < 8; ++k) {
+      JoinResult j = table.join("key" + std::to_string(k), 0, kMain);
+      ASSERT_EQ(j.role, Role::kLeader) << "table " << i;
+      if (k % 2 == 0) table.settle("key" + std::to_string(k), j.cell, kMain, true, notices);
+    }
+  }
+  EXPECT_EQ(arena.page_count(), 1u);
 }
 
 }  // namespace
