@@ -45,6 +45,13 @@ bool FlightTable::take_cell(Shard& shard, uint32_t& cell) {
   if (shard.free_cells.empty() && !arena_.allocate_chunk(shard.free_cells)) return false;
   cell = shard.free_cells.back();
   shard.free_cells.pop_back();
+  // Start clean whatever the cell held before (a recycled cell may come from a table that
+  // went away with flights in it).
+  Cell& c = arena_.at(cell);
+  c.subscribers.store(0, std::memory_order_relaxed);
+  c.lane.store(0, std::memory_order_relaxed);
+  c.waiting_threads.store(0, std::memory_order_relaxed);
+  c.detached.store(0, std::memory_order_relaxed);
   ++shard.owned_cells;
   return true;
 }

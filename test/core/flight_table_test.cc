@@ -405,6 +405,30 @@ TEST(CellArena, ExhaustionIsReportedNotFatal) {
   EXPECT_FALSE(table.contains("k"));
 }
 
+TEST(CellArena, ARecycledCellStartsClean) {
+  CellArena arena(/*max_pages=*/1);
+  {
+    FlightTable table(limits(), 1, &seeded_hash, arena);
+    for (int k = 0; k < 64; ++k) {
+      const std::string key = "key" + std::to_string(k);
+      JoinResult j = table.join(key, 0, kMain);
+      table.join(key, 0, kWorkerA);  // waiting thread, lane cell, count 2
+      table.forget(key);             // detached flag set
+      (void)j;
+    }
+  }  // the table goes away with all those flights still open
+  FlightTable next(limits(), 1, &seeded_hash, arena);
+  for (int k = 0; k < 128; ++k) {
+    JoinResult j = next.join("n" + std::to_string(k), 0, kMain);
+    ASSERT_EQ(j.role, Role::kLeader);
+    const Cell& c = arena.at(j.cell);
+    EXPECT_EQ(c.subscribers.load(), 1);
+    EXPECT_EQ(c.lane.load(), 1);
+    EXPECT_EQ(c.waiting_threads.load(), 0);
+    EXPECT_EQ(c.detached.load(), 0) << "a stale flag would make the new flight unjoinable";
+  }
+}
+
 TEST(CellArena, ATableThatGoesAwayGivesItsCellsBack) {
   CellArena arena(/*max_pages=*/1);
   // Far more tables than one page could serve if their cells were lost with them.
