@@ -139,6 +139,6 @@ test('the API agrees with the reference model on random sequences', async () => 
       }
       await world.finish();
     }),
-    { numRuns: 300 },
+    { numRuns: Number(process.env.PROPERTY_RUNS ?? 300) },
   );
 }, 120_000);
