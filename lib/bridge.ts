@@ -24,14 +24,7 @@ export function registerTable(tableId: number, side: TableSide): void {
   forgetSide.register(side, tableId);
 }
 
-function onMessage(
-  kind: number,
-  flightId: number,
-  payload: Buffer | undefined,
-  tableId: number | undefined,
-  key: string | undefined,
-  cell: number | undefined,
-): boolean {
+const onMessage: native.BridgeHandler = (kind, flightId, payload, tableId, key, cell) => {
   if (kind === native.MESSAGE_ABANDON) {
     try {
       sides.get(tableId as number)?.deref()?.abandoned(key as string, cell as number);
@@ -49,7 +42,7 @@ function onMessage(
     reportBug(error);
     return false;
   }
-}
+};
 
 function reportBug(error: unknown): void {
   // A bug here must not be swallowed, nor break the native caller: report it like Node would.

@@ -1,7 +1,7 @@
 // Cancellation across worker_threads: one thread's callers leaving affects nobody else, and
 // the work stops only when every caller in every thread has left.
 const { Singleflight } = require('../..');
-const { sharedCounters, startWorker, eventually, uniqueName } = require('./helpers');
+const { sharedCounters, startWorker, eventually, uniqueName, expectFreshFlightElsewhereAfter } = require('./helpers');
 
 describe('cancellation across worker_threads', () => {
   test('callers aborting in another thread are rejected there; everyone else still gets the value', async () => {
@@ -73,21 +73,6 @@ describe('cancellation across worker_threads', () => {
   });
 
   test('forget() in one thread: new callers in other threads start afresh', async () => {
-    const { shared, counters } = sharedCounters();
-    const name = uniqueName('forget');
-    const sf = new Singleflight({ name });
-    let open;
-    const first = sf.execute('hot', () => new Promise((resolve) => (open = resolve)));
-    const worker = startWorker({ scenario: 'callOnRequest', name, shared, id: 'W' });
-    await worker.next('ready');
-    worker.worker.postMessage('call');
-    expect((await worker.next('called')).inFlight).toBe(true);
-    expect(sf.forget('hot')).toBe(true);
-    worker.worker.postMessage('call');
-    expect((await worker.next('result')).value).toEqual({ by: 'W', call: 2 });
-    open('old');
-    await expect(first).resolves.toBe('old');
-    expect(await worker.next('result')).toMatchObject({ call: 1, value: 'old' });
-    expect(Atomics.load(counters, 0)).toBe(1);
+    await expectFreshFlightElsewhereAfter('forget', (sf) => expect(sf.forget('hot')).toBe(true));
   });
 });

@@ -72,8 +72,43 @@ async function eventually(predicate, timeoutMs = 10_000) {
   }
 }
 
+/**
+ * This thread leads a flight of 'hot'; a worker joins it; then `makeUnjoinable(sf)` runs here
+ * (clear, forget). The worker's next caller must start a fresh flight, while its first caller
+ * still gets this thread's value. Returns the shared execution counter for more checks.
+ */
+async function expectFreshFlightElsewhereAfter(label, makeUnjoinable) {
+  const { Singleflight } = require('../..');
+  const { shared, counters } = sharedCounters();
+  const name = uniqueName(label);
+  const sf = new Singleflight({ name });
+  let open;
+  const first = sf.execute('hot', () => new Promise((resolve) => (open = resolve)));
+  const worker = startWorker({ scenario: 'callOnRequest', name, shared, id: 'W' });
+  await worker.next('ready');
+  worker.worker.postMessage('call');
+  expect((await worker.next('called')).inFlight).toBe(true); // joined this thread's flight
+
+  makeUnjoinable(sf);
+  worker.worker.postMessage('call');
+  expect((await worker.next('result')).value).toEqual({ by: 'W', call: 2 }); // a fresh flight, run there
+  open('old');
+  await expect(first).resolves.toBe('old');
+  expect(await worker.next('result')).toMatchObject({ call: 1, value: 'old' });
+  expect(Atomics.load(counters, 0)).toBe(1);
+  return sf;
+}
+
 let nameCounter = 0;
 /** A fresh Singleflight name per test, so tests never share a table. */
 const uniqueName = (label) => `${label}-${process.pid}-${++nameCounter}`;
 
-module.exports = { sharedCounters, startWorker, releaseWhenReady, sleep, eventually, uniqueName };
+module.exports = {
+  sharedCounters,
+  startWorker,
+  releaseWhenReady,
+  sleep,
+  eventually,
+  uniqueName,
+  expectFreshFlightElsewhereAfter,
+};

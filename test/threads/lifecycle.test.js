@@ -2,7 +2,7 @@
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
 const { Singleflight, FlightTimeoutError, TooManySubscribersError, OptionsMismatchError } = require('../..');
-const { sharedCounters, startWorker, eventually, uniqueName, sleep } = require('./helpers');
+const { sharedCounters, startWorker, eventually, uniqueName, sleep, expectFreshFlightElsewhereAfter } = require('./helpers');
 
 const fixtures = path.join(__dirname, '..', 'fixtures');
 
@@ -127,23 +127,7 @@ describe('limits apply to the flight process-wide', () => {
 
 describe('clear() across threads', () => {
   test('after clear() in one thread, new callers in every thread start afresh; earlier ones still get their flight', async () => {
-    const { shared, counters } = sharedCounters();
-    const name = uniqueName('clear');
-    const sf = new Singleflight({ name });
-    let open;
-    const first = sf.execute('hot', () => new Promise((resolve) => (open = resolve)));
-    const worker = startWorker({ scenario: 'callOnRequest', name, shared, id: 'W' });
-    await worker.next('ready');
-    worker.worker.postMessage('call');
-    expect((await worker.next('called')).inFlight).toBe(true); // joined this thread's flight
-
-    sf.clear();
-    worker.worker.postMessage('call');
-    expect((await worker.next('result')).value).toEqual({ by: 'W', call: 2 }); // a fresh flight, run there
-    open('old');
-    await expect(first).resolves.toBe('old');
-    expect(await worker.next('result')).toMatchObject({ call: 1, value: 'old' });
-    expect(Atomics.load(counters, 0)).toBe(1);
+    const sf = await expectFreshFlightElsewhereAfter('clear', (table) => table.clear());
     await eventually(() => sf.getInFlightCount() === 0 && sf.getStats().totalSubscribers === 0);
   });
 });
