@@ -32,6 +32,8 @@ export class Flight<T> implements RemoteWaiter {
   solo = false;
   /** Taken out of the table and of its thread's Map; its callers are answered or about to be. */
   done = false;
+  /** It is the flight its ThreadGroup's Map holds for its key. */
+  tracked = false;
   /** The value reached more than one caller (do()'s `shared`); set before the promise settles. */
   shared = false;
   /** A waiting thread keeps its first caller's work, to run it if the flight comes its way. */
@@ -45,16 +47,17 @@ export class Flight<T> implements RemoteWaiter {
     lane: number,
     /** Process-wide id; 0 for a flight this thread started. */
     readonly flightId: number,
+    cells: native.CellMemory,
   ) {
     this.promise = new Promise<T>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
     });
-    this.counters = native.int32Page(cell);
-    this.totalIndex = native.int32Index(cell) + native.FIELD_TOTAL;
-    this.lanes = native.int32Page(lane);
-    this.laneIndex = native.int32Index(lane) + native.FIELD_LANE;
-    this.startedMs = native.startedAt(cell);
+    this.counters = cells.int32Page(cell);
+    this.totalIndex = cells.int32Index(cell) + native.FIELD_TOTAL;
+    this.lanes = cells.int32Page(lane);
+    this.laneIndex = cells.int32Index(lane) + native.FIELD_LANE;
+    this.startedMs = cells.startedAt(cell);
     this.leading = flightId === 0;
   }
 

@@ -77,6 +77,15 @@ function mapPage(page: number): void {
   float64Pages[page] = new Float64Array(buffer);
 }
 
+/** Where a table keeps its cells: the native arena, or a LocalTable's own pages. */
+export interface CellMemory {
+  /** The Int32Array holding `cell`; its fields start at int32Index(cell). */
+  int32Page(cell: number): Int32Array;
+  int32Index(cell: number): number;
+  /** When flight `cell` started, in now() milliseconds. */
+  startedAt(cell: number): number;
+}
+
 /** The Int32Array holding `cell`; its fields start at int32Index(cell). */
 export function int32Page(cell: number): Int32Array {
   const page = Math.floor(cell / CELLS_PER_PAGE);
@@ -99,3 +108,5 @@ export function startedAt(cell: number): number {
   if (float64Pages[page] === undefined) mapPage(page);
   return float64Pages[page][(cell % CELLS_PER_PAGE) * 4 + 2];
 }
+
+export const nativeCells: CellMemory = { int32Page, int32Index, startedAt };

@@ -5,6 +5,7 @@ import * as bridge from './bridge';
 import { FlightCapacityError, FlightTimeoutError, OptionsMismatchError, TooManySubscribersError } from './errors';
 import { Flight, type AnyFlight, type Work } from './flight';
 import * as native from './native';
+import { LocalTable } from './local-table';
 import type { ResolvedOptions } from './options';
 import * as wire from './wire';
 
@@ -34,7 +35,9 @@ export class ThreadGroup implements bridge.TableSide {
   readonly flights = new Map<string, AnyFlight>();
   /** Flights removed by clear(), and solo runs, whose callers still wait; they can expire. */
   private readonly detached = new Set<AnyFlight>();
+  /** The process-wide native table of a name, or an unnamed instance's LocalTable. */
   private readonly table: native.NativeGroup;
+  private readonly cells: native.CellMemory;
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly statsOut = new Float64Array(4);
 
@@ -42,14 +45,21 @@ export class ThreadGroup implements bridge.TableSide {
     this.name = options.name;
     this.subscriberLimit = options.maxSubscribers;
     this.maxDuration = options.maxDuration;
+    if (options.name === undefined) {
+      const local = new LocalTable(this.flights);
+      this.table = local;
+      this.cells = local;
+      return;
+    }
     try {
       this.table = new native.binding.Group(options.name, options.maxSubscribers, options.maxDuration);
     } catch (error) {
       if ((error as { code?: unknown }).code === 'ERR_OPTIONS_MISMATCH') {
-        throw new OptionsMismatchError(options.name ?? '', (error as Error).message);
+        throw new OptionsMismatchError(options.name, (error as Error).message);
       }
       throw error;
     }
+    this.cells = native.nativeCells;
     bridge.registerTable(this.table.tableId(), this);
   }
 
@@ -158,12 +168,14 @@ export class ThreadGroup implements bridge.TableSide {
 
   /** Makes the key's flight unjoinable (process-wide); its callers keep it. */
   forget(key: string): boolean {
+    const forgotten = this.table.forget(key);
     const flight = this.flights.get(key);
     if (flight !== undefined) {
+      flight.tracked = false;
       this.flights.delete(key);
       if (!flight.done) this.detached.add(flight);
     }
-    return this.table.forget(key);
+    return forgotten;
   }
 
   stats(): { inFlightCount: number; totalSubscribers: number; oldestCallAge: number | null; cloneFailures: number } {
@@ -187,9 +199,12 @@ export class ThreadGroup implements bridge.TableSide {
   }
 
   clear(): void {
-    for (const flight of this.flights.values()) this.detached.add(flight);
-    this.flights.clear();
     this.table.clear();
+    for (const flight of this.flights.values()) {
+      flight.tracked = false;
+      this.detached.add(flight);
+    }
+    this.flights.clear();
   }
 
   // --- starting and joining ------------------------------------------------------------------
@@ -206,7 +221,7 @@ export class ThreadGroup implements bridge.TableSide {
     const cell = (joined - role) / 4;
     if (role === native.ROLE_REJECTED) return new TooManySubscribersError(key, this.maxSubscribers);
     if (role === native.ROLE_EXHAUSTED) return new FlightCapacityError(key);
-    const flight = new Flight<T>(this, key, cell, cell, 0);
+    const flight = new Flight<T>(this, key, cell, cell, 0, this.cells);
     this.track(flight);
     this.run(flight, work);
     return flight;
@@ -214,7 +229,7 @@ export class ThreadGroup implements bridge.TableSide {
 
   /** Another thread leads this key's flight: wait for its message. */
   private follow<T>(key: string, work: Work<T>, [cell, flightId, lane]: [number, number, number]): Flight<T> {
-    const flight = new Flight<T>(this, key, cell, lane, flightId);
+    const flight = new Flight<T>(this, key, cell, lane, flightId, this.cells);
     flight.work = work;
     this.track(flight);
     bridge.startWaiting(flightId, flight);
@@ -225,8 +240,12 @@ export class ThreadGroup implements bridge.TableSide {
     // A flight this thread still holds may have been made unjoinable elsewhere (clear() in
     // another thread, expiry): its callers keep waiting, and it can still expire here.
     const previous = this.flights.get(flight.key);
-    if (previous !== undefined && !previous.done) this.detached.add(previous);
+    if (previous !== undefined) {
+      previous.tracked = false;
+      if (!previous.done) this.detached.add(previous);
+    }
     this.flights.set(flight.key, flight);
+    flight.tracked = true;
     if (this.sweepTimer === undefined && this.maxDuration !== Infinity) this.scheduleSweep(this.maxDuration);
   }
 
@@ -302,7 +321,10 @@ export class ThreadGroup implements bridge.TableSide {
   private untrack(flight: AnyFlight): boolean {
     if (flight.done) return false;
     flight.done = true;
-    if (this.flights.get(flight.key) === flight) this.flights.delete(flight.key);
+    if (flight.tracked) {
+      flight.tracked = false;
+      this.flights.delete(flight.key);
+    }
     if (this.detached.size !== 0) this.detached.delete(flight);
     return true;
   }
