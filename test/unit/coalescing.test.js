@@ -80,8 +80,11 @@ describe('coalescing', () => {
     for (const r of results) expect(Object.is(r, value)).toBe(true);
   });
 
-  test('duplicate callers in the same thread do not call into the native table', async () => {
-    const sf = new Singleflight();
+  test.each([
+    ['an unnamed instance (JavaScript table)', undefined],
+    ['a named instance (native process-wide table)', 'coalescing-no-crossing'],
+  ])('duplicate callers in the same thread do not call into the table: %s', async (_label, name) => {
+    const sf = new Singleflight(name === undefined ? undefined : { name });
     const joins = spyOnTable(sf, 'join');
     const settles = spyOnTable(sf, 'settle');
     const gate = deferred();

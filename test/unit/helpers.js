@@ -15,9 +15,10 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Lets pending promise callbacks run. */
 const flushMicrotasks = () => new Promise((resolve) => setImmediate(resolve));
 
-/** Records each call of `name` on the instance's native table while keeping its behaviour. */
+/** Records each call of `name` on the instance's table (native, or the JavaScript one of an
+ * unnamed instance) while keeping its behaviour. */
 function spyOnTable(sf, name) {
-  const table = sf.group.table; // the ThreadGroup's native table
+  const table = sf.group.table; // the ThreadGroup's table
   const original = table[name];
   const calls = [];
   // Native methods are read-only on the prototype, so define an own property instead.
