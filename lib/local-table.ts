@@ -6,7 +6,8 @@
 import type { AnyFlight } from './flight';
 import * as native from './native';
 
-const CELLS_PER_PAGE = 1024;
+// Small pages: instances may be short-lived (one per request, say), so the first page is cheap.
+const CELLS_PER_PAGE = 64;
 const INT32_PER_CELL = 8;
 
 export class LocalTable implements native.NativeGroup, native.CellMemory {
