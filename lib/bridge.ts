@@ -51,8 +51,8 @@ function reportBug(error: unknown): void {
   });
 }
 
-/** This thread's id among the participants of the process-wide tables. */
-export const threadId = native.binding.attachBridge(onMessage);
+// This thread receives messages from other threads through onMessage from now on.
+native.binding.attachBridge(onMessage);
 
 export function startWaiting(flightId: number, waiter: RemoteWaiter): void {
   if (waiting.size === 0) native.binding.refBridge(true);

@@ -27,7 +27,7 @@ export type BridgeHandler = (
 ) => boolean;
 
 interface Binding {
-  Group: new (name: string | undefined, maxSubscribers: number, maxDurationMs: number) => NativeGroup;
+  Group: new (name: string, maxSubscribers: number, maxDurationMs: number) => NativeGroup;
   now(): number;
   cellPage(index: number): ArrayBuffer;
   cellsPerPage: number;

@@ -104,7 +104,7 @@ export class ThreadGroup implements bridge.TableSide {
       // A count of 0 means every caller left: the flight is doomed, so start afresh instead.
       if (before > 0) return new TooManySubscribersError(key, this.maxSubscribers);
     }
-    return this.join(key, work);
+    return this.join(key, work, flight);
   }
 
   /** The caller's own promise: settles with the flight, or rejects when its signal aborts. */
@@ -140,6 +140,11 @@ export class ThreadGroup implements bridge.TableSide {
     }
     // None of this thread's callers waits for the other thread's flight any more.
     this.untrack(flight);
+    this.stopFollowing(flight);
+  }
+
+  /** This thread no longer waits for another thread's flight (the flight is untracked). */
+  private stopFollowing(flight: AnyFlight): void {
     bridge.stopWaiting(flight.flightId);
     this.table.leave(flight.key, flight.cell, flight.flightId);
   }
@@ -147,11 +152,8 @@ export class ThreadGroup implements bridge.TableSide {
   /** Every caller of a flight this thread leads has left: stop the work, free the key. */
   private abandon(flight: AnyFlight): void {
     if (!this.untrack(flight)) return;
-    const settled = flight.waitedForElsewhere()
-      ? native.SETTLE_NEEDS_PAYLOAD
-      : this.table.settle(flight.key, flight.cell);
     // A thread that joined in the last instant is told to run its own work.
-    if (settled === native.SETTLE_NEEDS_PAYLOAD) this.table.settle(flight.key, flight.cell, native.MESSAGE_FALLBACK);
+    this.settleAsLeader(flight, native.MESSAGE_FALLBACK, undefined);
     flight.abort(new DOMException('Every caller of this flight has left', 'AbortError'));
   }
 
@@ -209,44 +211,49 @@ export class ThreadGroup implements bridge.TableSide {
 
   // --- starting and joining ------------------------------------------------------------------
 
-  private join<T>(key: string, work: Work<T>): Flight<T> | Error {
+  /** `previous`: what this thread's Map holds for the key (unjoinable), if anything. */
+  private join<T>(key: string, work: Work<T>, previous: AnyFlight | undefined): Flight<T> | Error {
     if (key.length > MAX_KEY_LENGTH) {
       throw new RangeError(
         `Singleflight key is ${key.length} characters long; the limit is MAX_KEY_LENGTH (${MAX_KEY_LENGTH})`,
       );
     }
     const joined = this.table.join(key);
-    if (typeof joined !== 'number') return this.follow(key, work, joined);
+    if (typeof joined !== 'number') return this.follow(key, work, joined, previous);
     const role = joined % 4;
     const cell = (joined - role) / 4;
     if (role === native.ROLE_REJECTED) return new TooManySubscribersError(key, this.maxSubscribers);
     if (role === native.ROLE_EXHAUSTED) return new FlightCapacityError(key);
     const flight = new Flight<T>(this, key, cell, cell, 0, this.cells);
-    this.track(flight);
+    this.track(flight, previous);
     this.run(flight, work);
     return flight;
   }
 
   /** Another thread leads this key's flight: wait for its message. */
-  private follow<T>(key: string, work: Work<T>, [cell, flightId, lane]: [number, number, number]): Flight<T> {
+  private follow<T>(
+    key: string,
+    work: Work<T>,
+    [cell, flightId, lane]: [number, number, number],
+    previous: AnyFlight | undefined,
+  ): Flight<T> {
     const flight = new Flight<T>(this, key, cell, lane, flightId, this.cells);
     flight.work = work;
-    this.track(flight);
+    this.track(flight, previous);
     bridge.startWaiting(flightId, flight);
     return flight;
   }
 
-  private track(flight: AnyFlight): void {
+  private track(flight: AnyFlight, previous: AnyFlight | undefined): void {
     // A flight this thread still holds may have been made unjoinable elsewhere (clear() in
     // another thread, expiry): its callers keep waiting, and it can still expire here.
-    const previous = this.flights.get(flight.key);
     if (previous !== undefined) {
       previous.tracked = false;
       if (!previous.done) this.detached.add(previous);
     }
     this.flights.set(flight.key, flight);
     flight.tracked = true;
-    if (this.sweepTimer === undefined && this.maxDuration !== Infinity) this.scheduleSweep(this.maxDuration);
+    this.armSweep();
   }
 
   private run<T>(flight: Flight<T>, work: Work<T>): void {
@@ -284,12 +291,17 @@ export class ThreadGroup implements bridge.TableSide {
     // Read before settling, which takes this thread's callers off the count.
     flight.shared = Atomics.load(flight.counters, flight.totalIndex) > 1;
     if (flight.shared) kind |= native.SHARED_FLAG;
-    // Serialize only when another thread actually waits; the table double-checks.
+    this.settleAsLeader(flight, kind, outcome);
+    return true;
+  }
+
+  /** Ends the flight in the table; the outcome is prepared (serialized) only if another
+   * thread actually waits for it. The waiting count is read without a lock; the table double-checks. */
+  private settleAsLeader(flight: AnyFlight, kind: number, outcome: unknown): void {
     const settled = flight.waitedForElsewhere()
       ? native.SETTLE_NEEDS_PAYLOAD
       : this.table.settle(flight.key, flight.cell);
     if (settled === native.SETTLE_NEEDS_PAYLOAD) this.sendOutcome(flight, kind, outcome);
-    return true;
   }
 
   private sendOutcome(flight: AnyFlight, kind: number, outcome: unknown): void {
@@ -368,7 +380,7 @@ export class ThreadGroup implements bridge.TableSide {
     flight.leading = true;
     flight.startedMs = native.now();
     this.detached.add(flight);
-    if (this.sweepTimer === undefined && this.maxDuration !== Infinity) this.scheduleSweep(this.maxDuration);
+    this.armSweep();
     this.run(flight, work);
   }
 
@@ -379,6 +391,11 @@ export class ThreadGroup implements bridge.TableSide {
   // finished its work; if the event loop runs dry while a flight is still pending,
   // `holdOpenForExpiry` refs it, so that callers awaiting a stuck flight still get their
   // FlightTimeoutError.
+
+  /** Starts the group's expiry timer if it is not running. */
+  private armSweep(): void {
+    if (this.sweepTimer === undefined && this.maxDuration !== Infinity) this.scheduleSweep(this.maxDuration);
+  }
 
   private scheduleSweep(delayMs: number): void {
     this.sweepTimer = setTimeout(this.sweep, Math.max(1, Math.ceil(delayMs)));
@@ -418,13 +435,9 @@ export class ThreadGroup implements bridge.TableSide {
     if (flight.solo) {
       // nothing in the table
     } else if (flight.leading) {
-      const settled = flight.waitedForElsewhere()
-        ? native.SETTLE_NEEDS_PAYLOAD
-        : this.table.settle(flight.key, flight.cell);
-      if (settled === native.SETTLE_NEEDS_PAYLOAD) this.sendOutcome(flight, native.MESSAGE_EXPIRED, undefined);
+      this.settleAsLeader(flight, native.MESSAGE_EXPIRED, undefined);
     } else {
-      bridge.stopWaiting(flight.flightId);
-      this.table.leave(flight.key, flight.cell, flight.flightId);
+      this.stopFollowing(flight);
     }
     flight.reject(error);
     flight.abort(error);

@@ -80,21 +80,22 @@ Group::Group(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Group>(info) {
   }
   env_ = state->id;
   const Limits limits = LimitsFrom(max_subscribers, max_duration_ms);
+  // Only named instances have a native table; unnamed ones keep theirs in JavaScript.
+  if (!info[0].IsString()) {
+    Napi::TypeError::New(env, "Group(name, ...) expects a name").ThrowAsJavaScriptException();
+    return;
+  }
   try {
-    if (info[0].IsString()) {
-      const std::string name = info[0].As<Napi::String>().Utf8Value();
-      Limits existing;
-      table_ = TableRegistry::global().open_named(name, limits, existing);
-      if (!table_) {
-        Napi::Error error = Napi::Error::New(
-            env, "Singleflight name \"" + name + "\" is already in use with " + Describe(existing) +
-                     "; this instance asked for " + Describe(limits) +
-                     ". Instances sharing a name must use the same options.");
-        error.Set("code", Napi::String::New(env, "ERR_OPTIONS_MISMATCH"));
-        error.ThrowAsJavaScriptException();
-      }
-    } else {
-      table_ = TableRegistry::global().create_unnamed(limits);
+    const std::string name = info[0].As<Napi::String>().Utf8Value();
+    Limits existing;
+    table_ = TableRegistry::global().open_named(name, limits, existing);
+    if (!table_) {
+      Napi::Error error = Napi::Error::New(
+          env, "Singleflight name \"" + name + "\" is already in use with " + Describe(existing) +
+                   "; this instance asked for " + Describe(limits) +
+                   ". Instances sharing a name must use the same options.");
+      error.Set("code", Napi::String::New(env, "ERR_OPTIONS_MISMATCH"));
+      error.ThrowAsJavaScriptException();
     }
   } catch (const std::exception& e) {
     Napi::Error::New(env, e.what()).ThrowAsJavaScriptException();

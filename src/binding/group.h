@@ -1,4 +1,4 @@
-// Group: the JS-visible handle of one coalescing table (shared by name, or private).
+// Group: the JS-visible handle of one named, process-wide coalescing table.
 #pragma once
 
 #include <napi.h>
@@ -13,7 +13,7 @@ class Group : public Napi::ObjectWrap<Group> {
  public:
   static Napi::Function Define(Napi::Env env);
 
-  // new Group(name: string | undefined, maxSubscribers: number, maxDurationMs: number)
+  // new Group(name: string, maxSubscribers: number, maxDurationMs: number)
   // Throws an Error with code ERR_OPTIONS_MISMATCH if `name` is in use with other limits.
   explicit Group(const Napi::CallbackInfo& info);
 

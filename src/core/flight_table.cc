@@ -29,15 +29,17 @@ FlightTable::FlightTable(Limits limits, uint32_t shard_count, KeyHashFn hash, Ce
 }
 
 FlightTable::~FlightTable() {
-  // Whatever cells this table still holds go back to the arena: tables come and go (one per
-  // unnamed instance), the arena stays.
-  std::vector<uint32_t> cells;
+  // Whatever cells this table still holds go back to the arena: a table goes away with the
+  // last instance of its name, the arena stays.
+  // Cells on the free lists are clean (free_cell resets them); those of flights still open
+  // are reset here, so a reused cell never carries a stale flag into a new flight.
   for (Shard& shard : shards_) {
     std::lock_guard<std::mutex> lock(shard.mutex);
-    cells.insert(cells.end(), shard.free_cells.begin(), shard.free_cells.end());
-    for (const auto& entry : shard.entries) cells.push_back(entry.second->cell);
-    for (const auto& entry : shard.detached) cells.push_back(entry.second->cell);
+    for (const auto& entry : shard.entries) free_cell(shard, entry.second->cell);
+    for (const auto& entry : shard.detached) free_cell(shard, entry.second->cell);
   }
+  std::vector<uint32_t> cells;
+  for (Shard& shard : shards_) cells.insert(cells.end(), shard.free_cells.begin(), shard.free_cells.end());
   arena_.recycle(cells);
 }
 
@@ -45,13 +47,6 @@ bool FlightTable::take_cell(Shard& shard, uint32_t& cell) {
   if (shard.free_cells.empty() && !arena_.allocate_chunk(shard.free_cells)) return false;
   cell = shard.free_cells.back();
   shard.free_cells.pop_back();
-  // Start clean whatever the cell held before (a recycled cell may come from a table that
-  // went away with flights in it).
-  Cell& c = arena_.at(cell);
-  c.subscribers.store(0, std::memory_order_relaxed);
-  c.lane.store(0, std::memory_order_relaxed);
-  c.waiting_threads.store(0, std::memory_order_relaxed);
-  c.detached.store(0, std::memory_order_relaxed);
   ++shard.owned_cells;
   return true;
 }
