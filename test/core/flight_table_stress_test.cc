@@ -150,6 +150,15 @@ class Participant {
 
   bool idle() const { return waiting_.empty() && leading_.empty(); }
 
+  // Keeps serving mail (outcomes and hand-overs) until every thread is done and this one idle.
+  void serve_until_all_done(const std::atomic<int>& running) {
+    while (!idle() || running.load() > 0) {
+      read_mail();
+      std::this_thread::yield();
+    }
+    read_mail();
+  }
+
   // Dies: its queued mail is drained (outcomes acknowledged, leads declined), then the table
   // forgets it, handing what it led to others.
   void die() {
@@ -207,12 +216,7 @@ TEST_P(StressTest, EveryWaiterIsNotifiedOrHandedTheLeadAndNothingLeaks) {
       std::mt19937 rng(t);
       for (int i = 0; i < kIterations; ++i) me.step("key:" + std::to_string(rng() % 8));
       running.fetch_sub(1);
-      // Keep serving mail (outcomes and hand-overs) until everyone is done and idle.
-      while (!me.idle() || running.load() > 0) {
-        me.read_mail();
-        std::this_thread::yield();
-      }
-      me.read_mail();
+      me.serve_until_all_done(running);
     });
   }
   for (auto& th : threads) th.join();
@@ -252,11 +256,7 @@ TEST_P(StressTest, DyingThreadsHandTheirFlightsOverAndNothingLeaks) {
       Participant me(table, world, counters, static_cast<EnvId>(t), 2000 + t);
       for (int i = 0; i < kIterations; ++i) me.step("hot:" + std::to_string(rng() % 3));
       running.fetch_sub(1);
-      while (!me.idle() || running.load() > 0) {
-        me.read_mail();
-        std::this_thread::yield();
-      }
-      me.read_mail();
+      me.serve_until_all_done(running);
     });
   }
   for (auto& th : threads) th.join();

@@ -473,17 +473,17 @@ TEST(TableRegistry, ForgetEnvReachesEveryLiveTable) {
   TableRegistry& registry = TableRegistry::global();
   Limits existing{};
   auto named = registry.open_named("registry-forget", limits(), existing);
-  auto unnamed = registry.create_unnamed(limits());
+  auto other = registry.open_named("registry-forget-other", limits(), existing);
   named->join("k", 0, 71);
   named->join("k", 0, 72);
-  unnamed->join("k", 0, 71);
+  other->join("k", 0, 71);
   std::vector<Handover> handovers, abandoned;
   registry.forget_env(71, handovers, abandoned);
   ASSERT_EQ(handovers.size(), 1u);
   EXPECT_EQ(handovers[0].table, named);
   EXPECT_EQ(handovers[0].notice.to.env, 72u);
-  EXPECT_FALSE(unnamed->contains("k"));
-  EXPECT_EQ(unnamed->owned_cells(), 0u);
+  EXPECT_FALSE(other->contains("k"));
+  EXPECT_EQ(other->owned_cells(), 0u);
 }
 
 }  // namespace

@@ -1,25 +1,23 @@
 // Cancellation across worker_threads: one thread's callers leaving affects nobody else, and
 // the work stops only when every caller in every thread has left.
 const { Singleflight } = require('../..');
-const { sharedCounters, startWorker, eventually, uniqueName, expectFreshFlightElsewhereAfter } = require('./helpers');
+const { sharedCounters, startWorker, eventually, uniqueName, expectFreshFlightElsewhereAfter, leadHere } = require('./helpers');
 
 describe('cancellation across worker_threads', () => {
   test('callers aborting in another thread are rejected there; everyone else still gets the value', async () => {
     const { shared, counters } = sharedCounters();
     const name = uniqueName('abort-remote');
     const sf = new Singleflight({ name });
-    let open;
-    let workSignal;
-    const here = sf.execute('hot', (signal) => ((workSignal = signal), new Promise((resolve) => (open = resolve))));
+    const here = leadHere(sf);
     const worker = startWorker({ scenario: 'callersWithSignals', name, shared, id: 'W', callers: 3 });
     await worker.next('waiting');
     await eventually(() => sf.getStats().totalSubscribers === 4);
     worker.worker.postMessage({ abort: 2 });
     await worker.next('aborted');
     await eventually(() => sf.getStats().totalSubscribers === 2);
-    expect(workSignal.aborted).toBe(false);
-    open({ v: 1 });
-    await expect(here).resolves.toEqual({ v: 1 });
+    expect(here.signal().aborted).toBe(false);
+    here.open({ v: 1 });
+    await expect(here.result).resolves.toEqual({ v: 1 });
     const done = await worker.next('done');
     expect(done.outcomes.map((o) => o.error?.name ?? o.value.v)).toEqual(['AbortError', 'AbortError', 1]);
     expect(Atomics.load(counters, 0)).toBe(0); // only this thread's work ran
@@ -29,18 +27,16 @@ describe('cancellation across worker_threads', () => {
     const { shared } = sharedCounters();
     const name = uniqueName('leave-remote');
     const sf = new Singleflight({ name });
-    let open;
-    let workSignal;
-    const here = sf.execute('hot', (signal) => ((workSignal = signal), new Promise((resolve) => (open = resolve))));
+    const here = leadHere(sf);
     const worker = startWorker({ scenario: 'callersWithSignals', name, shared, id: 'W', callers: 2 });
     await worker.next('waiting');
     worker.worker.postMessage({ abort: 2 });
     const done = await worker.next('done');
     expect(done.outcomes.map((o) => o.error?.name)).toEqual(['AbortError', 'AbortError']);
     await eventually(() => sf.getStats().totalSubscribers === 1);
-    expect(workSignal.aborted).toBe(false);
-    open('mine');
-    await expect(here).resolves.toBe('mine');
+    expect(here.signal().aborted).toBe(false);
+    here.open('mine');
+    await expect(here.result).resolves.toBe('mine');
   });
 
   test('when every caller in every thread has left, the leader aborts its work and the key is free', async () => {

@@ -73,6 +73,17 @@ async function eventually(predicate, timeoutMs = 10_000) {
 }
 
 /**
+ * This thread leads `key` with work that waits until `open(value)`; `signal()` is the
+ * AbortSignal that work received.
+ */
+function leadHere(sf, key = 'hot') {
+  let open;
+  let signal;
+  const result = sf.execute(key, (s) => ((signal = s), new Promise((resolve) => (open = resolve))));
+  return { result, open: (value) => open(value), signal: () => signal };
+}
+
+/**
  * This thread leads a flight of 'hot'; a worker joins it; then `makeUnjoinable(sf)` runs here
  * (clear, forget). The worker's next caller must start a fresh flight, while its first caller
  * still gets this thread's value. Returns the shared execution counter for more checks.
@@ -82,8 +93,7 @@ async function expectFreshFlightElsewhereAfter(label, makeUnjoinable) {
   const { shared, counters } = sharedCounters();
   const name = uniqueName(label);
   const sf = new Singleflight({ name });
-  let open;
-  const first = sf.execute('hot', () => new Promise((resolve) => (open = resolve)));
+  const first = leadHere(sf);
   const worker = startWorker({ scenario: 'callOnRequest', name, shared, id: 'W' });
   await worker.next('ready');
   worker.worker.postMessage('call');
@@ -92,8 +102,8 @@ async function expectFreshFlightElsewhereAfter(label, makeUnjoinable) {
   makeUnjoinable(sf);
   worker.worker.postMessage('call');
   expect((await worker.next('result')).value).toEqual({ by: 'W', call: 2 }); // a fresh flight, run there
-  open('old');
-  await expect(first).resolves.toBe('old');
+  first.open('old');
+  await expect(first.result).resolves.toBe('old');
   expect(await worker.next('result')).toMatchObject({ call: 1, value: 'old' });
   expect(Atomics.load(counters, 0)).toBe(1);
   return sf;
@@ -111,4 +121,5 @@ module.exports = {
   eventually,
   uniqueName,
   expectFreshFlightElsewhereAfter,
+  leadHere,
 };

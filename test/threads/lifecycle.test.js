@@ -2,7 +2,7 @@
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
 const { Singleflight, FlightTimeoutError, TooManySubscribersError, OptionsMismatchError } = require('../..');
-const { sharedCounters, startWorker, eventually, uniqueName, sleep, expectFreshFlightElsewhereAfter } = require('./helpers');
+const { sharedCounters, startWorker, eventually, uniqueName, sleep, expectFreshFlightElsewhereAfter, leadHere } = require('./helpers');
 
 const fixtures = path.join(__dirname, '..', 'fixtures');
 
@@ -34,15 +34,14 @@ describe('threads that go away', () => {
     const { shared } = sharedCounters();
     const name = uniqueName('waiter-dies');
     const sf = new Singleflight({ name });
-    let open;
-    const here = sf.execute('hot', () => new Promise((resolve) => (open = resolve)));
+    const here = leadHere(sf);
     const waiter = startWorker({ scenario: 'waitFor', name, shared, id: 'W', callers: 5 });
     await waiter.next('waiting');
     expect(sf.getStats().totalSubscribers).toBe(6);
     await waiter.worker.terminate();
     await eventually(() => sf.getStats().totalSubscribers === 1);
-    open('value');
-    await expect(here).resolves.toBe('value');
+    here.open('value');
+    await expect(here.result).resolves.toBe('value');
     expect(sf.getStats()).toMatchObject({ inFlightCount: 0, totalSubscribers: 0 });
   });
 
@@ -80,12 +79,12 @@ describe('limits apply to the flight process-wide', () => {
     const { shared } = sharedCounters();
     const name = uniqueName('max-subs');
     const sf = new Singleflight({ name, maxSubscribers: 4 });
-    let open;
-    const here = [sf.execute('hot', () => new Promise((resolve) => (open = resolve))), sf.execute('hot', () => 0)];
+    const lead = leadHere(sf);
+    const here = [lead.result, sf.execute('hot', () => 0)];
     const waiter = startWorker({ scenario: 'waitFor', name, shared, id: 'W', callers: 4, options: { maxSubscribers: 4 } });
     await waiter.next('waiting');
     await expect(sf.execute('hot', () => 0)).rejects.toBeInstanceOf(TooManySubscribersError);
-    open('v');
+    lead.open('v');
     await Promise.all(here);
     const done = await waiter.next('done');
     const accepted = done.outcomes.filter((o) => o.value === 'v');
