@@ -5,6 +5,7 @@ module.exports = {
     '<rootDir>/test/unit/**/*.test.js',
     '<rootDir>/test/threads/**/*.test.js',
     '<rootDir>/test/property/**/*.test.js',
+    '<rootDir>/test/faults/**/*.test.js',
   ],
   testTimeout: 30000,
 };

@@ -18,13 +18,14 @@ export class Flight<T> implements RemoteWaiter {
   readonly promise: Promise<T>;
   resolve!: (value: T) => void;
   reject!: (reason: unknown) => void;
-  /** Callers of the flight in all threads: Atomics on counters[totalIndex]. */
+  /** Callers of the flight in all threads: counters[totalIndex] (Atomics when the table is shared). */
   readonly counters: Int32Array;
   readonly totalIndex: number;
   /** Callers in this thread: lanes[laneIndex], written only by this thread. */
   readonly lanes: Int32Array;
   readonly laneIndex: number;
-  /** Start in native.now() milliseconds; maxDuration counts from here. */
+  /** Start in native.now() milliseconds; maxDuration counts from here. NaN until stamped
+   * (a local flight may wait for its group's next sweep: ThreadGroup.stampLocal). */
   startedMs: number;
   /** This thread runs the work (it started the flight, or it was handed over). */
   leading: boolean;

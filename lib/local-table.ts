@@ -13,7 +13,6 @@ const INT32_PER_CELL = 8;
 export class LocalTable implements native.NativeGroup, native.CellMemory {
   private readonly free: number[] = [];
   private readonly int32Pages: Int32Array[] = [];
-  private readonly float64Pages: Float64Array[] = [];
   private allocated = 0;
 
   /** `flights`: the owning ThreadGroup's joinable flights by key, kept up to date by it. */
@@ -27,7 +26,6 @@ export class LocalTable implements native.NativeGroup, native.CellMemory {
     page[at + native.FIELD_LANE] = 1;
     page[at + native.FIELD_WAITING_THREADS] = 0;
     page[at + native.FIELD_DETACHED] = 0;
-    this.float64Pages[Math.floor(cell / CELLS_PER_PAGE)][(cell % CELLS_PER_PAGE) * 4 + 2] = native.now();
     return cell * 4 + native.ROLE_LEADER;
   }
 
@@ -79,11 +77,11 @@ export class LocalTable implements native.NativeGroup, native.CellMemory {
       if (!flight.joinable()) continue;
       inFlight++;
       subscribers += flight.counters[flight.totalIndex];
-      oldest = Math.min(oldest, flight.startedMs);
+      if (flight.startedMs < oldest) oldest = flight.startedMs; // false for NaN: not stamped yet, age 0
     }
     out[0] = inFlight;
     out[1] = subscribers;
-    out[2] = oldest === Infinity ? -1 : native.now() - oldest;
+    out[2] = inFlight === 0 ? -1 : oldest === Infinity ? 0 : native.now() - oldest;
     out[3] = 0;
   }
 
@@ -103,17 +101,16 @@ export class LocalTable implements native.NativeGroup, native.CellMemory {
     return (cell % CELLS_PER_PAGE) * INT32_PER_CELL;
   }
 
-  startedAt(cell: number): number {
-    return this.float64Pages[Math.floor(cell / CELLS_PER_PAGE)][(cell % CELLS_PER_PAGE) * 4 + 2];
+  /** Not kept here: the ThreadGroup stamps local flights itself, lazily (stampLocal). */
+  startedAt(): number {
+    return NaN;
   }
 
   private take(): number {
     const recycled = this.free.pop();
     if (recycled !== undefined) return recycled;
     if (this.allocated % CELLS_PER_PAGE === 0) {
-      const buffer = new ArrayBuffer(CELLS_PER_PAGE * INT32_PER_CELL * 4);
-      this.int32Pages.push(new Int32Array(buffer));
-      this.float64Pages.push(new Float64Array(buffer));
+      this.int32Pages.push(new Int32Array(CELLS_PER_PAGE * INT32_PER_CELL));
     }
     return this.allocated++;
   }

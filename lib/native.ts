@@ -27,7 +27,8 @@ export type BridgeHandler = (
 ) => boolean;
 
 interface Binding {
-  Group: new (name: string, maxSubscribers: number, maxDurationMs: number) => NativeGroup;
+  /** A named table's handle: plain functions bound to it. Throws ERR_OPTIONS_MISMATCH. */
+  openGroup(name: string, maxSubscribers: number, maxDurationMs: number): NativeGroup;
   now(): number;
   cellPage(index: number): ArrayBuffer;
   cellsPerPage: number;

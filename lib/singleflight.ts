@@ -48,8 +48,9 @@ function isAbortSignal(value: unknown): value is AbortSignal {
 
 /** The signal of a call's options, validated. */
 function callSignal(options: unknown): AbortSignal | undefined {
-  if (options === null || typeof options !== 'object') {
-    throw new TypeError(`Singleflight call options must be an object, received ${options === null ? 'null' : typeof options}`);
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    const received = options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options;
+    throw new TypeError(`Singleflight call options must be an object, received ${received}`);
   }
   for (const option of Object.keys(options)) {
     if (option !== 'signal') throw new TypeError(`Unknown Singleflight call option "${option}" (known options: signal)`);

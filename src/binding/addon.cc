@@ -125,7 +125,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   state->id = next_env.fetch_add(1);
   if (napi_set_instance_data(env, state.get(), &DeleteEnvState, nullptr) == napi_ok) state.release();
 
-  exports.Set("Group", Group::Define(env));
+  exports.Set("openGroup", Napi::Function::New<Group::Open>(env, "openGroup"));
   exports.Set("now", Napi::Function::New<Now>(env, "now"));
   exports.Set("cellPage", Napi::Function::New<CellPage>(env, "cellPage"));
   exports.Set("cellsPerPage", Napi::Number::New(env, CellArena::kCellsPerPage));

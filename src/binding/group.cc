@@ -48,58 +48,78 @@ bool ReadNumber(const Napi::CallbackInfo& info, size_t index, const char* what, 
 
 }  // namespace
 
-Napi::Function Group::Define(Napi::Env env) {
-  return DefineClass(env, "Group",
-                     {InstanceMethod<&Group::Join>("join"),
-                      InstanceMethod<&Group::Settle>("settle"),
-                      InstanceMethod<&Group::Leave>("leave"),
-                      InstanceMethod<&Group::Forget>("forget"),
-                      InstanceMethod<&Group::TableId>("tableId"),
-                      InstanceMethod<&Group::Has>("has"),
-                      InstanceMethod<&Group::Size>("size"),
-                      InstanceMethod<&Group::Clear>("clear"),
-                      InstanceMethod<&Group::Stats>("stats"),
-                      InstanceMethod<&Group::CountCloneFailure>("countCloneFailure")});
+template <Group::Method method>
+Napi::Value Group::Call(const Napi::CallbackInfo& info) {
+  return (static_cast<std::shared_ptr<Group>*>(info.Data())->get()->*method)(info);
 }
 
-Group::Group(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Group>(info) {
+// Adds `name` to `handle`: a function whose callback data is its own reference to the group,
+// dropped when the function is collected (so a function kept alone still works).
+template <Group::Method method>
+void Group::Bind(Napi::Env env, Napi::Object handle, const char* name, const std::shared_ptr<Group>& group) {
+  auto reference = std::make_unique<std::shared_ptr<Group>>(group);
+  Napi::Function function = Napi::Function::New(env, &Call<method>, name, reference.get());
+  function.AddFinalizer([](Napi::Env, std::shared_ptr<Group>* dropped) { std::unique_ptr<std::shared_ptr<Group>> owned(dropped); },
+                        reference.get());
+  reference.release();  // owned by the finalizer now
+  handle.Set(name, function);
+}
+
+Napi::Value Group::Open(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   double max_subscribers, max_duration_ms;
   if (!ReadNumber(info, 1, "maxSubscribers", max_subscribers) ||
       !ReadNumber(info, 2, "maxDuration", max_duration_ms)) {
-    return;
+    return env.Undefined();
   }
   if (!(max_subscribers >= 1) || !(max_duration_ms > 0)) {
     Napi::RangeError::New(env, "maxSubscribers must be >= 1 and maxDuration > 0").ThrowAsJavaScriptException();
-    return;
+    return env.Undefined();
   }
   EnvState* state = GetEnvState(env);
   if (state == nullptr) {
     Napi::Error::New(env, "threadflight addon is not initialized in this thread").ThrowAsJavaScriptException();
-    return;
+    return env.Undefined();
   }
-  env_ = state->id;
-  const Limits limits = LimitsFrom(max_subscribers, max_duration_ms);
   // Only named instances have a native table; unnamed ones keep theirs in JavaScript.
   if (!info[0].IsString()) {
-    Napi::TypeError::New(env, "Group(name, ...) expects a name").ThrowAsJavaScriptException();
-    return;
+    Napi::TypeError::New(env, "openGroup(name, ...) expects a name").ThrowAsJavaScriptException();
+    return env.Undefined();
   }
+  const Limits limits = LimitsFrom(max_subscribers, max_duration_ms);
+  std::shared_ptr<Group> group;
+  // Names, like keys, are compared as exact UTF-16 (UTF-8 would merge lone surrogates).
+  KeyBytes name;
+  if (!name.read(env, info[0])) return env.Undefined();
   try {
-    const std::string name = info[0].As<Napi::String>().Utf8Value();
     Limits existing;
-    table_ = TableRegistry::global().open_named(name, limits, existing);
-    if (!table_) {
+    std::shared_ptr<FlightTable> table = TableRegistry::global().open_named(std::string(name.bytes()), limits, existing);
+    if (!table) {
       Napi::Error error = Napi::Error::New(
-          env, "Singleflight name \"" + name + "\" is already in use with " + Describe(existing) +
+          env, "Singleflight name \"" + info[0].As<Napi::String>().Utf8Value() + "\" is already in use with " + Describe(existing) +
                    "; this instance asked for " + Describe(limits) +
                    ". Instances sharing a name must use the same options.");
       error.Set("code", Napi::String::New(env, "ERR_OPTIONS_MISMATCH"));
       error.ThrowAsJavaScriptException();
+      return env.Undefined();
     }
+    group = std::make_shared<Group>(std::move(table), state->id);
   } catch (const std::exception& e) {
     Napi::Error::New(env, e.what()).ThrowAsJavaScriptException();
+    return env.Undefined();
   }
+  Napi::Object handle = Napi::Object::New(env);
+  Bind<&Group::Join>(env, handle, "join", group);
+  Bind<&Group::Settle>(env, handle, "settle", group);
+  Bind<&Group::Leave>(env, handle, "leave", group);
+  Bind<&Group::Forget>(env, handle, "forget", group);
+  Bind<&Group::TableId>(env, handle, "tableId", group);
+  Bind<&Group::Has>(env, handle, "has", group);
+  Bind<&Group::Size>(env, handle, "size", group);
+  Bind<&Group::Clear>(env, handle, "clear", group);
+  Bind<&Group::Stats>(env, handle, "stats", group);
+  Bind<&Group::CountCloneFailure>(env, handle, "countCloneFailure", group);
+  return handle;
 }
 
 Napi::Value Group::Join(const Napi::CallbackInfo& info) {

@@ -98,18 +98,65 @@ describe('maxDuration', () => {
   });
 
   test('no timer is created per flight', async () => {
-    const sf = new Singleflight({ maxDuration: 10_000 });
+    const sf = new Singleflight({ maxDuration: 10_000 }); // stamp period: 100 ms
     const spy = jest.spyOn(global, 'setTimeout');
     try {
+      const started = performance.now();
       const gate = deferred();
       const calls = Array.from({ length: 200 }, (_, i) => sf.execute(`key:${i}`, () => gate.promise));
       gate.resolve('done');
       await Promise.all(calls);
       for (let i = 0; i < 200; i++) await sf.execute(`again:${i}`, async () => i);
-      expect(spy.mock.calls.length).toBe(1); // the instance's one expiry timer
+      const periods = Math.ceil((performance.now() - started) / 100) + 1;
+      // The instance's one timer, armed at most twice per stamp period: never once per flight.
+      expect(spy.mock.calls.length).toBeGreaterThanOrEqual(1);
+      expect(spy.mock.calls.length).toBeLessThanOrEqual(2 * periods);
     } finally {
       spy.mockRestore();
     }
+  });
+
+  test('flights started between two clock readings still get their whole maxDuration', async () => {
+    // maxDuration 400 ms: the instance reads the clock at most every 40 ms and stamps the
+    // flights started in between at its next reading. Starts 15 ms apart put most flights in
+    // between; stamping one with an earlier reading would expire it 15–30 ms early.
+    const sf = new Singleflight({ maxDuration: 400 });
+    const startedAt = [];
+    const endedAt = [];
+    const calls = [];
+    for (let i = 0; i < 6; i++) {
+      startedAt.push(performance.now());
+      calls.push(
+        sf.execute(`slow:${i}`, () => new Promise(() => {})).catch((error) => {
+          endedAt[i] = performance.now();
+          return error;
+        }),
+      );
+      await sleep(15);
+    }
+    const errors = await Promise.all(calls);
+    for (let i = 0; i < 6; i++) {
+      expect(errors[i]).toBeInstanceOf(FlightTimeoutError);
+      // Allowance: the core's clock ticks coarsely (1–10 ms, by kernel).
+      expect(endedAt[i] - startedAt[i]).toBeGreaterThanOrEqual(400 - 11);
+    }
+    expect(sf.getStats()).toMatchObject({ inFlightCount: 0, totalSubscribers: 0, oldestCallAge: null });
+  });
+
+  test('getStats counts a flight not yet stamped as just started', async () => {
+    const sf = new Singleflight({ maxDuration: 10_000 });
+    const gate = deferred();
+    const first = sf.execute('first', () => gate.promise); // reads the clock
+    const second = sf.execute('second', () => gate.promise); // waits for the next reading
+    const stats = sf.getStats();
+    expect(stats.inFlightCount).toBe(2);
+    expect(stats.oldestCallAge).toBeGreaterThanOrEqual(0);
+    expect(stats.oldestCallAge).toBeLessThan(10_000);
+    await sleep(120); // past the stamp period (100 ms): both are stamped
+    expect(sf.getStats().oldestCallAge).toBeGreaterThanOrEqual(100);
+    gate.resolve(1);
+    await Promise.all([first, second]);
+    expect(sf.getStats().oldestCallAge).toBeNull();
   });
 
   test('Infinity disables expiry', async () => {
