@@ -78,7 +78,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main() {
   const args = process.argv.slice(2);
-  const rounds = Number(args.find((a) => /^\d+$/.test(a)) ?? 11);
+  const rounds = Number(args.find((a) => /^\d+$/.test(a)) ?? 21);
   const jsonAt = args.indexOf('--json');
   const all = await contenders();
   const names = Object.keys(all);
