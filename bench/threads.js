@@ -6,7 +6,9 @@
 //     call from one thread to the others through Node-API) measured in the same run, and next to
 //     that ping carrying the value through v8.serialize/deserialize (structured clone's cost,
 //     which threadflight pays too when another thread waits).
-// Usage: node bench/threads.js [--workers 1,2,4,8] [--rounds 300] [--json out.json]
+// Usage: node bench/threads.js [--workers 1,2,4,8] [--rounds 300] [--json out.json] [--stages]
+//   --stages also times each stage of threadflight's wake path at W = 2 (wrapping its
+//   internals from the outside: the library itself carries no probes) and prints the medians.
 // Needs the ping addon: npm run bench:threads builds it (cmake-js, -DTHREADFLIGHT_PING=ON).
 const os = require('node:os');
 const fs = require('node:fs');
@@ -20,8 +22,6 @@ const ARRIVED = 3; // threads that have made their calls this round
 const THREADS = 4;
 const CALLERS_PER_THREAD = 10;
 
-if (isMainThread) main();
-else worker();
 
 function loadPing() {
   const file = path.join(__dirname, '..', 'build-ping', 'Release', 'threadflight_ping.node');
@@ -39,17 +39,18 @@ function options() {
     workers: value('--workers', '1,2,4,8').split(',').map(Number),
     rounds: Number(value('--rounds', 300)),
     json: value('--json', undefined),
+    stages: args.includes('--stages'),
   };
 }
 
 async function main() {
   loadPing(); // keep the ping addon mapped while workers come and go
-  const { workers, rounds, json } = options();
+  const { workers, rounds, json, stages } = options();
   const rows = [];
   for (const count of workers) {
     const row = { workers: count };
     for (const mode of ['threadflight', 'promise-coalesce', 'raw ping', 'ping + clone']) {
-      const result = await runMode(mode, count, rounds);
+      const result = await runMode(mode, count, rounds, stages);
       row[mode] = result;
     }
     rows.push(row);
@@ -67,15 +68,17 @@ async function main() {
 }
 
 /** Starts `count` workers in `mode`, runs the rounds, and gathers their latency samples. */
-async function runMode(mode, count, rounds) {
+async function runMode(mode, count, rounds, stages) {
   const control = new Int32Array(new SharedArrayBuffer(4 * 8));
   control[THREADS] = count; // read by the workers as the round's thread count
   const stamps = new BigInt64Array(new SharedArrayBuffer(8 * (rounds + 1)));
   const mailbox = new Uint8Array(new SharedArrayBuffer(4096)); // 'ping + clone': the value's bytes
+  // Stages are timed with one waiting thread only (W = 2): more would overwrite each other's.
+  const probe = stages && mode === 'threadflight' && count === 2 ? new BigInt64Array(new SharedArrayBuffer(8 * STAGES.length)) : null;
   const threads = [];
   const ready = [];
   for (let i = 0; i < count; i++) {
-    const thread = new Worker(__filename, { workerData: { mode, index: i, control, stamps, mailbox } });
+    const thread = new Worker(__filename, { workerData: { mode, index: i, control, stamps, mailbox, probe } });
     threads.push(thread);
     ready.push(new Promise((resolve, reject) => {
       thread.once('message', resolve);
@@ -84,7 +87,7 @@ async function runMode(mode, count, rounds) {
   }
   const pingIds = (await Promise.all(ready)).map((m) => m.pingId);
   const finished = threads.map((thread) => new Promise((resolve, reject) => {
-    thread.on('message', (m) => m.samples && resolve(m.samples));
+    thread.on('message', (m) => m.samples && resolve(m));
     thread.once('error', reject);
   }));
   for (const thread of threads) thread.postMessage({ pingIds });
@@ -97,9 +100,60 @@ async function runMode(mode, count, rounds) {
   }
   Atomics.store(control, ROUND, -1);
   Atomics.notify(control, ROUND);
-  const samples = (await Promise.all(finished)).flat();
+  const reports = await Promise.all(finished);
+  const samples = reports.flatMap((r) => r.samples);
+  if (probe) printStages(count, reports.flatMap((r) => r.stages));
   await Promise.all(threads.map((thread) => thread.terminate()));
   return { executionsPerFlight: Atomics.load(control, EXECUTIONS) / rounds, samples };
+}
+
+// The wake path's stages, in order; each is timed in µs after the leader's work returned.
+const STAGES = [
+  'leader settles',
+  'serialize starts',
+  'serialize ends',
+  'table settle returns',
+  'waiting thread gets the message',
+  'deserialize starts',
+  'deserialize ends',
+  'caller resumes',
+];
+
+function printStages(count, rows) {
+  if (rows.length === 0) return;
+  const medians = STAGES.map((_, i) => {
+    const xs = rows.map((r) => r[i]).filter((x) => x >= 0).sort((a, b) => a - b);
+    return xs[Math.floor(xs.length / 2)];
+  });
+  console.log(`W=${count} stages, medians of ${rows.length} (µs after the work returned): ` +
+    STAGES.map((name, i) => `${name} ${medians[i]?.toFixed(1)}`).join(', '));
+}
+
+/** Wraps threadflight's internals in this worker to stamp each stage into `probe`. */
+function probeStages(probe) {
+  const stamp = (i) => { probe[i] = process.hrtime.bigint(); };
+  const wire = require('../dist/wire.js');
+  const native = require('../dist/native.js');
+  const { ThreadGroup } = require('../dist/thread-group.js');
+  const wrap = (object, name, before, after) => {
+    const original = object[name];
+    object[name] = function (...args) {
+      before?.(args);
+      const result = original.apply(this, args);
+      after?.(args);
+      return result;
+    };
+  };
+  wrap(ThreadGroup.prototype, 'succeed', () => stamp(0));
+  wrap(wire, 'packValue', () => stamp(1), () => stamp(2));
+  wrap(ThreadGroup.prototype, 'receive', () => stamp(4));
+  wrap(wire, 'unpackValue', () => stamp(5), () => stamp(6));
+  const openGroup = native.binding.openGroup;
+  native.binding.openGroup = (...args) => {
+    const table = openGroup(...args);
+    wrap(table, 'settle', undefined, (settleArgs) => settleArgs.length > 2 && stamp(3));
+    return table;
+  };
 }
 
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -142,7 +196,8 @@ function print(row) {
 // --- worker side ---------------------------------------------------------------------------
 
 function worker() {
-  const { mode, index, control, stamps, mailbox } = workerData;
+  const { mode, index, control, stamps, mailbox, probe } = workerData;
+  const stages = [];
   const v8 = require('node:v8');
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
   const microsSince = (stamp) => Number(process.hrtime.bigint() - stamp) / 1000;
@@ -153,6 +208,7 @@ function worker() {
   let pingId = 0;
 
   if (mode === 'threadflight') {
+    if (probe) probeStages(probe);
     const { Singleflight } = require('..');
     const sf = new Singleflight({ name: 'bench-threads' });
     execute = (key, work) => sf.execute(key, work);
@@ -193,7 +249,12 @@ function worker() {
     Atomics.add(control, ARRIVED, 1);
     const first = await Promise.race(calls);
     if (first.round !== round) throw new Error(`round ${round} got the value of round ${first.round}`);
-    if (!ranHere) samples.push(microsSince(stamps[round]));
+    if (ranHere) return;
+    samples.push(microsSince(stamps[round]));
+    if (probe) {
+      const resumed = process.hrtime.bigint();
+      stages.push([...probe.slice(0, 7), resumed].map((t) => Number(t - stamps[round]) / 1000));
+    }
   }
 
   async function pingRound(round) {
@@ -232,7 +293,10 @@ function worker() {
       Atomics.add(control, DONE, 1);
       Atomics.notify(control, DONE);
     }
-    parentPort.postMessage({ samples });
+    parentPort.postMessage({ samples, stages });
   });
   parentPort.postMessage({ pingId });
 }
+
+if (isMainThread) main();
+else worker();

@@ -1,16 +1,18 @@
-// Property test: random sequences of calls (with and without signals), aborts, work that
-// resolves or rejects, forget() and clear(), run against the public API and against a small
-// reference model of the semantics; after every step the callers' outcomes, the number of
-// executions and the stats must agree.
+// Property tests: random sequences of calls (with and without signals), aborts, work that
+// resolves or rejects, forget(), clear() and — in the second property — time passing beyond
+// maxDuration, run against the public API and against a small reference model of the
+// semantics; after every step the callers' outcomes, the number of executions and the stats
+// must agree.
 const fc = require('fast-check');
 const { Singleflight } = require('../..');
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const KEYS = ['a', 'b', 'c'];
 
 class World {
-  constructor(maxSubscribers) {
-    this.sf = new Singleflight({ maxSubscribers, maxDuration: Infinity });
+  constructor(maxSubscribers, maxDuration = Infinity) {
+    this.sf = new Singleflight({ maxSubscribers, maxDuration });
     this.maxSubscribers = maxSubscribers;
     this.works = [];    // real executions: { key, resolve, reject, signal }
     this.flights = [];  // model: { key, work: index in works, callers: [caller], attached, settled }
@@ -68,13 +70,14 @@ class World {
   }
 
   settle(pick, ok) {
+    // An expired flight's work may still finish: its late result must reach nobody.
     const open = this.flights.filter((f) => !f.settled && !f.abandoned);
     if (open.length === 0) return;
     const flight = open[pick % open.length];
     flight.settled = true;
     flight.attached = false;
     const value = `v${flight.work}`;
-    for (const c of flight.callers) if (c.expect === 'pending') c.expect = ok ? { value } : { error: value };
+    if (!flight.expired) for (const c of flight.callers) if (c.expect === 'pending') c.expect = ok ? { value } : { error: value };
     if (ok) this.works[flight.work].resolve(value);
     else this.works[flight.work].reject(value);
   }
@@ -92,14 +95,24 @@ class World {
     for (const f of this.flights) f.attached = false;
   }
 
+  /** Long past maxDuration: every flight with callers still waiting has expired. */
+  expireAll() {
+    for (const f of this.flights) {
+      if (f.settled || f.abandoned || f.expired) continue;
+      f.expired = true;
+      f.attached = false;
+      for (const c of f.callers) if (c.expect === 'pending') c.expect = { error: 'ERR_FLIGHT_TIMEOUT' };
+    }
+  }
+
   check() {
     expect(this.works.length).toBe(this.flights.length);
     for (const f of this.flights) {
       expect(this.works[f.work].key).toBe(f.key);
-      if (f.abandoned) expect(this.works[f.work].signal?.aborted ?? true).toBe(true);
+      if (f.abandoned || f.expired) expect(this.works[f.work].signal?.aborted ?? true).toBe(true);
     }
     for (const c of this.callers) expect(c.actual).toEqual(c.expect);
-    const live = this.flights.filter((f) => f.attached && this.waiting(f) > 0);
+    const live = this.flights.filter((f) => f.attached && !f.expired && this.waiting(f) > 0);
     const stats = this.sf.getStats();
     expect(stats.inFlightCount).toBe(live.length);
     expect(stats.totalSubscribers).toBe(live.reduce((n, f) => n + this.waiting(f), 0));
@@ -112,6 +125,16 @@ class World {
     this.check();
     expect(this.sf.getStats()).toMatchObject({ inFlightCount: 0, totalSubscribers: 0 });
   }
+}
+
+function apply(world, s) {
+  if (s.op === 'call') world.call(s.key, s.signal);
+  else if (s.op === 'abort') world.abort(s.pick);
+  else if (s.op === 'settle') world.settle(s.pick, s.ok);
+  else if (s.op === 'forget') {
+    const { expected, actual } = world.forget(s.key);
+    expect(actual).toBe(expected);
+  } else world.clear();
 }
 
 const step = fc.oneof(
@@ -127,18 +150,46 @@ test('the API agrees with the reference model on random sequences', async () => 
     fc.asyncProperty(fc.integer({ min: 1, max: 4 }), fc.array(step, { maxLength: 40 }), async (maxSubscribers, steps) => {
       const world = new World(maxSubscribers);
       for (const s of steps) {
-        if (s.op === 'call') world.call(s.key, s.signal);
-        else if (s.op === 'abort') world.abort(s.pick);
-        else if (s.op === 'settle') world.settle(s.pick, s.ok);
-        else if (s.op === 'forget') {
-          const { expected, actual } = world.forget(s.key);
-          expect(actual).toBe(expected);
-        } else world.clear();
+        apply(world, s);
         await flush();
         world.check();
       }
       await world.finish();
     }),
     { numRuns: Number(process.env.PROPERTY_RUNS ?? 300) },
+  );
+}, 120_000);
+
+// Time is real here (the clock is the core's), so each run is a few phases of quick steps with
+// a pause well past maxDuration between them: a phase takes milliseconds, far below
+// maxDuration, and a pause covers maxDuration, the instance's stamp period (a tenth of it) and
+// timer lateness. Every flight still waiting at a pause must time out; none before.
+const MAX_DURATION = 200;
+const PAUSE = 350;
+
+test('timeouts agree with the reference model: expired callers fail, late results reach nobody', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 4 }),
+      fc.array(fc.array(step, { maxLength: 12 }), { minLength: 1, maxLength: 3 }),
+      async (maxSubscribers, phases) => {
+        const world = new World(maxSubscribers, MAX_DURATION);
+        for (const [i, phase] of phases.entries()) {
+          if (i > 0) {
+            await sleep(PAUSE);
+            world.expireAll();
+            await flush();
+            world.check();
+          }
+          for (const s of phase) {
+            apply(world, s);
+            await flush();
+            world.check();
+          }
+        }
+        await world.finish();
+      },
+    ),
+    { numRuns: Number(process.env.PROPERTY_TIMEOUT_RUNS ?? 25) },
   );
 }, 120_000);
