@@ -1,6 +1,7 @@
 // This thread's end of the bridge: routes messages from other threads to the flights that
 // wait for them, and keeps the event loop alive exactly while something waits.
 import * as native from './native';
+import { SteadyMap } from './steady-map';
 
 /** What a waiting flight's owner does with a message; returns whether it accepted a lead. */
 export interface RemoteWaiter {
@@ -12,7 +13,7 @@ export interface TableSide {
   abandoned(key: string, cell: number): void;
 }
 
-const waiting = new Map<number, RemoteWaiter>();
+const waiting = new SteadyMap<number, RemoteWaiter>(); // entries come and go one flight at a time
 // Weakly held: an unnamed instance's side goes away with the instance.
 const sides = new Map<number, WeakRef<TableSide>>();
 const forgetSide = new FinalizationRegistry<number>((tableId) => {

@@ -5,6 +5,7 @@
 // (the same thing), so a flight costs no Map operation here.
 import type { AnyFlight } from './flight';
 import * as native from './native';
+import type { SteadyMap } from './steady-map';
 
 // Small pages: instances may be short-lived (one per request, say), so the first page is cheap.
 const CELLS_PER_PAGE = 64;
@@ -16,7 +17,7 @@ export class LocalTable implements native.NativeGroup, native.CellMemory {
   private allocated = 0;
 
   /** `flights`: the owning ThreadGroup's joinable flights by key, kept up to date by it. */
-  constructor(private readonly flights: Map<string, AnyFlight>) {}
+  constructor(private readonly flights: SteadyMap<string, AnyFlight>) {}
 
   join(): number {
     const cell = this.take();

@@ -6,6 +6,7 @@ import { FlightCapacityError, FlightTimeoutError, OptionsMismatchError, TooManyS
 import { Flight, type AnyFlight, type Work } from './flight';
 import * as native from './native';
 import { LocalTable } from './local-table';
+import { SteadyMap } from './steady-map';
 import type { ResolvedOptions } from './options';
 import * as wire from './wire';
 
@@ -47,7 +48,7 @@ export class ThreadGroup implements bridge.TableSide {
   readonly subscriberLimit: number;
   readonly maxDuration: number;
   /** Flights new callers in this thread may join, by key. */
-  readonly flights = new Map<string, AnyFlight>();
+  readonly flights = new SteadyMap<string, AnyFlight>();
   /** Flights removed by clear(), and solo runs, whose callers still wait; they can expire. */
   private readonly detached = new Set<AnyFlight>();
   /** The process-wide native table of a name, or an unnamed instance's LocalTable. */
