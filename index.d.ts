@@ -11,10 +11,12 @@ export interface SingleflightOptions {
    * Milliseconds a flight may run. When it runs longer, all its callers are rejected with
    * FlightTimeoutError, the signal given to work is aborted, and the next caller starts a new
    * flight. An integer from 1 to 2^31-1, or Infinity to never expire. Default 30000.
+   * Never early; an unnamed instance, which reads the clock at most once per tenth of
+   * maxDuration (100 ms at most), may expire a flight up to that much late.
    */
   maxDuration?: number;
   /**
-   * Shares flights process-wide (1 to 256 characters): every instance with this name, in any
+   * Shares flights process-wide (1 to 256 characters, compared exactly): every instance with this name, in any
    * worker_thread of the process, uses one table, so a key's work runs once in the process.
    * All instances of a name must use the same maxSubscribers and maxDuration; a different
    * pair throws OptionsMismatchError. Without a name an instance shares nothing.
@@ -27,7 +29,9 @@ export interface SingleflightStats {
   inFlightCount: number;
   /** Callers waiting on those flights, leaders included. */
   totalSubscribers: number;
-  /** Age in ms of the oldest of those flights, or null when there is none. */
+  /** Age in ms of the oldest of those flights, or null when there is none. In an unnamed
+   * instance a flight younger than its clock period (a tenth of maxDuration, 100 ms at most)
+   * may count as 0. */
   oldestCallAge: number | null;
   /**
    * Results that could not be cloned to callers waiting in other threads (who then ran their

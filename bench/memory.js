@@ -58,7 +58,7 @@ function mapSingleflight() {
 function makeInstance(kind) {
   if (kind === 'map') return mapSingleflight();
   const { Singleflight } = require('..');
-  // maxDuration Infinity: no expiry timer, nothing but the flights themselves in memory.
+  // maxDuration Infinity: nothing expires, so the flights stay pending however long the measurement takes.
   const options = { maxDuration: Infinity };
   if (kind === 'named') options.name = `memory-${process.pid}`;
   const sf = new Singleflight(options);

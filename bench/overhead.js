@@ -83,7 +83,6 @@ async function main() {
   const all = await contenders();
   const names = Object.keys(all);
   const samples = { miss: {}, hit: {} };
-  for (const name of names) samples.miss[name] = samples.hit[name] = undefined;
   for (const name of names) {
     samples.miss[name] = [];
     samples.hit[name] = [];

@@ -51,7 +51,10 @@ function parent(kind) {
     const run = spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, __filename, '--child', kind], {
       stdio: ['ignore', 'inherit', 'inherit'],
     });
-    if (run.status !== 0) process.exit(run.status ?? 1);
+    if (run.status !== 0) {
+      process.exitCode = run.status ?? 1;
+      return;
+    }
     const file = fs.readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
     printSelfTime(JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')));
   } finally {

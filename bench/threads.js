@@ -20,6 +20,7 @@ const DONE = 1;
 const EXECUTIONS = 2;
 const ARRIVED = 3; // threads that have made their calls this round
 const THREADS = 4;
+const FAILED = 5; // set by a worker whose round threw: the main thread stops instead of waiting
 const CALLERS_PER_THREAD = 10;
 
 
@@ -67,6 +68,18 @@ async function main() {
   if (json) fs.writeFileSync(json, `${JSON.stringify({ machine, rows: rows.map(summary) }, null, 2)}\n`);
 }
 
+/** Blocks until every worker has finished `round`; throws if one failed or all stalled. */
+function waitForRound(control, count, round) {
+  let stalls = 0;
+  for (let done = Atomics.load(control, DONE); done < count; done = Atomics.load(control, DONE)) {
+    if (Atomics.load(control, FAILED) !== 0) throw new Error(`a worker failed in round ${round} (its error follows)`);
+    if (Atomics.wait(control, DONE, done, 10_000) === 'timed-out' && ++stalls === 3) {
+      throw new Error(`round ${round}: ${count - done} of ${count} workers made no progress for 30 s`);
+    }
+  }
+  if (Atomics.load(control, FAILED) !== 0) throw new Error(`a worker failed in round ${round} (its error follows)`);
+}
+
 /** Starts `count` workers in `mode`, runs the rounds, and gathers their latency samples. */
 async function runMode(mode, count, rounds, stages) {
   const control = new Int32Array(new SharedArrayBuffer(4 * 8));
@@ -96,7 +109,7 @@ async function runMode(mode, count, rounds, stages) {
     Atomics.store(control, ARRIVED, 0);
     Atomics.store(control, ROUND, round);
     Atomics.notify(control, ROUND);
-    for (let done = 0; done < count; done = Atomics.load(control, DONE)) Atomics.wait(control, DONE, done, 10_000);
+    waitForRound(control, count, round);
   }
   Atomics.store(control, ROUND, -1);
   Atomics.notify(control, ROUND);
@@ -289,7 +302,14 @@ function worker() {
       if (round < 0) break;
       if (round === last) continue;
       last = round;
-      await (mode.startsWith('ping') || mode === 'raw ping' ? pingRound(round) : coalescingRound(round));
+      try {
+        await (mode === 'raw ping' || mode === 'ping + clone' ? pingRound(round) : coalescingRound(round));
+      } catch (error) {
+        Atomics.store(control, FAILED, 1);
+        Atomics.add(control, DONE, 1);
+        Atomics.notify(control, DONE);
+        throw error;
+      }
       Atomics.add(control, DONE, 1);
       Atomics.notify(control, DONE);
     }

@@ -14,6 +14,12 @@ export interface FlightOwner {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyFlight = Flight<any>;
 
+/** The start time shared by the local flights begun between two clock readings of their
+ * group; NaN until the next reading fills it (see ThreadGroup.stampLocal). */
+export interface PendingStamp {
+  ms: number;
+}
+
 export class Flight<T> implements RemoteWaiter {
   readonly promise: Promise<T>;
   resolve!: (value: T) => void;
@@ -24,9 +30,10 @@ export class Flight<T> implements RemoteWaiter {
   /** Callers in this thread: lanes[laneIndex], written only by this thread. */
   readonly lanes: Int32Array;
   readonly laneIndex: number;
-  /** Start in native.now() milliseconds; maxDuration counts from here. NaN until stamped
-   * (a local flight may wait for its group's next sweep: ThreadGroup.stampLocal). */
+  /** Start in native.now() milliseconds; maxDuration counts from here. Read it through
+   * started(): a local flight may wait for its group's next clock reading (pendingStamp). */
   startedMs: number;
+  pendingStamp: PendingStamp | undefined;
   /** This thread runs the work (it started the flight, or it was handed over). */
   leading: boolean;
   /** The work is run by this thread alone, outside the table (the value could not cross). */
@@ -60,6 +67,12 @@ export class Flight<T> implements RemoteWaiter {
     this.laneIndex = cells.int32Index(lane) + native.FIELD_LANE;
     this.startedMs = cells.startedAt(cell);
     this.leading = flightId === 0;
+  }
+
+  /** The start time, or NaN while the flight's group has not read the clock since it began. */
+  started(): number {
+    if (Number.isNaN(this.startedMs) && this.pendingStamp !== undefined) this.startedMs = this.pendingStamp.ms;
+    return this.startedMs;
   }
 
   /** Whether threads other than this one wait for the outcome (read without a lock: the

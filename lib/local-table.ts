@@ -78,7 +78,8 @@ export class LocalTable implements native.NativeGroup, native.CellMemory {
       if (!flight.joinable()) continue;
       inFlight++;
       subscribers += flight.counters[flight.totalIndex];
-      if (flight.startedMs < oldest) oldest = flight.startedMs; // false for NaN: not stamped yet, age 0
+      const started = flight.started();
+      if (started < oldest) oldest = started; // false for NaN: not stamped yet, age 0
     }
     out[0] = inFlight;
     out[1] = subscribers;

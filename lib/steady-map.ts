@@ -24,8 +24,10 @@ export class SteadyMap<K, V> {
   }
 
   /** The values, in insertion order; entries deleted meanwhile are skipped, as with a Map. */
-  *values(): IterableIterator<V> {
-    for (const [key, value] of this.map) if (key !== KEEP) yield value as V;
+  values(): IterableIterator<V> {
+    const values = this.map.values() as IterableIterator<V>;
+    values.next(); // the hidden entry: always the first, as it is inserted first and never deleted
+    return values;
   }
 
   clear(): void {

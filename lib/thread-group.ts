@@ -1,9 +1,10 @@
-// ThreadGroup: one thread's side of one table. It keeps this thread's flights in a Map so a
-// duplicate caller in the thread is served by a lookup and an atomic increment, without
-// calling into C++; it leads flights, follows flights led by other threads, and expires them.
+// ThreadGroup: one thread's side of one table. It keeps this thread's flights in a map so a
+// duplicate caller in the thread is served by a lookup and an increment (atomic if the table
+// is shared), without calling into C++; it leads flights, follows flights led by other
+// threads, and expires them.
 import * as bridge from './bridge';
 import { FlightCapacityError, FlightTimeoutError, OptionsMismatchError, TooManySubscribersError } from './errors';
-import { Flight, type AnyFlight, type Work } from './flight';
+import { Flight, type AnyFlight, type PendingStamp, type Work } from './flight';
 import * as native from './native';
 import { LocalTable } from './local-table';
 import { SteadyMap } from './steady-map';
@@ -59,9 +60,10 @@ export class ThreadGroup implements bridge.TableSide {
   private sweepTimer: NodeJS.Timeout | undefined;
   /** When the armed sweep is due, in native.now() ms (Infinity if unknown or not armed). */
   private sweepDueMs = Infinity;
-  /** Local flights started while this is set carry no start time yet (NaN): the sweep, due
-   * within stampPeriodMs, stamps them. See stampLocal(). */
+  /** Local flights started while this is set share `openStamp`, which the sweep, due within
+   * stampPeriodMs, fills with its clock reading. See stampLocal(). */
   private stampPending = false;
+  private openStamp: PendingStamp = { ms: NaN };
   private readonly stampPeriodMs: number;
   /** A local group's earliest flight deadline, in native.now() ms (may be stale: early). */
   private expiryDueMs = Infinity;
@@ -125,7 +127,7 @@ export class ThreadGroup implements bridge.TableSide {
     if (flight !== undefined && flight.joinable()) {
       const counters = flight.counters;
       const at = flight.totalIndex;
-      // Atomics.add costs about 10 ns in Node 20; only a process-wide count needs it.
+      // Atomics.add costs about 8 ns in Node 20; only a process-wide count needs it.
       const before = this.local ? counters[at]++ : Atomics.add(counters, at, 1);
       if (before > 0 && before < this.subscriberLimit) {
         flight.lanes[flight.laneIndex]++;
@@ -318,7 +320,8 @@ export class ThreadGroup implements bridge.TableSide {
     if (!this.untrack(flight)) return false;
     if (flight.solo) return true;
     // Read before settling, which takes this thread's callers off the count.
-    flight.shared = Atomics.load(flight.counters, flight.totalIndex) > 1;
+    const callers = this.local ? flight.counters[flight.totalIndex] : Atomics.load(flight.counters, flight.totalIndex);
+    flight.shared = callers > 1;
     if (flight.shared) kind |= native.SHARED_FLAG;
     this.settleAsLeader(flight, kind, outcome);
     return true;
@@ -426,13 +429,16 @@ export class ThreadGroup implements bridge.TableSide {
 
   /**
    * Gives a new local flight its start time. The first flight after a sweep reads the clock
-   * and makes sure a sweep comes within stampPeriodMs; later ones wait unstamped (NaN) and
-   * that sweep stamps them with its own reading, which is later than their real start. So a
-   * flight never expires early, and at most stampPeriodMs (a tenth of maxDuration, at most
-   * 100 ms) late; getStats() counts an unstamped flight's age as 0.
+   * and makes sure a sweep comes within stampPeriodMs; later ones share `openStamp`, which
+   * that sweep fills with its own reading, later than their real start. So a flight never
+   * expires early, and late by at most stampPeriodMs (a tenth of maxDuration, at most 100 ms)
+   * plus however late the timer fires; getStats() counts an unstamped flight's age as 0.
    */
   private stampLocal(flight: AnyFlight): void {
-    if (this.stampPending) return;
+    if (this.stampPending) {
+      flight.pendingStamp = this.openStamp;
+      return;
+    }
     const now = native.now();
     flight.startedMs = now;
     this.stampPending = true;
@@ -464,6 +470,8 @@ export class ThreadGroup implements bridge.TableSide {
     clearTimeout(this.sweepTimer);
     this.sweepTimer = undefined;
     this.sweepDueMs = Infinity;
+    this.expiryDueMs = Infinity;
+    this.stampPending = false; // nothing waits for a stamp: the next flight reads the clock
     pendingSweeps.delete(this);
   }
 
@@ -474,43 +482,44 @@ export class ThreadGroup implements bridge.TableSide {
     const now = native.now();
     let nextDue = this.expiryDueMs;
     if (this.stampPending) {
+      // Every flight started since the last reading shares openStamp: one write stamps them all.
       this.stampPending = false;
-      if (this.stampUnstamped(now)) nextDue = Math.min(nextDue, now + this.maxDuration);
+      this.openStamp.ms = now;
+      this.openStamp = { ms: NaN };
+      nextDue = Math.min(nextDue, now + this.maxDuration);
     }
     // A named group checks every flight each time; a local one only once a deadline is due.
-    if (!this.local || nextDue <= now) nextDue = this.expireDue(now);
+    const expired: Array<[AnyFlight, FlightTimeoutError]> = [];
+    if (!this.local || nextDue <= now) nextDue = this.expireDue(now, expired);
     this.expiryDueMs = nextDue;
     if (nextDue !== Infinity) this.scheduleSweep(nextDue - now, now);
+    // Last, once the timer is settled: aborting runs the work's listeners, which may start new
+    // flights in this group (and arm the timer for them).
+    for (const [flight, error] of expired) flight.abort(error);
   };
 
-  /** Stamps the flights still waiting for a start time with `now`; returns whether any did. */
-  private stampUnstamped(now: number): boolean {
-    let stamped = false;
-    const stamp = (flight: AnyFlight): void => {
-      if (!Number.isNaN(flight.startedMs)) return;
-      flight.startedMs = now;
-      stamped = true;
-    };
-    for (const flight of this.flights.values()) stamp(flight);
-    for (const flight of this.detached) stamp(flight);
-    return stamped;
-  }
-
-  /** Expires the flights past their deadline; returns the earliest deadline left. */
-  private expireDue(now: number): number {
+  /** Expires the flights past their deadline into `expired` (their signals still to abort);
+   * returns the earliest deadline left. */
+  private expireDue(now: number, expired: Array<[AnyFlight, FlightTimeoutError]>): number {
     let nextDue = Infinity;
     const check = (flight: AnyFlight): void => {
-      const due = flight.startedMs + this.maxDuration;
-      if (due <= now) this.expire(flight);
-      else if (due < nextDue) nextDue = due;
+      const due = flight.started() + this.maxDuration;
+      if (due <= now) {
+        const error = this.expire(flight);
+        if (error !== undefined) expired.push([flight, error]);
+      } else if (due < nextDue) {
+        nextDue = due;
+      }
     };
     for (const flight of this.flights.values()) check(flight);
     for (const flight of this.detached) check(flight);
     return nextDue;
   }
 
-  private expire(flight: AnyFlight): void {
-    if (!this.untrack(flight)) return;
+  /** Rejects the flight's callers and takes it out of the table; returns the error for its
+   * signal, or undefined if the flight was over already. */
+  private expire(flight: AnyFlight): FlightTimeoutError | undefined {
+    if (!this.untrack(flight)) return undefined;
     const error = new FlightTimeoutError(flight.key, this.maxDuration);
     if (flight.solo) {
       // nothing in the table
@@ -520,6 +529,6 @@ export class ThreadGroup implements bridge.TableSide {
       this.stopFollowing(flight);
     }
     flight.reject(error);
-    flight.abort(error);
+    return error;
   }
 }

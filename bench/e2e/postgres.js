@@ -167,7 +167,12 @@ class TempPostgres {
         return;
       } catch {
         c.end().catch(() => {});
-        if (Date.now() > deadline) throw new Error(`postgres not ready after 30 s:\n${this.logTail(logFile)}`);
+        if (Date.now() > deadline) {
+          // Still running but unreachable: stop it before the caller retries on another port.
+          this.proc = null;
+          proc.kill('SIGKILL');
+          throw new Error(`postgres not ready after 30 s:\n${this.logTail(logFile)}`);
+        }
         await sleep(100);
       }
     }

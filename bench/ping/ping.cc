@@ -18,7 +18,8 @@ struct Listeners {
   uint32_t next_id = 1;
 };
 
-// The benchmark's main thread loads this addon too, so it stays mapped while workers use it.
+// A function-local static: bench/threads.js loads this addon in its main thread too, so the
+// shared object (and this table) stays mapped while workers come and go.
 Listeners& listeners() {
   static Listeners all;
   return all;

@@ -53,16 +53,27 @@ Napi::Value Group::Call(const Napi::CallbackInfo& info) {
   return (static_cast<std::shared_ptr<Group>*>(info.Data())->get()->*method)(info);
 }
 
+namespace {
+void DropGroupReference(napi_env /*env*/, void* data, void* /*hint*/) {
+  std::unique_ptr<std::shared_ptr<Group>> owned(static_cast<std::shared_ptr<Group>*>(data));
+}
+}  // namespace
+
 // Adds `name` to `handle`: a function whose callback data is its own reference to the group,
-// dropped when the function is collected (so a function kept alone still works).
+// dropped when the function is collected (so a function kept alone still works). Returns
+// false, with a JS exception pending, if it could not.
 template <Group::Method method>
-void Group::Bind(Napi::Env env, Napi::Object handle, const char* name, const std::shared_ptr<Group>& group) {
+bool Group::Bind(Napi::Env env, Napi::Object handle, const char* name, const std::shared_ptr<Group>& group) {
   auto reference = std::make_unique<std::shared_ptr<Group>>(group);
-  Napi::Function function = Napi::Function::New(env, &Call<method>, name, reference.get());
-  function.AddFinalizer([](Napi::Env, std::shared_ptr<Group>* dropped) { std::unique_ptr<std::shared_ptr<Group>> owned(dropped); },
-                        reference.get());
-  reference.release();  // owned by the finalizer now
+  Napi::Function function = Napi::Function::New<&Call<method>>(env, name, reference.get());
+  if (env.IsExceptionPending()) return false;
+  if (napi_add_finalizer(env, function, reference.get(), &DropGroupReference, nullptr, nullptr) != napi_ok) {
+    Napi::Error::New(env, "could not bind the table's functions").ThrowAsJavaScriptException();
+    return false;
+  }
+  reference.release();  // the finalizer owns it now
   handle.Set(name, function);
+  return !env.IsExceptionPending();
 }
 
 Napi::Value Group::Open(const Napi::CallbackInfo& info) {
@@ -109,16 +120,22 @@ Napi::Value Group::Open(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   Napi::Object handle = Napi::Object::New(env);
-  Bind<&Group::Join>(env, handle, "join", group);
-  Bind<&Group::Settle>(env, handle, "settle", group);
-  Bind<&Group::Leave>(env, handle, "leave", group);
-  Bind<&Group::Forget>(env, handle, "forget", group);
-  Bind<&Group::TableId>(env, handle, "tableId", group);
-  Bind<&Group::Has>(env, handle, "has", group);
-  Bind<&Group::Size>(env, handle, "size", group);
-  Bind<&Group::Clear>(env, handle, "clear", group);
-  Bind<&Group::Stats>(env, handle, "stats", group);
-  Bind<&Group::CountCloneFailure>(env, handle, "countCloneFailure", group);
+  try {
+    const bool bound = Bind<&Group::Join>(env, handle, "join", group) &&
+                       Bind<&Group::Settle>(env, handle, "settle", group) &&
+                       Bind<&Group::Leave>(env, handle, "leave", group) &&
+                       Bind<&Group::Forget>(env, handle, "forget", group) &&
+                       Bind<&Group::TableId>(env, handle, "tableId", group) &&
+                       Bind<&Group::Has>(env, handle, "has", group) &&
+                       Bind<&Group::Size>(env, handle, "size", group) &&
+                       Bind<&Group::Clear>(env, handle, "clear", group) &&
+                       Bind<&Group::Stats>(env, handle, "stats", group) &&
+                       Bind<&Group::CountCloneFailure>(env, handle, "countCloneFailure", group);
+    if (!bound) return env.Undefined();
+  } catch (const std::bad_alloc&) {
+    Napi::Error::New(env, "out of memory while opening a table").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
   return handle;
 }
 

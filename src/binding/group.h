@@ -43,7 +43,7 @@ class Group {
   template <Method method>
   static Napi::Value Call(const Napi::CallbackInfo& info);
   template <Method method>
-  static void Bind(Napi::Env env, Napi::Object handle, const char* name, const std::shared_ptr<Group>& group);
+  static bool Bind(Napi::Env env, Napi::Object handle, const char* name, const std::shared_ptr<Group>& group);
 
   std::shared_ptr<FlightTable> table_;
   EnvId env_ = 0;

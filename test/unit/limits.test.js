@@ -91,7 +91,7 @@ describe('maxDuration', () => {
   });
 
   test('flights that finish in time are never expired', async () => {
-    const sf = new Singleflight({ maxDuration: 80 });
+    const sf = new Singleflight({ maxDuration: 1000 }); // far above the work's 20 ms, even on a loaded machine
     for (let i = 0; i < 5; i++) {
       await expect(sf.execute('quick', async () => (await sleep(20), i))).resolves.toBe(i);
     }
@@ -143,20 +143,44 @@ describe('maxDuration', () => {
     expect(sf.getStats()).toMatchObject({ inFlightCount: 0, totalSubscribers: 0, oldestCallAge: null });
   });
 
-  test('getStats counts a flight not yet stamped as just started', async () => {
-    const sf = new Singleflight({ maxDuration: 10_000 });
+  test('getStats counts a flight not yet stamped as just started, then its stamped age', async () => {
+    const sf = new Singleflight({ maxDuration: 10_000 }); // stamp period: 100 ms
+    await sf.execute('first', () => 'read the clock'); // stamped, and gone
     const gate = deferred();
-    const first = sf.execute('first', () => gate.promise); // reads the clock
     const second = sf.execute('second', () => gate.promise); // waits for the next reading
-    const stats = sf.getStats();
-    expect(stats.inFlightCount).toBe(2);
-    expect(stats.oldestCallAge).toBeGreaterThanOrEqual(0);
-    expect(stats.oldestCallAge).toBeLessThan(10_000);
-    await sleep(120); // past the stamp period (100 ms): both are stamped
-    expect(sf.getStats().oldestCallAge).toBeGreaterThanOrEqual(100);
+    expect(sf.getStats()).toMatchObject({ inFlightCount: 1, oldestCallAge: 0 });
+    await sleep(250); // the reading comes within the stamp period; then the flight ages
+    const age = sf.getStats().oldestCallAge;
+    expect(age).toBeGreaterThanOrEqual(100); // it was stamped within 100 ms of its start (+ coarse clock)
+    expect(age).toBeLessThanOrEqual(250 + 11);
     gate.resolve(1);
-    await Promise.all([first, second]);
+    await second;
     expect(sf.getStats().oldestCallAge).toBeNull();
+  });
+
+  test.each([
+    ['in the table', false],
+    ['made unjoinable by clear()', true],
+  ])('a flight started by an abort listener while another expires (%s) still expires', async (_label, clear) => {
+    // The sweep that expires the first flight runs its signal's listeners; a flight started
+    // there must get its own deadline, not be lost by the sweep that is still running.
+    const sf = new Singleflight({ maxDuration: 100 });
+    let startedInListener;
+    let second;
+    const first = sf.execute('first', (signal) => {
+      signal.addEventListener('abort', () => {
+        startedInListener = performance.now();
+        second = sf.execute('second', () => new Promise(() => {}));
+      });
+      return new Promise(() => {});
+    });
+    if (clear) sf.clear();
+    await expect(first).rejects.toBeInstanceOf(FlightTimeoutError);
+    const hangGuard = sleep(5_000).then(() => 'still pending after 5 s');
+    const outcome = await Promise.race([second.then(() => 'resolved', (error) => error), hangGuard]);
+    expect(outcome).toBeInstanceOf(FlightTimeoutError);
+    expect(performance.now() - startedInListener).toBeGreaterThanOrEqual(100 - 11);
+    expect(sf.getStats().inFlightCount).toBe(0);
   });
 
   test('Infinity disables expiry', async () => {

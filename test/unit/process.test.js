@@ -36,3 +36,10 @@ test('a caller awaiting a stuck flight gets FlightTimeoutError even when nothing
   const out = node([fixture('stuck-flight.mjs')], { timeout: 10_000 });
   expect(out).toBe('ERR_FLIGHT_TIMEOUT 0');
 });
+
+test('flights started after the event loop once ran dry are still timed and aged', () => {
+  const out = node([fixture('flights-after-before-exit.js')], { timeout: 10_000 });
+  const [expiredAfter, untimedAge] = out.trim().split(' ').map(Number);
+  expect(expiredAfter).toBeGreaterThanOrEqual(300 - 11); // never early (coarse clock allowance)
+  expect(untimedAge).toBeGreaterThanOrEqual(400);
+});
