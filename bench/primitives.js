@@ -1,7 +1,9 @@
 // The costs that bound the per-call overhead, each measured alone in one process (medians of
 // 7 rounds): what a Node-API call, a join + settle on the process-wide table, an atomic
 // increment and a structured clone cost here. The README's profile of the named path cites
-// these. Usage: node bench/primitives.js
+// these. Usage: node bench/primitives.js [--json out.json]
+const fs = require('node:fs');
+const os = require('node:os');
 const v8 = require('node:v8');
 const native = require('../dist/native.js');
 
@@ -43,5 +45,11 @@ const samples = Object.fromEntries(Object.keys(cases).map((name) => [name, []]))
 for (let round = 0; round < ROUNDS; round++) {
   for (const [name, [loop, n]] of Object.entries(cases)) samples[name].push(nsPerOp(loop, n));
 }
-console.table(Object.entries(samples).map(([what, xs]) => ({ what, 'ns/op': +median(xs).toFixed(1) })));
+const rows = Object.entries(samples).map(([what, xs]) => ({ what, 'ns/op': +median(xs).toFixed(1) }));
+console.table(rows);
+const jsonAt = process.argv.indexOf('--json');
+if (jsonAt > 0) {
+  const machine = { date: new Date().toISOString(), node: process.version, cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, rounds: ROUNDS };
+  fs.writeFileSync(process.argv[jsonAt + 1], `${JSON.stringify({ machine, rows }, null, 2)}\n`);
+}
 if (sink === 0.5) console.log(sink); // keep the loops' results alive
