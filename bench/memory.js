@@ -14,27 +14,17 @@
 // Exits non-zero only on broken invariants (flights left in a table, counts that do not
 // match), never on the numbers.
 'use strict';
-const os = require('node:os');
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
+const common = require('./common');
+const { settleGc } = common;
 
 const MiB = 1024 * 1024;
 const gc = globalThis.gc;
 
-async function settleGc() {
-  let last = Infinity;
-  for (let i = 0; i < 6; i++) {
-    gc();
-    await new Promise((resolve) => setImmediate(resolve));
-    const used = process.memoryUsage().heapUsed;
-    if (used >= last - 16 * 1024) break;
-    last = used;
-  }
-}
-
 async function snapshot() {
-  await settleGc();
+  await settleGc(16 * 1024);
   const { rss, heapUsed, external } = process.memoryUsage();
   return { rss, heapUsed, external };
 }
@@ -178,7 +168,7 @@ function parentMain() {
   const calls = Number(opt('--calls', 10_000_000));
   const reps = Number(opt('--reps', 3));
   const jsonPath = opt('--json', path.join(__dirname, 'results', 'memory.json'));
-  const machine = { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, os: `${os.type()} ${os.release()}`, node: process.version, date: new Date().toISOString() };
+  const machine = common.machine();
   const errors = [];
   console.log(`${machine.cpu}, ${machine.cores} cores, node ${machine.node}`);
 

@@ -4,29 +4,10 @@
 //   hit:  100 callers per flight (99 of them join)
 // Every flight uses a fresh key, so libraries that also cache (lru-cache) never serve a hit
 // from their cache. Usage: node bench/overhead.js [rounds] [--json results.json]
-const os = require('node:os');
 const fs = require('node:fs');
 const { Singleflight } = require('..');
+const { machine: machineRecord, MapSingleflight } = require('./common');
 
-/** The baseline: the usual JavaScript singleflight. */
-class MapSingleflight {
-  constructor() {
-    this.flights = new Map();
-  }
-  execute(key, work) {
-    const pending = this.flights.get(key);
-    if (pending !== undefined) return pending;
-    const promise = (async () => {
-      try {
-        return await work();
-      } finally {
-        this.flights.delete(key);
-      }
-    })();
-    this.flights.set(key, promise);
-    return promise;
-  }
-}
 
 async function contenders() {
   const { coalesceAsync } = require('promise-coalesce');
@@ -105,13 +86,7 @@ async function main() {
       rows.push({ path: kind, library: name, nsPerCall: Math.round(m), vsPlainMap: +(m / base).toFixed(2) });
     }
   }
-  const machine = {
-    date: new Date().toISOString(),
-    node: process.version,
-    cpu: os.cpus()[0]?.model ?? 'unknown',
-    cores: os.cpus().length,
-    rounds,
-  };
+  const machine = machineRecord({ rounds });
   console.log(`${machine.cpu}, ${machine.cores} cores, node ${machine.node}, ${rounds} interleaved rounds (medians)`);
   console.table(rows.map((r) => ({ path: r.path, library: r.library, 'ns/call': r.nsPerCall, 'vs plain Map': r.vsPlainMap })));
   if (jsonAt >= 0) fs.writeFileSync(args[jsonAt + 1], `${JSON.stringify({ machine, rows }, null, 2)}\n`);

@@ -3,9 +3,9 @@
 // increment and a structured clone cost here. The README's profile of the named path cites
 // these. Usage: node bench/primitives.js [--json out.json]
 const fs = require('node:fs');
-const os = require('node:os');
 const v8 = require('node:v8');
 const native = require('../dist/native.js');
+const { machine } = require('./common');
 
 const ROUNDS = 7;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -49,7 +49,6 @@ const rows = Object.entries(samples).map(([what, xs]) => ({ what, 'ns/op': +medi
 console.table(rows);
 const jsonAt = process.argv.indexOf('--json');
 if (jsonAt > 0) {
-  const machine = { date: new Date().toISOString(), node: process.version, cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, rounds: ROUNDS };
-  fs.writeFileSync(process.argv[jsonAt + 1], `${JSON.stringify({ machine, rows }, null, 2)}\n`);
+  fs.writeFileSync(process.argv[jsonAt + 1], `${JSON.stringify({ machine: machine({ rounds: ROUNDS }), rows }, null, 2)}\n`);
 }
 if (sink === 0.5) console.log(sink); // keep the loops' results alive

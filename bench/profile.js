@@ -17,20 +17,9 @@ if (process.argv[2] === '--child') {
 function child(kind) {
   let execute;
   if (kind === 'map') {
-    const flights = new Map();
-    execute = (key, work) => {
-      const pending = flights.get(key);
-      if (pending !== undefined) return pending;
-      const promise = (async () => {
-        try {
-          return await work();
-        } finally {
-          flights.delete(key);
-        }
-      })();
-      flights.set(key, promise);
-      return promise;
-    };
+    const { MapSingleflight } = require('./common');
+    const map = new MapSingleflight();
+    execute = (key, work) => map.execute(key, work);
   } else {
     const { Singleflight } = require('..');
     const sf = new Singleflight(kind === 'named' ? { name: 'bench-profile' } : {});

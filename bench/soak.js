@@ -10,11 +10,12 @@
 // Exit code 1 on any violation: an outcome of the wrong kind, a promise that never settles, a
 // flight or subscriber left in a table, an uncaught error, or memory growth past the bounds below.
 'use strict';
-const os = require('node:os');
 const fs = require('node:fs');
 const path = require('node:path');
 const { Worker, isMainThread, parentPort, workerData } = require('node:worker_threads');
 const { Singleflight } = require('..');
+const common = require('./common');
+const { settleGc } = common;
 
 const KEYS = 10_000;
 const HOT_KEYS = 64; // half the calls go to these, so flights are joined, in and across threads
@@ -213,18 +214,6 @@ function makeThread(threadName, seed) {
   return { run, drain, report };
 }
 
-/** Full GCs until heapUsed stops dropping (weak refs and finalizers need more than one). */
-async function settleGc() {
-  let last = Infinity;
-  for (let i = 0; i < 6; i++) {
-    gc();
-    await new Promise((resolve) => setImmediate(resolve));
-    const used = process.memoryUsage().heapUsed;
-    if (used >= last - 64 * 1024) break;
-    last = used;
-  }
-}
-
 const statsOf = (sf) => {
   const { inFlightCount, totalSubscribers } = sf.getStats();
   return { inFlightCount, totalSubscribers };
@@ -246,7 +235,7 @@ async function workerMain() {
     // Stats are read only once every thread has drained: before that, other threads' callers
     // may still be in the named table.
     if ((await next()) !== 'check') return;
-    await settleGc();
+    await settleGc(64 * 1024);
     parentPort.postMessage({ phase, heapUsed: process.memoryUsage().heapUsed, stats: statsOf(named), report: thread.report() });
     if ((await next()) !== 'go') return;
   }
@@ -331,7 +320,7 @@ async function main() {
     drained.forEach((m, i) => m.drained || fail(`phase ${phase}: worker${i}'s calls did not settle within ${DRAIN_TIMEOUT_MS} ms`));
     // Every thread is quiescent: no caller waits anywhere, so no table may hold a flight.
     workers.forEach((w) => w.worker.postMessage('check'));
-    await settleGc();
+    await settleGc(64 * 1024);
     const msgs = await Promise.all(workers.map((w) => w.next()));
     workers.forEach((w) => w.failure() && fail(`worker error: ${w.failure().stack}`));
     if (msgs.some((m) => m === undefined)) break;
@@ -399,7 +388,7 @@ async function main() {
   }
 
   // --- summary -------------------------------------------------------------------------------------
-  const machine = { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, os: `${os.type()} ${os.release()}`, node: process.version, date: new Date().toISOString() };
+  const machine = common.machine();
   console.log(`\n${machine.cpu}, ${machine.cores} cores, node ${machine.node}; ${elapsedS.toFixed(1)} s, ${Math.round(total.calls / elapsedS)} calls/s`);
   console.table(reports.map((r) => ({ thread: r.thread, calls: r.counts.calls, value: r.counts.value, 'of which cross-thread': r.counts.valueFromOtherThread, 'work error': r.counts.workError, AbortError: r.counts.abortError, other: r.counts.other, forgets: r.forgets })));
   console.table([{ thread: 'all', calls: total.calls, value: total.value, 'work error': total.workError, AbortError: total.abortError, other: total.other }]);

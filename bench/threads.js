@@ -10,7 +10,7 @@
 //   --stages also times each stage of threadflight's wake path at W = 2 (wrapping its
 //   internals from the outside: the library itself carries no probes) and prints the medians.
 // Needs the ping addon: npm run bench:threads builds it (cmake-js, -DTHREADFLIGHT_PING=ON).
-const os = require('node:os');
+const { machine: machineRecord } = require('./common');
 const fs = require('node:fs');
 const path = require('node:path');
 const { Worker, isMainThread, workerData, parentPort } = require('node:worker_threads');
@@ -57,14 +57,7 @@ async function main() {
     rows.push(row);
     print(row);
   }
-  const machine = {
-    date: new Date().toISOString(),
-    node: process.version,
-    cpu: os.cpus()[0]?.model ?? 'unknown',
-    cores: os.cpus().length,
-    rounds,
-    callersPerThread: CALLERS_PER_THREAD,
-  };
+  const machine = machineRecord({ rounds, callersPerThread: CALLERS_PER_THREAD });
   if (json) fs.writeFileSync(json, `${JSON.stringify({ machine, rows: rows.map(summary) }, null, 2)}\n`);
 }
 

@@ -20,6 +20,7 @@
 const { fork } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
+const { machine: machineRecord } = require('../common');
 const path = require('node:path');
 const autocannon = require('autocannon');
 const { TempPostgres } = require('./postgres');
@@ -310,17 +311,12 @@ async function main() {
   rows.sort((a, b) => opts.scenarios.indexOf(a.scenario) - opts.scenarios.indexOf(b.scenario) ||
     opts.modes.indexOf(a.mode) - opts.modes.indexOf(b.mode));
 
-  const machine = {
-    date: new Date().toISOString(),
-    cpu: os.cpus()[0]?.model ?? 'unknown',
-    cores: os.cpus().length,
+  const machine = machineRecord({
     totalMemGB: +(os.totalmem() / 2 ** 30).toFixed(1),
-    os: `${os.type()} ${os.release()} ${os.arch()}`,
-    node: process.version,
     postgres: pgVersion,
     postgresServerVersion: serverVersion,
     loadAvg1mAtStart: +loadAvgAtStart.toFixed(2),
-  };
+  });
   const config = {
     durationS: opts.duration,
     warmupS: opts.warmup,
