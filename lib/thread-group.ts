@@ -125,20 +125,25 @@ export class ThreadGroup implements bridge.TableSide {
   private admit<T>(key: string, work: Work<T>): Flight<T> | Error {
     const flight = this.flights.get(key) as Flight<T> | undefined;
     if (flight !== undefined && flight.joinable()) {
-      const counters = flight.counters;
-      const at = flight.totalIndex;
-      // Atomics.add costs about 8 ns in Node 20; only a process-wide count needs it.
-      const before = this.local ? counters[at]++ : Atomics.add(counters, at, 1);
+      const before = this.addCallers(flight, 1);
       if (before > 0 && before < this.subscriberLimit) {
         flight.lanes[flight.laneIndex]++;
         return flight;
       }
-      if (this.local) counters[at]--;
-      else Atomics.sub(counters, at, 1);
+      this.addCallers(flight, -1);
       // A count of 0 means every caller left: the flight is doomed, so start afresh instead.
       if (before > 0) return new TooManySubscribersError(key, this.maxSubscribers);
     }
     return this.join(key, work, flight);
+  }
+
+  /** Adds `delta` to the flight's count of callers in all threads; returns the count before.
+   * Atomics.add costs about 8 ns in Node 20: only a table shared with other threads needs it. */
+  private addCallers(flight: AnyFlight, delta: number): number {
+    if (!this.local) return Atomics.add(flight.counters, flight.totalIndex, delta);
+    const before = flight.counters[flight.totalIndex];
+    flight.counters[flight.totalIndex] = before + delta;
+    return before;
   }
 
   /** The caller's own promise: settles with the flight, or rejects when its signal aborts. */
@@ -165,7 +170,7 @@ export class ThreadGroup implements bridge.TableSide {
   /** A caller stopped waiting: it no longer counts, and if nobody is left, the flight stops. */
   private leaveCaller(flight: AnyFlight): void {
     if (flight.done || flight.solo) return;
-    const before = this.local ? flight.counters[flight.totalIndex]-- : Atomics.sub(flight.counters, flight.totalIndex, 1);
+    const before = this.addCallers(flight, -1);
     if (--flight.lanes[flight.laneIndex] > 0) return;
     if (flight.leading) {
       // The leader's own callers leaving do not stop the work while others wait.
