@@ -120,8 +120,16 @@ export declare class Singleflight {
   clear(): void;
 }
 
+/**
+ * Base class of every error threadflight itself produces (never of the work's own errors):
+ * `err instanceof ThreadflightError`, and `err.code` says which.
+ */
+export declare abstract class ThreadflightError extends Error {
+  readonly code: 'ERR_TOO_MANY_SUBSCRIBERS' | 'ERR_FLIGHT_TIMEOUT' | 'ERR_FLIGHT_CAPACITY' | 'ERR_OPTIONS_MISMATCH';
+}
+
 /** A flight already had maxSubscribers callers. */
-export declare class TooManySubscribersError extends Error {
+export declare class TooManySubscribersError extends ThreadflightError {
   readonly name: 'TooManySubscribersError';
   readonly code: 'ERR_TOO_MANY_SUBSCRIBERS';
   readonly key: string;
@@ -129,7 +137,7 @@ export declare class TooManySubscribersError extends Error {
 }
 
 /** A flight ran longer than maxDuration. */
-export declare class FlightTimeoutError extends Error {
+export declare class FlightTimeoutError extends ThreadflightError {
   readonly name: 'FlightTimeoutError';
   readonly code: 'ERR_FLIGHT_TIMEOUT';
   readonly key: string;
@@ -137,15 +145,15 @@ export declare class FlightTimeoutError extends Error {
 }
 
 /** A name is already in use, in some thread of the process, with other limits. */
-export declare class OptionsMismatchError extends Error {
+export declare class OptionsMismatchError extends ThreadflightError {
   readonly name: 'OptionsMismatchError';
   readonly code: 'ERR_OPTIONS_MISMATCH';
-  /** The Singleflight name in conflict. */
-  readonly groupName: string;
+  /** The `name` option the two instances share. */
+  readonly singleflightName: string;
 }
 
-/** The process could not hold one more concurrent flight (over 16 million in the air). */
-export declare class FlightCapacityError extends Error {
+/** The process could not hold one more flight in the air (over 16 million at once). */
+export declare class FlightCapacityError extends ThreadflightError {
   readonly name: 'FlightCapacityError';
   readonly code: 'ERR_FLIGHT_CAPACITY';
   readonly key: string;

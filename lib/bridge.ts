@@ -1,65 +1,84 @@
-// This thread's end of the bridge: routes messages from other threads to the flights that
-// wait for them, and keeps the event loop alive exactly while something waits.
-import * as native from './native';
-import { SteadyMap } from './steady-map';
+// This thread's end of the bridge between threads: a message from another thread names the
+// receiving flight by this thread's lane cell and the flight's id, and is handed to the flight's
+// table (Table.receive). It also keeps the event loop alive exactly while this thread waits for a message.
+//
+// One bridge per thread, kept on the binding object: a second copy of this JavaScript loaded
+// over the same binding (a test runner's module registry, a purged require.cache) uses the
+// first copy's, so messages for either copy's flights reach them.
+import { binding, type MessageHandler } from './binding';
+import type { AnyFlight } from './flight';
+import { protocol } from './protocol';
 
-/** What a waiting flight's owner does with a message; returns whether it accepted a lead. */
-export interface RemoteWaiter {
-  receive(kind: number, payload: Buffer | undefined): boolean;
-}
+const PAGE = 4096;
 
-/** What leads flights of a table in this thread: told when nobody waits for one any more. */
-export interface TableSide {
-  abandoned(key: string, cell: number): void;
-}
+class Bridge {
+  /** Flights that may get messages, by lane cell: pages of PAGE slots, made on first use. */
+  private readonly pages: Array<Array<AnyFlight | undefined>> = [];
+  private waiting = 0;
 
-const waiting = new SteadyMap<number, RemoteWaiter>(); // entries come and go one flight at a time
-// Weakly held: an unnamed instance's side goes away with the instance.
-const sides = new Map<number, WeakRef<TableSide>>();
-const forgetSide = new FinalizationRegistry<number>((tableId) => {
-  if (sides.get(tableId)?.deref() === undefined) sides.delete(tableId);
-});
-
-export function registerTable(tableId: number, side: TableSide): void {
-  sides.set(tableId, new WeakRef(side));
-  forgetSide.register(side, tableId);
-}
-
-const onMessage: native.BridgeHandler = (kind, flightId, payload, tableId, key, cell) => {
-  if (kind === native.MESSAGE_ABANDON) {
+  readonly onMessage: MessageHandler = (kind, lane, flightId, payload) => {
+    const flight = this.pages[Math.floor(lane / PAGE)]?.[lane % PAGE];
+    if (flight === undefined || flight.id !== flightId) return false; // it stopped listening meanwhile
     try {
-      sides.get(tableId as number)?.deref()?.abandoned(key as string, cell as number);
+      return flight.table.receive(flight, kind, payload);
     } catch (error) {
       reportBug(error);
+      return false;
     }
-    return false;
+  };
+
+  route(flight: AnyFlight, waiting: boolean): void {
+    const index = Math.floor(flight.lane / PAGE);
+    const page = (this.pages[index] ??= new Array<AnyFlight | undefined>(PAGE).fill(undefined));
+    page[flight.lane % PAGE] = flight;
+    if (waiting) this.startWaiting();
   }
-  const waiter = waiting.get(flightId);
-  if (waiter === undefined) return false;  // it stopped waiting meanwhile (expired locally)
-  stopWaiting(flightId);
-  try {
-    return waiter.receive(kind, payload);
-  } catch (error) {
-    reportBug(error);
-    return false;
+
+  /** Identity-checked: a newer flight routed through the same lane keeps its route. */
+  unroute(flight: AnyFlight, waiting: boolean): void {
+    const page = this.pages[Math.floor(flight.lane / PAGE)];
+    if (page?.[flight.lane % PAGE] === flight) page[flight.lane % PAGE] = undefined;
+    if (waiting) this.stopWaiting();
   }
-};
+
+  private startWaiting(): void {
+    if (this.waiting++ === 0) binding.refBridge(true);
+  }
+
+  stopWaiting(): void {
+    if (--this.waiting === 0) binding.refBridge(false);
+  }
+}
 
 function reportBug(error: unknown): void {
-  // A bug here must not be swallowed, nor break the native caller: report it like Node would.
+  // A bug here must not be swallowed, nor break the native caller: report it as Node would.
   process.nextTick(() => {
     throw error;
   });
 }
 
-// This thread receives messages from other threads through onMessage from now on.
-native.binding.attachBridge(onMessage);
+const SHARED = Symbol.for(`threadflight.bridge.v${protocol.version}`);
+const holder = binding as unknown as { [SHARED]?: Bridge };
+const bridge: Bridge = holder[SHARED] ?? attach();
 
-export function startWaiting(flightId: number, waiter: RemoteWaiter): void {
-  if (waiting.size === 0) native.binding.refBridge(true);
-  waiting.set(flightId, waiter);
+function attach(): Bridge {
+  const fresh = new Bridge();
+  binding.attachBridge(fresh.onMessage);
+  Object.defineProperty(binding, SHARED, { value: fresh });
+  return fresh;
 }
 
-export function stopWaiting(flightId: number): void {
-  if (waiting.delete(flightId) && waiting.size === 0) native.binding.refBridge(false);
+/** The flight may get messages from now on; `waiting`: this thread waits for one. */
+export function route(flight: AnyFlight, waiting: boolean): void {
+  bridge.route(flight, waiting);
+}
+
+/** No more messages for the flight; `waiting`: it was waiting for one. */
+export function unroute(flight: AnyFlight, waiting: boolean): void {
+  bridge.unroute(flight, waiting);
+}
+
+/** A flight this thread waited for is now led here (it stays routed). */
+export function stopWaiting(): void {
+  bridge.stopWaiting();
 }

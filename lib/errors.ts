@@ -1,4 +1,5 @@
-// Typed errors: every failure that threadflight itself produces carries a stable `code`.
+// The errors threadflight itself produces. Each has a stable `code`, and all share one base
+// class, so `err instanceof ThreadflightError` tells them from the work's own errors.
 
 /** Renders a key for an error message: quoted, escaped, and cut to a readable length. */
 export function describeKey(key: string): string {
@@ -6,8 +7,14 @@ export function describeKey(key: string): string {
   return JSON.stringify(shown);
 }
 
+/** Base class of every error threadflight produces. */
+export abstract class ThreadflightError extends Error {
+  abstract readonly code: string;
+}
+Object.defineProperty(ThreadflightError.prototype, 'name', { value: 'ThreadflightError' });
+
 /** The flight of `key` already has `maxSubscribers` callers; this caller was turned away. */
-export class TooManySubscribersError extends Error {
+export class TooManySubscribersError extends ThreadflightError {
   readonly code = 'ERR_TOO_MANY_SUBSCRIBERS' as const;
 
   constructor(
@@ -23,7 +30,7 @@ export class TooManySubscribersError extends Error {
 Object.defineProperty(TooManySubscribersError.prototype, 'name', { value: 'TooManySubscribersError' });
 
 /** The flight of `key` ran longer than `maxDuration` ms; its callers stopped waiting. */
-export class FlightTimeoutError extends Error {
+export class FlightTimeoutError extends ThreadflightError {
   readonly code = 'ERR_FLIGHT_TIMEOUT' as const;
 
   constructor(
@@ -35,8 +42,8 @@ export class FlightTimeoutError extends Error {
 }
 Object.defineProperty(FlightTimeoutError.prototype, 'name', { value: 'FlightTimeoutError' });
 
-/** The process-wide table could not take one more concurrent flight. */
-export class FlightCapacityError extends Error {
+/** The process could not hold one more flight in the air. */
+export class FlightCapacityError extends ThreadflightError {
   readonly code = 'ERR_FLIGHT_CAPACITY' as const;
 
   constructor(readonly key: string) {
@@ -46,11 +53,12 @@ export class FlightCapacityError extends Error {
 Object.defineProperty(FlightCapacityError.prototype, 'name', { value: 'FlightCapacityError' });
 
 /** A Singleflight `name` is already in use (in some thread) with other limits. */
-export class OptionsMismatchError extends Error {
+export class OptionsMismatchError extends ThreadflightError {
   readonly code = 'ERR_OPTIONS_MISMATCH' as const;
 
   constructor(
-    readonly groupName: string,
+    /** The `name` option both instances share. */
+    readonly singleflightName: string,
     message: string,
   ) {
     super(message);

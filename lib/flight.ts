@@ -1,93 +1,108 @@
-// One flight as seen from one thread: the promise its callers in this thread share, and
-// where this thread counts them.
-import type { RemoteWaiter } from './bridge';
-import * as native from './native';
+// One flight as seen from one thread: the promise its callers here share, where this thread
+// counts them, and what this thread's part in it is (its state).
+import { isUnjoinable, waitingThreads, SUBSCRIBERS, LANE } from './cells';
+import type { Slot } from './expiry';
+import type { Table } from './table';
 
 export type Work<T> = (signal: AbortSignal) => T | PromiseLike<T>;
 
-/** What a flight's owner does for it; implemented by ThreadGroup. */
-export interface FlightOwner {
-  receive(flight: AnyFlight, kind: number, payload: Buffer | undefined): boolean;
+/**
+ * This thread's part in a flight. Leading and Following flights are in their table; Solo
+ * flights are not (the outcome of the flight they followed could not reach this thread, so it
+ * runs its own work for its callers). Transitions: Following → Leading (a hand-over),
+ * Following → Solo, and any → Settled, once.
+ */
+export const enum FlightState {
+  Leading,
+  Following,
+  Solo,
+  Settled,
 }
 
-/** A flight whose value type does not matter here (collections, the owner's bookkeeping). */
+/** A flight whose value type does not matter here (collections, bookkeeping). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyFlight = Flight<any>;
 
-/** The start time shared by the local flights begun between two clock readings of their
- * group; NaN until the next reading fills it (see ThreadGroup.stampLocal). */
-export interface PendingStamp {
-  ms: number;
-}
-
-export class Flight<T> implements RemoteWaiter {
+export class Flight<T> {
+  state: FlightState;
   readonly promise: Promise<T>;
   resolve!: (value: T) => void;
   reject!: (reason: unknown) => void;
-  /** Callers of the flight in all threads: counters[totalIndex] (Atomics when the table is shared). */
-  readonly counters: Int32Array;
-  readonly totalIndex: number;
-  /** Callers in this thread: lanes[laneIndex], written only by this thread. */
-  readonly lanes: Int32Array;
-  readonly laneIndex: number;
-  /** Start in native.now() milliseconds; maxDuration counts from here. Read it through
-   * started(): a local flight may wait for its group's next clock reading (pendingStamp). */
-  startedMs: number;
-  pendingStamp: PendingStamp | undefined;
-  /** This thread runs the work (it started the flight, or it was handed over). */
-  leading: boolean;
-  /** The work is run by this thread alone, outside the table (the value could not cross). */
-  solo = false;
-  /** Taken out of the table and of its thread's Map; its callers are answered or about to be. */
-  done = false;
-  /** It is the flight its ThreadGroup's Map holds for its key. */
-  tracked = false;
+  /** counters[total]: callers of the flight in all threads (Atomics when the table is shared). */
+  counters: Int32Array;
+  total: number;
+  /** lanes[lane]: callers of the flight in this thread, written only by this thread. */
+  lanes: Int32Array;
+  laneIndex: number;
+  /** Start on the core clock, in ms: maxDuration counts from here. NaN until known (a table
+   * that does not stamp its flights leaves it to lib/expiry.ts). */
+  startedMs = NaN;
   /** The value reached more than one caller (do()'s `shared`); set before the promise settles. */
   shared = false;
-  /** A waiting thread keeps its first caller's work, to run it if the flight comes its way. */
+  /** A following thread keeps its first caller's work, to run it if the flight comes its way. */
   work: Work<T> | undefined;
   private controller: AbortController | undefined;
+  /** Where lib/expiry.ts keeps the flight until it settles. */
+  slot: Slot | undefined;
+  prevInSlot: AnyFlight | undefined;
+  nextInSlot: AnyFlight | undefined;
 
   constructor(
-    private readonly owner: FlightOwner,
+    /** The table the flight belongs to; it hears of messages about it. */
+    readonly table: Table,
     readonly key: string,
+    /** The flight's cell: its identity in the table. */
     readonly cell: number,
-    lane: number,
-    /** Process-wide id; 0 for a flight this thread started. */
-    readonly flightId: number,
-    cells: native.CellMemory,
+    /** This thread's lane cell: with `id`, how messages for this thread find the flight. */
+    readonly lane: number,
+    /** Process-wide id (0 in an unnamed table). */
+    readonly id: number,
+    state: FlightState,
+    cellPage: Int32Array,
+    cellBase: number,
+    lanePage: Int32Array,
+    laneBase: number,
   ) {
+    this.state = state;
     this.promise = new Promise<T>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
     });
-    this.counters = cells.int32Page(cell);
-    this.totalIndex = cells.int32Index(cell) + native.FIELD_TOTAL;
-    this.lanes = cells.int32Page(lane);
-    this.laneIndex = cells.int32Index(lane) + native.FIELD_LANE;
-    this.startedMs = cells.startedAt(cell);
-    this.leading = flightId === 0;
+    this.counters = cellPage;
+    this.total = cellBase + SUBSCRIBERS;
+    this.lanes = lanePage;
+    this.laneIndex = laneBase + LANE;
   }
 
-  /** The start time, or NaN while the flight's group has not read the clock since it began. */
-  started(): number {
-    if (Number.isNaN(this.startedMs) && this.pendingStamp !== undefined) this.startedMs = this.pendingStamp.ms;
-    return this.startedMs;
+  /** Callers in this thread still waiting. */
+  callersHere(): number {
+    return this.lanes[this.laneIndex];
   }
 
-  /** Whether threads other than this one wait for the outcome (read without a lock: the
-   * table double-checks when settling). */
-  waitedForElsewhere(): boolean {
-    return this.counters[this.totalIndex - native.FIELD_TOTAL + native.FIELD_WAITING_THREADS] !== 0;
-  }
-
-  /** Whether new callers may still join: false once any thread cleared it, or it expired or
-   * is settling. Only meaningful while this thread still holds the flight (!done). */
+  /** Whether new callers may join: false once any thread made it unjoinable (forget, clear,
+   * expiry, settling). Only meaningful while the flight is Leading or Following. */
   joinable(): boolean {
-    return this.counters[this.totalIndex - native.FIELD_TOTAL + native.FIELD_DETACHED] === 0;
+    return !isUnjoinable(this.counters, this.total - SUBSCRIBERS);
   }
 
-  /** The signal handed to work; created on demand because an AbortSignal costs ~3 µs. */
+  /** Whether threads other than this one wait for the outcome (read without a lock: the table
+   * double-checks when settling). */
+  waitedForElsewhere(): boolean {
+    return waitingThreads(this.counters, this.total - SUBSCRIBERS) !== 0;
+  }
+
+  /** Leaves the table: from now on its callers (this thread's alone) are counted here. */
+  goSolo(): void {
+    const callers = this.callersHere();
+    const own = new Int32Array([callers, callers]);
+    this.counters = own;
+    this.total = 0;
+    this.lanes = own;
+    this.laneIndex = 1;
+    this.state = FlightState.Solo;
+  }
+
+  /** The signal handed to work, created on demand: an AbortSignal costs more than a flight. */
   signal(): AbortSignal {
     this.controller ??= new AbortController();
     return this.controller.signal;
@@ -95,9 +110,5 @@ export class Flight<T> implements RemoteWaiter {
 
   abort(reason: unknown): void {
     this.controller?.abort(reason);
-  }
-
-  receive(kind: number, payload: Buffer | undefined): boolean {
-    return this.owner.receive(this, kind, payload);
   }
 }

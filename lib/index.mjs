@@ -4,6 +4,7 @@ import threadflight from '../dist/index.js';
 export const {
   Singleflight,
   MAX_KEY_LENGTH,
+  ThreadflightError,
   TooManySubscribersError,
   FlightTimeoutError,
   FlightCapacityError,

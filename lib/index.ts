@@ -1,8 +1,10 @@
 // threadflight: request coalescing for Node.js, across all worker_threads of a process.
-export { Singleflight, MAX_KEY_LENGTH } from './singleflight';
+export { Singleflight } from './singleflight';
 export type { SingleflightStats, Work, CallOptions } from './singleflight';
+export { MAX_KEY_LENGTH } from './options';
 export type { SingleflightOptions } from './options';
 export {
+  ThreadflightError,
   TooManySubscribersError,
   FlightTimeoutError,
   FlightCapacityError,

@@ -1,48 +1,69 @@
-// LocalTable: the table of an unnamed instance. Such an instance never shares a flight with
-// another instance or thread, so a process-global table would only add two Node-API calls
-// per flight; this one lives in JavaScript and keeps the same cell layout, so ThreadGroup
-// and Flight treat both kinds alike. Its entries are the owning ThreadGroup's Map of flights
-// (the same thing), so a flight costs no Map operation here.
-import type { AnyFlight } from './flight';
-import * as native from './native';
-import type { SteadyMap } from './steady-map';
+// The table of an unnamed instance. It shares nothing with any other instance or thread, so a
+// process-wide native table would only add two Node-API calls per flight: this one lives in
+// JavaScript. Its entries are the base class's map of flights; its cells are in pages of its
+// own, laid out like the native ones, so the Coalescer treats both tables alike.
+import { CellPages, initLocalCell, markUnjoinable } from './cells';
+import { Flight, FlightState, type AnyFlight } from './flight';
+import { protocol } from './protocol';
+import { binding } from './binding';
+import { Table, type Ending, type TableStats } from './table';
 
 // Small pages: instances may be short-lived (one per request, say), so the first page is cheap.
 const CELLS_PER_PAGE = 64;
-const INT32_PER_CELL = 8;
 
-export class LocalTable implements native.NativeGroup, native.CellMemory {
+export class LocalTable extends Table {
+  private readonly cells = new CellPages(CELLS_PER_PAGE, () => new ArrayBuffer(CELLS_PER_PAGE * protocol.cell.bytes));
   private readonly free: number[] = [];
-  private readonly int32Pages: Int32Array[] = [];
   private allocated = 0;
 
-  /** `flights`: the owning ThreadGroup's joinable flights by key, kept up to date by it. */
-  constructor(private readonly flights: SteadyMap<string, AnyFlight>) {}
-
-  join(): number {
-    const cell = this.take();
-    const page = this.int32Page(cell);
-    const at = this.int32Index(cell);
-    page[at + native.FIELD_TOTAL] = 1;
-    page[at + native.FIELD_LANE] = 1;
-    page[at + native.FIELD_WAITING_THREADS] = 0;
-    page[at + native.FIELD_DETACHED] = 0;
-    return cell * 4 + native.ROLE_LEADER;
+  /** Nothing else counts this flight's callers: a plain increment. */
+  addCallers(flight: AnyFlight, delta: number): number {
+    const before = flight.counters[flight.total];
+    flight.counters[flight.total] = before + delta;
+    return before;
   }
 
-  /** Nobody else ever waits here, so settling always ends the flight. */
-  settle(_key: string, cell: number): number {
-    this.markDetached(cell);
-    this.free.push(cell);
-    return native.SETTLE_DONE;
+  join(key: string): AnyFlight | number {
+    const cell = this.free.pop() ?? this.allocated++;
+    const page = this.cells.int32Page(cell);
+    const base = this.cells.base(cell);
+    initLocalCell(page, base);
+    const flight = new Flight(this, key, cell, cell, 0, FlightState.Leading, page, base, page, base);
+    this.flights.set(key, flight);
+    return flight;
   }
 
-  leave(): number {
-    return native.LEAVE_NOT_WAITING; // no thread ever follows a local flight
+  /** Nobody else ever waits here: the flight just ends. */
+  finish(flight: AnyFlight, _ending: Ending, _outcome: unknown): boolean {
+    this.untrack(flight);
+    markUnjoinable(flight.counters, this.cells.base(flight.cell));
+    this.free.push(flight.cell);
+    return false;
+  }
+
+  /** No thread ever follows a flight of this table. */
+  leave(_flight: AnyFlight): void {}
+
+  /** Nor sends a message about one. */
+  receive(): boolean {
+    return false;
+  }
+
+  forget(key: string): boolean {
+    const flight = this.joinable(key);
+    if (flight === undefined) return false;
+    markUnjoinable(flight.counters, this.cells.base(flight.cell));
+    this.flights.delete(key);
+    return true;
+  }
+
+  clear(): void {
+    for (const flight of this.flights.values()) markUnjoinable(flight.counters, this.cells.base(flight.cell));
+    this.flights.clear();
   }
 
   has(key: string): boolean {
-    return this.flights.get(key)?.joinable() === true;
+    return this.joinable(key) !== undefined;
   }
 
   size(): number {
@@ -51,73 +72,17 @@ export class LocalTable implements native.NativeGroup, native.CellMemory {
     return joinable;
   }
 
-  /** Called before the ThreadGroup empties its Map. */
-  clear(): number {
-    let cleared = 0;
-    for (const flight of this.flights.values()) {
-      if (!flight.joinable()) continue;
-      this.markDetached(flight.cell);
-      cleared++;
-    }
-    return cleared;
-  }
-
-  /** Called before the ThreadGroup drops the key from its Map. */
-  forget(key: string): boolean {
-    const flight = this.flights.get(key);
-    if (flight === undefined || !flight.joinable()) return false;
-    this.markDetached(flight.cell);
-    return true;
-  }
-
-  stats(out: Float64Array): void {
-    let inFlight = 0;
-    let subscribers = 0;
+  stats(): TableStats {
+    let inFlightCount = 0;
+    let totalSubscribers = 0;
     let oldest = Infinity;
     for (const flight of this.flights.values()) {
       if (!flight.joinable()) continue;
-      inFlight++;
-      subscribers += flight.counters[flight.totalIndex];
-      const started = flight.started();
-      if (started < oldest) oldest = started; // false for NaN: not stamped yet, age 0
+      inFlightCount++;
+      totalSubscribers += flight.counters[flight.total];
+      oldest = Math.min(oldest, flight.startedMs);
     }
-    out[0] = inFlight;
-    out[1] = subscribers;
-    out[2] = inFlight === 0 ? -1 : oldest === Infinity ? 0 : native.now() - oldest;
-    out[3] = 0;
-  }
-
-  countCloneFailure(): number {
-    return 0; // nothing crosses threads
-  }
-
-  tableId(): number {
-    return 0; // never addressed by the bridge
-  }
-
-  int32Page(cell: number): Int32Array {
-    return this.int32Pages[Math.floor(cell / CELLS_PER_PAGE)];
-  }
-
-  int32Index(cell: number): number {
-    return (cell % CELLS_PER_PAGE) * INT32_PER_CELL;
-  }
-
-  /** Not kept here: the ThreadGroup stamps local flights itself, lazily (stampLocal). */
-  startedAt(): number {
-    return NaN;
-  }
-
-  private take(): number {
-    const recycled = this.free.pop();
-    if (recycled !== undefined) return recycled;
-    if (this.allocated % CELLS_PER_PAGE === 0) {
-      this.int32Pages.push(new Int32Array(CELLS_PER_PAGE * INT32_PER_CELL));
-    }
-    return this.allocated++;
-  }
-
-  private markDetached(cell: number): void {
-    this.int32Page(cell)[this.int32Index(cell) + native.FIELD_DETACHED] = 1;
+    const oldestCallAge = inFlightCount === 0 ? null : Math.max(0, Math.round(binding.now() - oldest));
+    return { inFlightCount, totalSubscribers, oldestCallAge, cloneFailures: 0 };
   }
 }

@@ -1,4 +1,6 @@
-// Constructor options: validated once, so the hot path never re-checks them.
+// What callers pass in, validated where it enters: constructor options once (so the hot path
+// never re-checks them), and each call's options. Bad input is a TypeError or RangeError naming
+// the option, thrown at the call site.
 
 export interface SingleflightOptions {
   maxSubscribers?: number;
@@ -7,7 +9,7 @@ export interface SingleflightOptions {
 }
 
 export interface ResolvedOptions {
-  /** Callers per flight, leader included; Infinity is stored as the int32 maximum. */
+  /** Callers per flight, leader included; Infinity is stored as UNLIMITED_SUBSCRIBERS. */
   maxSubscribers: number;
   /** Milliseconds; Infinity disables expiry. */
   maxDuration: number;
@@ -17,9 +19,13 @@ export interface ResolvedOptions {
 export const DEFAULT_MAX_DURATION = 30_000;
 /** Largest finite maxSubscribers: the shared subscriber counter is an int32. */
 export const MAX_SUBSCRIBERS_LIMIT = 2 ** 31 - 1;
+/** maxSubscribers: Infinity, as stored (no count can reach it). */
+export const UNLIMITED_SUBSCRIBERS = MAX_SUBSCRIBERS_LIMIT;
 /** Largest finite maxDuration: what a Node timer can wait for. */
 export const MAX_DURATION_LIMIT = 2 ** 31 - 1;
 export const MAX_NAME_LENGTH = 256;
+/** Longest key accepted, in UTF-16 code units. */
+export const MAX_KEY_LENGTH = 65_536;
 
 const KNOWN = new Set(['maxSubscribers', 'maxDuration', 'name']);
 
@@ -82,8 +88,52 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   }
 
   return {
-    maxSubscribers: maxSubscribers === Infinity ? MAX_SUBSCRIBERS_LIMIT : maxSubscribers,
+    maxSubscribers: maxSubscribers === Infinity ? UNLIMITED_SUBSCRIBERS : maxSubscribers,
     maxDuration,
     name,
   };
+}
+
+/** Options of one call of execute() or do(). */
+export interface CallOptions {
+  /** Aborting it rejects this caller (with signal.reason) without affecting the others. */
+  signal?: AbortSignal;
+}
+
+/** Throws if `key` or `work` cannot be a call's. */
+export function checkCall(key: unknown, work: unknown): void {
+  if (typeof key !== 'string') throw keyTypeError(key);
+  if (typeof work !== 'function') {
+    throw new TypeError(`Singleflight work must be a function, received ${describe(work)}`);
+  }
+}
+
+export function keyTypeError(key: unknown): TypeError {
+  return new TypeError(`Singleflight key must be a string, received ${describe(key)}`);
+}
+
+/** The signal of a call's options, validated. */
+export function callSignal(options: unknown): AbortSignal | undefined {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    const received = Array.isArray(options) ? 'an array' : describe(options);
+    throw new TypeError(`Singleflight call options must be an object, received ${received}`);
+  }
+  for (const option of Object.keys(options)) {
+    if (option !== 'signal') throw new TypeError(`Unknown Singleflight call option "${option}" (known options: signal)`);
+  }
+  const { signal } = options as CallOptions;
+  if (signal !== undefined && !isAbortSignal(signal)) {
+    throw new TypeError('Singleflight call option "signal" must be an AbortSignal');
+  }
+  return signal;
+}
+
+function isAbortSignal(value: unknown): value is AbortSignal {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as AbortSignal).aborted === 'boolean' &&
+    typeof (value as AbortSignal).addEventListener === 'function' &&
+    typeof (value as AbortSignal).removeEventListener === 'function'
+  );
 }

@@ -1,111 +1,80 @@
-// Singleflight: the public coalescing API. Instances are thin: the per-thread state of their
-// table lives in a ThreadGroup, shared by every instance of the same name in this thread.
+// Singleflight: the public coalescing API. Instances are thin: what they coalesce lives in a
+// Coalescer, shared by every instance of the same name in this thread.
+import { Coalescer } from './coalescer';
 import { OptionsMismatchError } from './errors';
 import type { Work } from './flight';
-import { resolveOptions, type SingleflightOptions } from './options';
-import { ThreadGroup } from './thread-group';
+import {
+  callSignal,
+  checkCall,
+  keyTypeError,
+  resolveOptions,
+  UNLIMITED_SUBSCRIBERS,
+  type CallOptions,
+  type ResolvedOptions,
+  type SingleflightOptions,
+} from './options';
+import type { TableStats } from './table';
 
-export { MAX_KEY_LENGTH } from './thread-group';
 export type { Work } from './flight';
+export type { CallOptions } from './options';
+export type SingleflightStats = TableStats;
 
-export interface SingleflightStats {
-  inFlightCount: number;
-  totalSubscribers: number;
-  oldestCallAge: number | null;
-  cloneFailures: number;
-}
-
-/** This thread's groups by name; a name's group lives as long as the thread. */
-const namedGroups = new Map<string, ThreadGroup>();
+/**
+ * This thread's Coalescer of each name, held weakly: once every instance of a name is gone
+ * here (and its flights have settled), so is its Coalescer, and the native table with it when
+ * no other thread uses the name either.
+ */
+const byName = new Map<string, WeakRef<Coalescer>>();
+const forgetName = new FinalizationRegistry<string>((name) => {
+  if (byName.get(name)?.deref() === undefined) byName.delete(name);
+});
 
 function describeLimits(maxSubscribers: number, maxDuration: number): string {
-  return `maxSubscribers ${maxSubscribers === 2 ** 31 - 1 ? 'Infinity' : maxSubscribers}, maxDuration ${
-    maxDuration === Infinity ? 'Infinity' : `${maxDuration} ms`
-  }`;
+  const subscribers = maxSubscribers === UNLIMITED_SUBSCRIBERS ? 'Infinity' : String(maxSubscribers);
+  return `maxSubscribers ${subscribers}, maxDuration ${maxDuration === Infinity ? 'Infinity' : `${maxDuration} ms`}`;
 }
 
-export interface CallOptions {
-  /** Aborting it rejects this caller (with signal.reason) without affecting the others. */
-  signal?: AbortSignal;
-}
-
-function checkCall(key: unknown, work: unknown): void {
-  if (typeof key !== 'string') throw keyTypeError(key);
-  if (typeof work !== 'function') {
-    throw new TypeError(`Singleflight work must be a function, received ${work === null ? 'null' : typeof work}`);
+function coalescerFor(options: ResolvedOptions): Coalescer {
+  const name = options.name;
+  if (name === undefined) return new Coalescer(options);
+  const existing = byName.get(name)?.deref();
+  if (existing === undefined) {
+    const created = new Coalescer(options);
+    byName.set(name, new WeakRef(created));
+    forgetName.register(created, name);
+    return created;
   }
-}
-
-function isAbortSignal(value: unknown): value is AbortSignal {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as AbortSignal).aborted === 'boolean' &&
-    typeof (value as AbortSignal).addEventListener === 'function' &&
-    typeof (value as AbortSignal).removeEventListener === 'function'
-  );
-}
-
-/** The signal of a call's options, validated. */
-function callSignal(options: unknown): AbortSignal | undefined {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    const received = options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options;
-    throw new TypeError(`Singleflight call options must be an object, received ${received}`);
+  if (existing.subscriberLimit !== options.maxSubscribers || existing.maxDuration !== options.maxDuration) {
+    throw new OptionsMismatchError(
+      name,
+      `Singleflight name "${name}" is already in use with ${describeLimits(existing.subscriberLimit, existing.maxDuration)}; ` +
+        `this instance asked for ${describeLimits(options.maxSubscribers, options.maxDuration)}. ` +
+        'Instances sharing a name must use the same options.',
+    );
   }
-  for (const option of Object.keys(options)) {
-    if (option !== 'signal') throw new TypeError(`Unknown Singleflight call option "${option}" (known options: signal)`);
-  }
-  const { signal } = options as CallOptions;
-  if (signal !== undefined && !isAbortSignal(signal)) {
-    throw new TypeError('Singleflight call option "signal" must be an AbortSignal');
-  }
-  return signal;
-}
-
-function keyTypeError(key: unknown): TypeError {
-  return new TypeError(`Singleflight key must be a string, received ${key === null ? 'null' : typeof key}`);
+  return existing;
 }
 
 export class Singleflight {
-  private readonly group: ThreadGroup;
+  private readonly coalescer: Coalescer;
 
   constructor(options?: SingleflightOptions) {
-    const resolved = resolveOptions(options);
-    const name = resolved.name;
-    if (name === undefined) {
-      this.group = new ThreadGroup(resolved);
-      return;
-    }
-    const existing = namedGroups.get(name);
-    if (existing === undefined) {
-      this.group = new ThreadGroup(resolved);
-      namedGroups.set(name, this.group);
-      return;
-    }
-    if (existing.subscriberLimit !== resolved.maxSubscribers || existing.maxDuration !== resolved.maxDuration) {
-      throw new OptionsMismatchError(
-        name,
-        `Singleflight name "${name}" is already in use with ${describeLimits(existing.subscriberLimit, existing.maxDuration)}; ` +
-          `this instance asked for ${describeLimits(resolved.maxSubscribers, resolved.maxDuration)}. ` +
-          'Instances sharing a name must use the same options.',
-      );
-    }
-    this.group = existing;
+    this.coalescer = coalescerFor(resolveOptions(options));
   }
 
   /** The name given at construction, if any. */
   get name(): string | undefined {
-    return this.group.name;
+    return this.coalescer.name;
   }
 
   /** Callers allowed per flight, leader included (Infinity when unlimited). */
   get maxSubscribers(): number {
-    return this.group.maxSubscribers;
+    return this.coalescer.maxSubscribers;
   }
 
   /** Milliseconds a flight may run before its callers get FlightTimeoutError. */
   get maxDuration(): number {
-    return this.group.maxDuration;
+    return this.coalescer.maxDuration;
   }
 
   /**
@@ -114,15 +83,15 @@ export class Singleflight {
    */
   execute<T>(key: string, work: Work<T>, options?: CallOptions): Promise<T> {
     checkCall(key, work);
-    if (options === undefined) return this.group.execute(key, work);
+    if (options === undefined) return this.coalescer.execute(key, work);
     const signal = callSignal(options);
-    return signal === undefined ? this.group.execute(key, work) : this.group.executeWithSignal(key, work, signal);
+    return signal === undefined ? this.coalescer.execute(key, work) : this.coalescer.executeWithSignal(key, work, signal);
   }
 
   /** Like execute(), and tells whether the value was delivered to more than one caller. */
   do<T>(key: string, work: Work<T>, options?: CallOptions): Promise<{ value: T; shared: boolean }> {
     checkCall(key, work);
-    return this.group.do(key, work, options === undefined ? undefined : callSignal(options));
+    return this.coalescer.do(key, work, options === undefined ? undefined : callSignal(options));
   }
 
   /**
@@ -131,23 +100,23 @@ export class Singleflight {
    */
   forget(key: string): boolean {
     if (typeof key !== 'string') throw keyTypeError(key);
-    return this.group.forget(key);
+    return this.coalescer.forget(key);
   }
 
   getStats(): SingleflightStats {
-    return this.group.stats();
+    return this.coalescer.stats();
   }
 
   isInFlight(key: string): boolean {
     if (typeof key !== 'string') throw keyTypeError(key);
-    return this.group.isInFlight(key);
+    return this.coalescer.isInFlight(key);
   }
 
   getInFlightCount(): number {
-    return this.group.inFlightCount();
+    return this.coalescer.inFlightCount();
   }
 
   clear(): void {
-    this.group.clear();
+    this.coalescer.clear();
   }
 }

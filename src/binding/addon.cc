@@ -1,6 +1,11 @@
 // Module entry: per-environment state, the bridge's TSFN, and the exports.
-#include <dlfcn.h>
 #include <napi.h>
+
+#ifdef _WIN32
+#include <windows.h>
+#else
+#include <dlfcn.h>
+#endif
 
 #include <atomic>
 #include <memory>
@@ -10,7 +15,8 @@
 #include "cell_arena.h"
 #include "clock.h"
 #include "env_state.h"
-#include "group.h"
+#include "protocol.h"
+#include "table_handle.h"
 #include "table_registry.h"
 
 namespace threadflight {
@@ -19,14 +25,24 @@ namespace {
 // Keeps this shared object mapped for the life of the process: the tables, their cells and
 // the bridge are process-global, and Node would dlclose an addon that only worker threads
 // loaded once the last of them exits.
-void PinSharedObject() {
+// Returns false if it could not: the addon then works as long as the main thread keeps it
+// loaded (Node unloads an addon only when the last environment that loaded it is gone).
+bool PinSharedObject() {
   static std::once_flag once;
+  static bool pinned = false;
   std::call_once(once, [] {
+#ifdef _WIN32
+    HMODULE self = nullptr;
+    pinned = GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_PIN,
+                                reinterpret_cast<LPCWSTR>(&PinSharedObject), &self) != 0;
+#else
     Dl_info self;
     if (dladdr(reinterpret_cast<void*>(&PinSharedObject), &self) != 0 && self.dli_fname != nullptr) {
-      dlopen(self.dli_fname, RTLD_NOW | RTLD_NODELETE);  // handle deliberately never closed
+      pinned = dlopen(self.dli_fname, RTLD_NOW | RTLD_NODELETE) != nullptr;  // never closed
     }
+#endif
   });
+  return pinned;
 }
 
 void DeleteEnvState(napi_env /*env*/, void* data, void* /*hint*/) {
@@ -68,8 +84,10 @@ Napi::Value CellPage(const Napi::CallbackInfo& info) {
   return Napi::ArrayBuffer::New(env, data, CellArena::page_bytes());
 }
 
-// attachBridge(handler) -> this thread's id. `handler(kind, flightId, payload)` receives the
-// messages other threads send here; for a lead it returns whether it took it.
+// attachBridge(handler): this environment receives the messages other threads send it through
+// `handler(kind, lane, flightId, payload)` (see DeliverMessage). Once per environment: a
+// JavaScript copy loaded again over the same binding (a module registry, say) shares the
+// first copy's handler, which lib/bridge.ts keeps on the binding object.
 Napi::Value AttachBridge(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   EnvState* state = GetEnvState(env);
@@ -77,29 +95,30 @@ Napi::Value AttachBridge(const Napi::CallbackInfo& info) {
     Napi::TypeError::New(env, "attachBridge(handler) expects a function").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  // Attaching again replaces the handler: a module loader (Jest, say) may load the JS side
-  // anew in the same environment. Messages queued for the old handler are released unread.
-  const bool first_attach = state->tsfn == nullptr;
-  if (!first_attach && Bridge::global().detach(state->id) != nullptr) {
-    napi_release_threadsafe_function(state->tsfn, napi_tsfn_abort);
+  if (state->tsfn != nullptr) {
+    Napi::Error::New(env, "the bridge is already attached in this thread").ThrowAsJavaScriptException();
+    return env.Undefined();
   }
-  state->tsfn = nullptr;
-  state->tsfn_refed = false;
   napi_value name;
-  napi_create_string_utf8(env, "threadflight.bridge", NAPI_AUTO_LENGTH, &name);
   napi_threadsafe_function tsfn;
-  if (napi_create_threadsafe_function(env, info[0], nullptr, name, /*max_queue_size=*/0,
-                                      /*initial_thread_count=*/1, nullptr, nullptr, nullptr,
-                                      &DeliverMessage, &tsfn) != napi_ok) {
+  if (napi_create_string_utf8(env, "threadflight.bridge", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_threadsafe_function(env, info[0], nullptr, name, /*max_queue_size=*/0,
+                                      /*initial_thread_count=*/1, nullptr, nullptr, nullptr, &DeliverMessage,
+                                      &tsfn) != napi_ok) {
     Napi::Error::New(env, "could not create the bridge").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  napi_unref_threadsafe_function(env, tsfn);  // referenced only while this thread waits
+  // Referenced only while this thread waits; and the cleanup hook is added after the TSFN's
+  // own, so it runs first (hooks run in reverse order).
+  if (napi_unref_threadsafe_function(env, tsfn) != napi_ok ||
+      napi_add_env_cleanup_hook(env, &OnEnvCleanup, state) != napi_ok) {
+    napi_release_threadsafe_function(tsfn, napi_tsfn_abort);
+    Napi::Error::New(env, "could not attach the bridge").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
   state->tsfn = tsfn;
   Bridge::global().attach(state->id, tsfn);
-  // Added after the TSFN's own hook, so it runs first (hooks run in reverse order).
-  if (first_attach) napi_add_env_cleanup_hook(env, &OnEnvCleanup, state);
-  return Napi::Number::New(env, static_cast<double>(state->id));
+  return env.Undefined();
 }
 
 // refBridge(on): keeps this thread's event loop alive while it waits for other threads.
@@ -108,29 +127,38 @@ Napi::Value RefBridge(const Napi::CallbackInfo& info) {
   EnvState* state = GetEnvState(env);
   const bool on = info.Length() > 0 && info[0].ToBoolean().Value();
   if (state->tsfn != nullptr && state->tsfn_refed != on) {
-    if (on) {
-      napi_ref_threadsafe_function(env, state->tsfn);
-    } else {
-      napi_unref_threadsafe_function(env, state->tsfn);
-    }
-    state->tsfn_refed = on;
+    const napi_status status =
+        on ? napi_ref_threadsafe_function(env, state->tsfn) : napi_unref_threadsafe_function(env, state->tsfn);
+    if (status == napi_ok) state->tsfn_refed = on;
   }
   return env.Undefined();
 }
 
-Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  PinSharedObject();
-  static std::atomic<EnvId> next_env{1};
-  auto state = std::make_unique<EnvState>();
-  state->id = next_env.fetch_add(1);
-  if (napi_set_instance_data(env, state.get(), &DeleteEnvState, nullptr) == napi_ok) state.release();
+// joinResult: an ArrayBuffer over this environment's join-result slots. The EnvState is
+// deleted only with the environment, after its JavaScript is gone.
+Napi::Value JoinResultBuffer(Napi::Env env, EnvState& state) {
+  return Napi::ArrayBuffer::New(env, state.join_result.data(), sizeof(state.join_result));
+}
 
-  exports.Set("openGroup", Napi::Function::New<Group::Open>(env, "openGroup"));
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  const bool pinned = PinSharedObject();
+  static std::atomic<EnvId> next_env{1};
+  auto owned = std::make_unique<EnvState>();
+  owned->id = next_env.fetch_add(1);
+  if (napi_set_instance_data(env, owned.get(), &DeleteEnvState, nullptr) != napi_ok) {
+    Napi::Error::New(env, "threadflight: could not keep per-thread state").ThrowAsJavaScriptException();
+    return exports;
+  }
+  EnvState& state = *owned.release();  // owned by the environment now
+
+  exports.Set("protocol", ExportProtocol(env));
+  exports.Set("openTable", Napi::Function::New<TableHandle::Open>(env, "openTable"));
   exports.Set("now", Napi::Function::New<Now>(env, "now"));
   exports.Set("cellPage", Napi::Function::New<CellPage>(env, "cellPage"));
-  exports.Set("cellsPerPage", Napi::Number::New(env, CellArena::kCellsPerPage));
+  exports.Set("joinResult", JoinResultBuffer(env, state));
   exports.Set("attachBridge", Napi::Function::New<AttachBridge>(env, "attachBridge"));
   exports.Set("refBridge", Napi::Function::New<RefBridge>(env, "refBridge"));
+  exports.Set("pinned", Napi::Boolean::New(env, pinned));
   return exports;
 }
 

@@ -90,29 +90,25 @@ void DeliverMessage(napi_env env, napi_value handler, void* /*context*/, void* d
   std::unique_ptr<Message> message(static_cast<Message*>(data));
   if (env == nullptr || handler == nullptr) return;  // shutting down: the destructor releases
 
-  // handler(kind, flightId, payload, tableId, key, cell): the last three only for kAbandon,
-  // which goes to a leader (leaders know their flights by table and key, not by id).
-  napi_value args[6];
+  napi_value args[4];
   napi_value undefined;
-  napi_get_undefined(env, &undefined);
-  napi_create_int32(env, message->kind(), &args[0]);
-  napi_create_double(env, static_cast<double>(message->flight_id()), &args[1]);
-  for (int i = 2; i < 6; ++i) args[i] = undefined;
-  if (message->base_kind() == MessageKind::kAbandon) {
-    const std::string& key = message->flight().key;
-    napi_create_double(env, static_cast<double>(message->table_id()), &args[3]);
-    napi_create_string_utf16(env, reinterpret_cast<const char16_t*>(key.data()), key.size() / sizeof(char16_t),
-                             &args[4]);
-    napi_create_uint32(env, message->flight().cell, &args[5]);
+  if (napi_get_undefined(env, &undefined) != napi_ok ||
+      napi_create_int32(env, message->kind(), &args[0]) != napi_ok ||
+      napi_create_uint32(env, message->lane(), &args[1]) != napi_ok ||
+      napi_create_double(env, static_cast<double>(message->flight_id()), &args[2]) != napi_ok) {
+    return;  // the destructor releases the receiver's part
   }
+  args[3] = undefined;
   if (const Bytes* payload = message->payload(); payload != nullptr) {
     void* copy = nullptr;
-    if (napi_create_buffer_copy(env, payload->size(), payload->data(), &copy, &args[2]) != napi_ok) {
-      args[2] = undefined;
+    if (napi_create_buffer_copy(env, payload->size(), payload->data(), &copy, &args[3]) != napi_ok) {
+      // Without its payload the outcome cannot be read: the receiver runs its own work instead.
+      if (napi_create_int32(env, static_cast<int32_t>(MessageKind::kFallback), &args[0]) != napi_ok) return;
+      args[3] = undefined;
     }
   }
   napi_value accepted;
-  if (napi_call_function(env, undefined, handler, 6, args, &accepted) != napi_ok) return;
+  if (napi_call_function(env, undefined, handler, 4, args, &accepted) != napi_ok) return;
   bool took_lead = false;
   if (message->base_kind() == MessageKind::kLead && napi_get_value_bool(env, accepted, &took_lead) == napi_ok &&
       took_lead) {

@@ -13,22 +13,10 @@
 #include <vector>
 
 #include "flight_table.h"
+#include "protocol.h"
 #include "table_registry.h"
 
 namespace threadflight {
-
-// What a message tells the receiving thread about a flight it waits for.
-enum class MessageKind : int32_t {
-  kValue = 0,     // payload: the serialized value
-  kError = 1,     // payload: the serialized error
-  kExpired = 2,   // the flight ran past maxDuration
-  kFallback = 3,  // the value could not be cloned: run your own work
-  kLead = 4,      // the leader's thread is gone: you lead this flight now
-  kAbandon = 5,   // (to the leader) every caller left: stop the work
-};
-
-// Set on an outcome's kind when the value reached more than one caller (do()'s `shared`).
-constexpr int32_t kSharedFlag = 8;
 
 using Bytes = std::vector<uint8_t>;
 
@@ -44,12 +32,12 @@ class Message {
   Message& operator=(const Message&) = delete;
 
   EnvId to() const { return notice_.to.env; }
+  // The receiver's lane cell: with the flight id, how its thread finds the flight.
+  uint32_t lane() const { return notice_.to.lane; }
   int32_t kind() const { return kind_; }
   MessageKind base_kind() const { return static_cast<MessageKind>(kind_ & ~kSharedFlag); }
   uint64_t flight_id() const { return notice_.flight->id; }
   const Bytes* payload() const { return payload_.get(); }
-  const FlightState& flight() const { return *notice_.flight; }
-  uint64_t table_id() const { return table_->id(); }
   // The receiving thread took the lead: it will settle the flight itself.
   void accept_lead() { lead_accepted_ = true; }
 
@@ -82,8 +70,9 @@ class Bridge {
   std::unordered_map<EnvId, napi_threadsafe_function> envs_;
 };
 
-// The TSFN's call_js: hands a message to the thread's JS handler (or, when the environment
-// is shutting down, just destroys it).
+// The TSFN's call_js: hands a message to the thread's JS handler as
+// handler(kind, lane, flightId, payload) (or, when the environment is shutting down, just
+// destroys it). For kLead the handler returns whether it took the lead.
 void DeliverMessage(napi_env env, napi_value handler, void* context, void* data);
 
 }  // namespace threadflight

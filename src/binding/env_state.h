@@ -3,7 +3,10 @@
 
 #include <node_api.h>
 
+#include <array>
+
 #include "flight_table.h"
+#include "protocol.h"
 
 namespace threadflight {
 
@@ -11,6 +14,9 @@ struct EnvState {
   EnvId id = 0;
   napi_threadsafe_function tsfn = nullptr;  // receives messages from other threads
   bool tsfn_refed = false;
+  // What the last join() learned (see JoinSlot); JavaScript reads it through a Float64Array
+  // over this memory, so a join returns a small integer and allocates nothing.
+  std::array<double, kJoinSlots> join_result{};
 };
 
 // The state of `env`, created when the addon is loaded there.

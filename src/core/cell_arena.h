@@ -1,6 +1,10 @@
-// Process-wide memory for per-flight subscriber counters, laid out so JavaScript can map
-// it as typed arrays: a caller joining a flight already known to its thread bumps the
-// counter with Atomics.add instead of calling into C++.
+// Process-wide memory for per-flight counters, laid out so JavaScript can map it as typed
+// arrays: a caller joining a flight its thread already knows bumps the counter with
+// Atomics.add instead of calling into C++.
+//
+// Free cells are kept by the arena alone, on one lock-free stack, never by the tables: a table
+// holds cells only for its flights in the air, so capacity is counted in flights, however many
+// tables (names) come and go.
 #pragma once
 
 #include <array>
@@ -13,8 +17,9 @@
 
 namespace threadflight {
 
-// Shared counters of one flight, or of one thread's part in a flight. JavaScript maps the
-// pages as Int32Array (index cell*8 + field) and Float64Array (index cell*4 + 2).
+// Shared counters of one flight, or of one thread's part in a flight. JavaScript maps pages
+// of cells as Int32Array and Float64Array; the offsets it uses are exported from here (see
+// src/binding/protocol.cc), never copied.
 struct alignas(32) Cell {
   // Flight cell: callers of the flight in every thread, leaders included (JS: Atomics.add).
   std::atomic<int32_t> subscribers{0};
@@ -25,20 +30,22 @@ struct alignas(32) Cell {
   // Flight cell: threads other than the leader's that wait for the outcome. The leader reads
   // it when settling, to serialize the value only when someone elsewhere needs it.
   std::atomic<int32_t> waiting_threads{0};
-  // Flight cell: 1 once the flight is no longer joinable (cleared, expired, settling), so that
-  // threads holding it in their Map stop handing it to new callers.
-  std::atomic<int32_t> detached{0};
-  double started_ms = 0;  // flight cell: monotonic start, for expiry sweeps in every thread
-  double unused_ms = 0;
+  // Flight cell: 1 once the flight is no longer joinable (forgotten, cleared, expired, doomed,
+  // settling), so that threads holding it in their map stop handing it to new callers.
+  std::atomic<int32_t> unjoinable{0};
+  // Flight cell: monotonic start in ms, for expiry in every thread.
+  double started_ms = 0;
+  // Free cell: the next free cell + 1 (0: none). Never read by JavaScript.
+  std::atomic<uint32_t> next_free{0};
+  uint32_t reserved = 0;
 };
 static_assert(sizeof(Cell) == 32, "JS maps cells with a 32-byte stride");
 static_assert(std::atomic<int32_t>::is_always_lock_free, "JS updates counters with Atomics");
 
 class CellArena {
  public:
-  static constexpr uint32_t kCellsPerPage = 4096;   // 64 KiB pages
-  static constexpr uint32_t kMaxPages = 4096;       // 16.7M cells owned at once, at most
-  static constexpr uint32_t kCellsPerChunk = 64;    // handed to a shard at a time
+  static constexpr uint32_t kCellsPerPage = 4096;  // 128 KiB pages
+  static constexpr uint32_t kMaxPages = 4096;      // 16.7M cells in use at once, at most
 
   // The arena every table draws from; never destroyed, because other threads and
   // JavaScript views may still point into it while the process exits.
@@ -48,15 +55,13 @@ class CellArena {
   CellArena(const CellArena&) = delete;
   CellArena& operator=(const CellArena&) = delete;
 
-  // Appends kCellsPerChunk free cells to `out` (recycled ones first); false when full.
-  bool allocate_chunk(std::vector<uint32_t>& out);
+  // Takes a free cell, all of whose counters are 0; false when every cell is in use.
+  bool take(uint32_t& cell);
 
-  // Takes back free cells of a table that goes away, for other tables to reuse.
-  void recycle(const std::vector<uint32_t>& cells);
+  // Returns a cell nobody uses any more; its counters are reset here.
+  void give_back(uint32_t cell) noexcept;
 
-  Cell& at(uint32_t index) noexcept {
-    return page(index / kCellsPerPage)->cells[index % kCellsPerPage];
-  }
+  Cell& at(uint32_t index) noexcept { return page(index / kCellsPerPage)->cells[index % kCellsPerPage]; }
 
   // Base address and size of a page, for mapping into JavaScript; null if not allocated.
   Cell* page_data(uint32_t page_index) noexcept;
@@ -69,15 +74,18 @@ class CellArena {
     std::array<Cell, kCellsPerPage> cells;
   };
 
-  Page* page(uint32_t page_index) noexcept {
-    return pages_[page_index].load(std::memory_order_acquire);
-  }
+  Page* page(uint32_t page_index) noexcept { return pages_[page_index].load(std::memory_order_acquire); }
+  // Adds a page of free cells; false when the arena is at its size limit.
+  bool grow();
+  // Pushes the chain first → … → last (linked through next_free) onto the free stack.
+  void push_free(uint32_t first, uint32_t last) noexcept;
 
+  // The free stack's head: (generation << 32) | (top cell + 1). The generation changes on
+  // every push and pop, so a pop that read a stale `next_free` fails its compare-exchange.
+  std::atomic<uint64_t> free_head_{0};
   const uint32_t max_pages_;
-  std::mutex mutex_;
-  uint32_t next_chunk_ = 0;  // in cells, guarded by mutex_
-  std::vector<uint32_t> recycled_;  // guarded by mutex_
-  std::vector<std::unique_ptr<Page>> owned_;
+  std::mutex grow_mutex_;
+  std::vector<std::unique_ptr<Page>> owned_;  // guarded by grow_mutex_
   std::array<std::atomic<Page*>, kMaxPages> pages_{};
   std::atomic<uint32_t> published_pages_{0};
 };

@@ -20,7 +20,7 @@ uint64_t next_flight_id() noexcept {
 }
 
 FlightTable::FlightTable(Limits limits, uint32_t shard_count, KeyHashFn hash, CellArena& arena)
-    : limits_(limits), id_(next_flight_id()), hash_(hash), arena_(arena) {
+    : limits_(limits), hash_(hash), arena_(arena) {
   if (limits_.max_subscribers < 1) throw std::invalid_argument("max_subscribers must be >= 1");
   if (limits_.max_duration_ns < 1) throw std::invalid_argument("max_duration_ns must be >= 1");
   const uint32_t n = round_up_pow2(std::max<uint32_t>(shard_count, 1));
@@ -29,52 +29,45 @@ FlightTable::FlightTable(Limits limits, uint32_t shard_count, KeyHashFn hash, Ce
 }
 
 FlightTable::~FlightTable() {
-  // Whatever cells this table still holds go back to the arena: a table goes away with the
-  // last instance of its name, the arena stays.
-  // Cells on the free lists are clean (free_cell resets them); those of flights still open
-  // are reset here, so a reused cell never carries a stale flag into a new flight.
+  // A table goes away with the last instance of its name; the arena stays. The cells of
+  // flights still open (and their waiters' lanes) go back to it: nobody can reach them now.
+  auto give_back_cells = [this](const FlightState& flight) {
+    arena_.give_back(flight.cell);
+    if (flight.leader.lane != flight.cell) arena_.give_back(flight.leader.lane);
+    for (const Participant& waiter : flight.waiters) arena_.give_back(waiter.lane);
+  };
   for (Shard& shard : shards_) {
     std::lock_guard<std::mutex> lock(shard.mutex);
-    for (const auto& entry : shard.entries) free_cell(shard, entry.second->cell);
-    for (const auto& entry : shard.detached) free_cell(shard, entry.second->cell);
+    for (const auto& entry : shard.entries) give_back_cells(*entry.second);
+    for (const auto& entry : shard.unjoinable) give_back_cells(*entry.second);
   }
-  std::vector<uint32_t> cells;
-  for (Shard& shard : shards_) cells.insert(cells.end(), shard.free_cells.begin(), shard.free_cells.end());
-  arena_.recycle(cells);
 }
 
 bool FlightTable::take_cell(Shard& shard, uint32_t& cell) {
-  if (shard.free_cells.empty() && !arena_.allocate_chunk(shard.free_cells)) return false;
-  cell = shard.free_cells.back();
-  shard.free_cells.pop_back();
+  if (!arena_.take(cell)) return false;
   ++shard.owned_cells;
   return true;
 }
 
 void FlightTable::free_cell(Shard& shard, uint32_t cell) {
-  Cell& c = arena_.at(cell);
-  c.subscribers.store(0, std::memory_order_relaxed);
-  c.lane.store(0, std::memory_order_relaxed);
-  c.waiting_threads.store(0, std::memory_order_relaxed);
-  c.detached.store(0, std::memory_order_relaxed);
-  shard.free_cells.push_back(cell);
+  arena_.give_back(cell);
   --shard.owned_cells;
 }
 
 FlightRef FlightTable::find_flight(Shard& shard, const KeyView& key, uint32_t cell) const {
   auto entry = shard.entries.find(key);
   if (entry != shard.entries.end() && entry->second->cell == cell) return entry->second;
-  auto gone = shard.detached.find(cell);
-  if (gone != shard.detached.end() && gone->second->key == key.bytes) return gone->second;
+  auto gone = shard.unjoinable.find(cell);
+  if (gone != shard.unjoinable.end() && gone->second->key == key.bytes) return gone->second;
   return nullptr;
 }
 
-void FlightTable::detach(Shard& shard, const FlightRef& flight) {
-  if (!flight->attached) return;
+void FlightTable::make_unjoinable(Shard& shard, const FlightRef& flight) {
+  if (!flight->joinable) return;
   shard.entries.erase(KeyView{flight->hash, flight->key});
-  flight->attached = false;
-  arena_.at(flight->cell).detached.store(1, std::memory_order_release);
-  shard.detached.emplace(flight->cell, flight);
+  flight->joinable = false;
+  arena_.at(flight->cell).unjoinable.store(1, std::memory_order_release);
+  shard.unjoinable.emplace(flight->cell, flight);
 }
 
 void FlightTable::drop_participant(Shard& shard, FlightState& flight, const Participant& who) {
@@ -86,11 +79,11 @@ void FlightTable::drop_participant(Shard& shard, FlightState& flight, const Part
 
 void FlightTable::release_ref(Shard& shard, const FlightRef& flight) {
   if (--flight->refs != 0) return;
-  if (flight->attached) {
+  if (flight->joinable) {
     shard.entries.erase(KeyView{flight->hash, flight->key});
-    flight->attached = false;
+    flight->joinable = false;
   } else {
-    shard.detached.erase(flight->cell);
+    shard.unjoinable.erase(flight->cell);
   }
   free_cell(shard, flight->cell);
 }
@@ -109,7 +102,7 @@ void FlightTable::lose_leader(Shard& shard, const FlightRef& flight, std::vector
     handovers.push_back(Notice{flight, flight->leader});
   } else {
     flight->finished = true;
-    detach(shard, flight);
+    make_unjoinable(shard, flight);
   }
   release_ref(shard, flight);  // the old leader's
 }
@@ -144,7 +137,7 @@ JoinResult FlightTable::join(std::string_view key, int64_t now_ns, EnvId env) {
     // Expired, or doomed (every caller left, so its leader is being told to stop): no longer
     // joinable. Its leader still settles it.
     if (!too_old) subscribers.fetch_sub(1, std::memory_order_acq_rel);
-    detach(shard, flight);
+    make_unjoinable(shard, flight);
   }
 
   uint32_t cell;
@@ -168,16 +161,16 @@ SettleResult FlightTable::settle(std::string_view key, uint32_t cell, EnvId env,
   FlightRef flight = find_flight(shard, view, cell);
   if (!flight || flight->finished || flight->leader.env != env) return SettleResult::kNotLeader;
   if (!flight->waiters.empty() && !have_outcome) {
-    detach(shard, flight);  // nobody may join while the leader prepares the outcome
+    make_unjoinable(shard, flight);  // nobody may join while the leader prepares the outcome
     return SettleResult::kNeedsPayload;
   }
   const bool anyone_waiting = !flight->waiters.empty();
   if (anyone_waiting) {
-    detach(shard, flight);  // stays findable by cell until every waiter acknowledges
-  } else if (flight->attached) {
+    make_unjoinable(shard, flight);  // stays findable by cell until every waiter acknowledges
+  } else if (flight->joinable) {
     shard.entries.erase(view);
-    flight->attached = false;
-    arena_.at(flight->cell).detached.store(1, std::memory_order_release);
+    flight->joinable = false;
+    arena_.at(flight->cell).unjoinable.store(1, std::memory_order_release);
   }
   flight->finished = true;
   for (const Participant& waiter : flight->waiters) notify.push_back(Notice{flight, waiter});
@@ -214,7 +207,7 @@ LeaveResult FlightTable::leave(std::string_view key, uint32_t cell, uint64_t id,
   if (flight->finished || arena_.at(flight->cell).subscribers.load(std::memory_order_acquire) != 0) {
     return LeaveResult::kLeft;
   }
-  detach(shard, flight);
+  make_unjoinable(shard, flight);
   abandoned = Notice{flight, flight->leader};
   return LeaveResult::kAbandoned;
 }
@@ -225,8 +218,8 @@ bool FlightTable::forget(std::string_view key) {
   std::lock_guard<std::mutex> lock(shard.mutex);
   auto entry = shard.entries.find(view);
   if (entry == shard.entries.end()) return false;
-  FlightRef flight = entry->second;  // detach() erases the entry: keep the flight alive
-  detach(shard, flight);
+  FlightRef flight = entry->second;  // make_unjoinable() erases the entry: keep the flight alive
+  make_unjoinable(shard, flight);
   return true;
 }
 
@@ -236,7 +229,7 @@ void FlightTable::forget_env(EnvId env, std::vector<Notice>& handovers, std::vec
     std::lock_guard<std::mutex> lock(shard.mutex);
     flights.clear();
     for (const auto& entry : shard.entries) flights.push_back(entry.second);
-    for (const auto& entry : shard.detached) flights.push_back(entry.second);
+    for (const auto& entry : shard.unjoinable) flights.push_back(entry.second);
     for (const FlightRef& flight : flights) {
       auto& waiters = flight->waiters;
       for (auto it = waiters.begin(); it != waiters.end();) {
@@ -254,7 +247,7 @@ void FlightTable::forget_env(EnvId env, std::vector<Notice>& handovers, std::vec
       if (flight->leader.env == env) {
         lose_leader(shard, flight, handovers);
       } else if (arena_.at(flight->cell).subscribers.load(std::memory_order_acquire) == 0) {
-        detach(shard, flight);  // the dead thread's callers were the last ones
+        make_unjoinable(shard, flight);  // the dead thread's callers were the last ones
         abandoned.push_back(Notice{flight, flight->leader});
       }
     }
@@ -277,18 +270,18 @@ bool FlightTable::contains(std::string_view key) const {
 }
 
 size_t FlightTable::clear() {
-  size_t detached = 0;
+  size_t cleared = 0;
   for (Shard& shard : shards_) {
     std::lock_guard<std::mutex> lock(shard.mutex);
-    detached += shard.entries.size();
+    cleared += shard.entries.size();
     for (auto& entry : shard.entries) {
-      entry.second->attached = false;
-      arena_.at(entry.second->cell).detached.store(1, std::memory_order_release);
-      shard.detached.emplace(entry.second->cell, entry.second);
+      entry.second->joinable = false;
+      arena_.at(entry.second->cell).unjoinable.store(1, std::memory_order_release);
+      shard.unjoinable.emplace(entry.second->cell, entry.second);
     }
     shard.entries.clear();
   }
-  return detached;
+  return cleared;
 }
 
 TableStats FlightTable::stats() const {

@@ -89,7 +89,7 @@ struct FlightState {
   Participant leader;
   std::vector<Participant> waiters;  // threads waiting that have not been notified yet
   uint32_t refs = 1;                 // participants that may still touch the cells
-  bool attached = true;              // still the key's entry (joinable)
+  bool joinable = true;              // still the key's entry
   bool finished = false;             // settled, or ended with no one left to lead it
 };
 
@@ -122,10 +122,10 @@ class FlightTable {
 
   // Starts a flight led by `env`, or joins the one in the air as a waiting thread. A flight
   // older than max_duration, or one that every caller has left (its count is 0: doomed), is
-  // detached and replaced; its leader still settles it.
+  // made unjoinable and replaced; its leader still settles it.
   JoinResult join(std::string_view key, int64_t now_ns, EnvId env);
 
-  // The leader ends its flight. Detaches the entry if it is still this flight. With nobody
+  // The leader ends its flight, making it unjoinable if it still was. With nobody
   // else waiting the flight is over (kDone). With waiters: if !have_outcome, kNeedsPayload
   // (call again, the flight stays unjoinable meanwhile); else kNotify with `notify` filled,
   // and each notified waiter must be acknowledged with `acknowledge` once it is done.
@@ -155,12 +155,12 @@ class FlightTable {
 
   bool contains(std::string_view key) const;
 
-  // Detaches every entry; their leaders still settle them. Returns how many were detached.
+  // Makes every flight unjoinable; their leaders still settle them. Returns how many there were.
   size_t clear();
 
   TableStats stats() const;
   size_t size() const;
-  // Cells held by this table's flights and lanes (in the table, detached, or being notified).
+  // Cells held by this table's flights and lanes (joinable or not, or being notified).
   size_t owned_cells() const;
 
   // Values that could not be sent to other threads; returns the count before this one.
@@ -168,9 +168,6 @@ class FlightTable {
   uint64_t clone_failures() const noexcept { return clone_failures_.load(); }
 
   const Limits& limits() const noexcept { return limits_; }
-  // Unique in the process; lets a thread route a message to its side of this table.
-  uint64_t id() const noexcept { return id_; }
-  uint32_t shard_count() const noexcept { return static_cast<uint32_t>(shards_.size()); }
   CellArena& arena() noexcept { return arena_; }
 
  private:
@@ -187,8 +184,7 @@ class FlightTable {
     // Joinable flights; the KeyView points into the FlightState's own key.
     std::unordered_map<KeyView, FlightRef, KeyViewHash> entries;
     // Flights no longer joinable but not over yet (expired, cleared, settling), by cell.
-    std::unordered_map<uint32_t, FlightRef> detached;
-    std::vector<uint32_t> free_cells;
+    std::unordered_map<uint32_t, FlightRef> unjoinable;
     size_t owned_cells = 0;
   };
 
@@ -197,9 +193,10 @@ class FlightTable {
 
   bool take_cell(Shard& shard, uint32_t& cell);
   void free_cell(Shard& shard, uint32_t cell);
-  // The unsettled flight `cell` of `key`, attached or detached; null if none.
+  // The unsettled flight `cell` of `key`, joinable or not; null if none.
   FlightRef find_flight(Shard& shard, const KeyView& key, uint32_t cell) const;
-  void detach(Shard& shard, const FlightRef& flight);
+  // Moves the flight from `entries` to `unjoinable` and flags its cell, if it is still joinable.
+  void make_unjoinable(Shard& shard, const FlightRef& flight);
   // Takes one participant's callers off the flight's total and frees its lane cell.
   void drop_participant(Shard& shard, FlightState& flight, const Participant& who);
   // One reference fewer; the flight's cell is freed with the last.
@@ -212,7 +209,6 @@ class FlightTable {
   }
 
   const Limits limits_;
-  const uint64_t id_;
   const KeyHashFn hash_;
   CellArena& arena_;
   uint32_t shard_mask_;

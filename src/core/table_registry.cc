@@ -1,5 +1,6 @@
 #include "table_registry.h"
 
+#include <algorithm>
 #include <new>
 #include <type_traits>
 
@@ -25,7 +26,15 @@ std::shared_ptr<FlightTable> TableRegistry::open_named(const std::string& name, 
   }
   auto table = std::make_shared<FlightTable>(limits);
   named_[name] = table;
+  if (named_.size() >= sweep_at_) drop_expired();
   return table;
+}
+
+void TableRegistry::drop_expired() {
+  // A weak_ptr keeps its table's memory (made by make_shared) until it is dropped: names used
+  // once and forgotten must not pile up. Amortized: the next sweep waits for the map to double.
+  std::erase_if(named_, [](const auto& entry) { return entry.second.expired(); });
+  sweep_at_ = std::max<size_t>(kFirstSweep, 2 * named_.size());
 }
 
 std::vector<std::shared_ptr<FlightTable>> TableRegistry::snapshot() {

@@ -32,9 +32,14 @@ class TableRegistry {
 
  private:
   std::vector<std::shared_ptr<FlightTable>> snapshot();
+  // Erases the names whose table is gone. Called with mutex_ held.
+  void drop_expired();
+
+  static constexpr size_t kFirstSweep = 64;
 
   std::mutex mutex_;
   std::unordered_map<std::string, std::weak_ptr<FlightTable>> named_;
+  size_t sweep_at_ = kFirstSweep;
 };
 
 }  // namespace threadflight

@@ -5,7 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <memory>
+#include <random>
 #include <string>
+#include <thread>
 
 namespace threadflight {
 namespace {
@@ -80,9 +84,9 @@ TEST_F(Table, OnlyTheLeaderSettlesAndOnlyOnce) {
 
 TEST_F(Table, AStaleLeaderNeverRemovesANewerFlight) {
   JoinResult old_flight = table.join("k", 0, kMain);
-  EXPECT_EQ(cell(old_flight.cell).detached.load(), 0);
+  EXPECT_EQ(cell(old_flight.cell).unjoinable.load(), 0);
   table.clear();
-  EXPECT_EQ(cell(old_flight.cell).detached.load(), 1) << "threads holding it must see it is not joinable";
+  EXPECT_EQ(cell(old_flight.cell).unjoinable.load(), 1) << "threads holding it must see it is not joinable";
   JoinResult new_flight = table.join("k", 1, kMain);
   ASSERT_EQ(new_flight.role, Role::kLeader);
   ASSERT_NE(new_flight.cell, old_flight.cell);
@@ -103,7 +107,7 @@ TEST_F(Table, WaitersAreNotifiedOnceTheOutcomeIsReadyAndAcknowledgeIt) {
 
   EXPECT_EQ(settle("k", lead, kMain, /*have_outcome=*/false), SettleResult::kNeedsPayload);
   EXPECT_FALSE(table.contains("k")) << "no one may join while the leader prepares the outcome";
-  EXPECT_EQ(cell(lead.cell).detached.load(), 1);
+  EXPECT_EQ(cell(lead.cell).unjoinable.load(), 1);
   JoinResult next = table.join("k", 1, kWorkerA);
   EXPECT_EQ(next.role, Role::kLeader);
   EXPECT_NE(next.cell, lead.cell);
@@ -169,7 +173,7 @@ TEST_F(Table, WhenTheLastCallerAnywhereLeavesTheFlightIsAbandoned) {
   EXPECT_EQ(abandoned.to.env, kMain);
   EXPECT_EQ(abandoned.flight->id, lead.id);
   EXPECT_FALSE(table.contains("k")) << "a new caller never joins a doomed flight";
-  EXPECT_EQ(cell(lead.cell).detached.load(), 1);
+  EXPECT_EQ(cell(lead.cell).unjoinable.load(), 1);
   EXPECT_EQ(settle("k", lead, kMain, false), SettleResult::kDone);
   EXPECT_EQ(table.owned_cells(), 0u);
 }
@@ -209,7 +213,7 @@ TEST_F(Table, ForgetMakesTheFlightUnjoinableButItsCallersKeepIt) {
   table.join("k", 0, kWorkerA);
   EXPECT_TRUE(table.forget("k"));
   EXPECT_FALSE(table.contains("k"));
-  EXPECT_EQ(cell(old_flight.cell).detached.load(), 1);
+  EXPECT_EQ(cell(old_flight.cell).unjoinable.load(), 1);
   JoinResult fresh = table.join("k", 1, kWorkerB);
   ASSERT_EQ(fresh.role, Role::kLeader);
   EXPECT_EQ(settle("k", old_flight, kMain), SettleResult::kNotify);  // worker A still gets it
@@ -360,7 +364,7 @@ TEST(FlightTable, StatsReportEntriesSubscribersAndTheOldestStart) {
   EXPECT_DOUBLE_EQ(table.arena().at(a.cell).started_ms, 7.0);
 }
 
-TEST(FlightTable, ClearDetachesEverythingButLeadersStillSettle) {
+TEST(FlightTable, ClearMakesEverythingUnjoinableButLeadersStillSettle) {
   FlightTable table(limits());
   std::vector<Notice> notices;
   JoinResult a = table.join("a", 0, kMain), b = table.join("b", 0, kMain);
@@ -382,12 +386,6 @@ TEST(FlightTable, CloneFailuresAreCounted) {
   EXPECT_EQ(table.clone_failures(), 2u);
 }
 
-TEST(FlightTable, ShardCountIsAPowerOfTwo) {
-  EXPECT_EQ(FlightTable(limits(), 1).shard_count(), 1u);
-  EXPECT_EQ(FlightTable(limits(), 5).shard_count(), 8u);
-  EXPECT_EQ(FlightTable(limits(), 16).shard_count(), 16u);
-}
-
 TEST(FlightTable, InvalidLimitsAreRejected) {
   EXPECT_THROW(FlightTable(Limits{0, kMs}), std::invalid_argument);
   EXPECT_THROW(FlightTable(Limits{1, 0}), std::invalid_argument);
@@ -397,12 +395,13 @@ TEST(CellArena, ExhaustionIsReportedNotFatal) {
   CellArena arena(/*max_pages=*/1);  // private and small, so the global one is untouched
   FlightTable table(limits(), 1, &seeded_hash, arena);
   std::vector<uint32_t> taken;
-  size_t chunks = 0;
-  while (arena.allocate_chunk(taken)) ++chunks;
-  EXPECT_EQ(chunks, CellArena::kCellsPerPage / CellArena::kCellsPerChunk);
+  uint32_t cell;
+  while (arena.take(cell)) taken.push_back(cell);
   EXPECT_EQ(taken.size(), size_t{CellArena::kCellsPerPage});
   EXPECT_EQ(table.join("k", 0, kMain).role, Role::kExhausted);
   EXPECT_FALSE(table.contains("k"));
+  arena.give_back(taken.back());
+  EXPECT_EQ(table.join("k", 0, kMain).role, Role::kLeader) << "a cell given back serves the next flight";
 }
 
 TEST(CellArena, ARecycledCellStartsClean) {
@@ -413,7 +412,7 @@ TEST(CellArena, ARecycledCellStartsClean) {
       const std::string key = "key" + std::to_string(k);
       JoinResult j = table.join(key, 0, kMain);
       table.join(key, 0, kWorkerA);  // waiting thread, lane cell, count 2
-      table.forget(key);             // detached flag set
+      table.forget(key);             // unjoinable flag set
       (void)j;
     }
   }  // the table goes away with all those flights still open
@@ -425,7 +424,7 @@ TEST(CellArena, ARecycledCellStartsClean) {
     EXPECT_EQ(c.subscribers.load(), 1);
     EXPECT_EQ(c.lane.load(), 1);
     EXPECT_EQ(c.waiting_threads.load(), 0);
-    EXPECT_EQ(c.detached.load(), 0) << "a stale flag would make the new flight unjoinable";
+    EXPECT_EQ(c.unjoinable.load(), 0) << "a stale flag would make the new flight unjoinable";
   }
 }
 
@@ -442,6 +441,84 @@ TEST(CellArena, ATableThatGoesAwayGivesItsCellsBack) {
     }
   }
   EXPECT_EQ(arena.page_count(), 1u);
+}
+
+// Every cell comes back: of flights still open, of their waiters' lanes, and of a leader that
+// took a flight over (whose lane is not the flight's cell).
+TEST(CellArena, EveryCellOfAnOpenTableComesBack) {
+  CellArena arena(/*max_pages=*/1);
+  {
+    FlightTable table(limits(), 4, &seeded_hash, arena);
+    for (int k = 0; k < 100; ++k) {
+      const std::string key = "key" + std::to_string(k);
+      table.join(key, 0, kMain);
+      table.join(key, 0, kWorkerA);
+      table.join(key, 0, kWorkerB);
+    }
+    std::vector<Notice> handovers, abandoned;
+    table.forget_env(kMain, handovers, abandoned);  // kWorkerA takes every flight over
+    ASSERT_EQ(handovers.size(), 100u);
+  }
+  std::vector<uint32_t> taken;
+  uint32_t cell;
+  while (arena.take(cell)) taken.push_back(cell);
+  EXPECT_EQ(taken.size(), size_t{CellArena::kCellsPerPage});
+}
+
+// Capacity is counted in flights: a table with nothing in the air holds no cell, however
+// many tables there are.
+TEST(CellArena, IdleTablesHoldNoCells) {
+  CellArena arena(/*max_pages=*/1);
+  std::vector<std::unique_ptr<FlightTable>> tables;
+  std::vector<Notice> notices;
+  for (int i = 0; i < 3 * static_cast<int>(CellArena::kCellsPerPage); ++i) {
+    auto& table = *tables.emplace_back(std::make_unique<FlightTable>(limits(), 16, &seeded_hash, arena));
+    const JoinResult j = table.join("k", 0, kMain);
+    ASSERT_EQ(j.role, Role::kLeader) << "table " << i;
+    ASSERT_EQ(table.settle("k", j.cell, kMain, true, notices), SettleResult::kDone);
+    ASSERT_EQ(table.owned_cells(), 0u);
+  }
+  std::vector<uint32_t> taken;
+  uint32_t cell;
+  while (arena.take(cell)) taken.push_back(cell);
+  EXPECT_EQ(taken.size(), size_t{CellArena::kCellsPerPage});
+}
+
+// Threads taking and giving back cells at once never hold the same cell, and lose none.
+TEST(CellArena, ConcurrentTakersNeverShareACell) {
+  CellArena arena(/*max_pages=*/2);
+  constexpr uint32_t kCells = 2 * CellArena::kCellsPerPage;
+  std::vector<std::atomic<int>> holders(kCells);
+  std::atomic<bool> shared{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      std::vector<uint32_t> mine;
+      std::mt19937 rng(static_cast<unsigned>(t));
+      for (int i = 0; i < 200000; ++i) {
+        uint32_t cell;
+        if ((rng() & 1) != 0 && arena.take(cell)) {
+          if (holders[cell].fetch_add(1) != 0) shared = true;
+          mine.push_back(cell);
+        } else if (!mine.empty()) {
+          const uint32_t back = mine.back();
+          mine.pop_back();
+          holders[back].fetch_sub(1);
+          arena.give_back(back);
+        }
+      }
+      for (uint32_t cell : mine) {
+        holders[cell].fetch_sub(1);
+        arena.give_back(cell);
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_FALSE(shared);
+  std::vector<uint32_t> taken;
+  uint32_t cell;
+  while (arena.take(cell)) taken.push_back(cell);
+  EXPECT_EQ(taken.size(), size_t{kCells});
 }
 
 }  // namespace

@@ -44,7 +44,7 @@ struct ModelFlight {
   int64_t started;
   Part leader;
   std::vector<Part> waiters;
-  bool attached = true;
+  bool joinable = true;
   bool finished = false;
   int32_t total() const {
     int32_t t = finished ? 0 : leader.callers;
@@ -68,7 +68,7 @@ class Harness {
       case 3: SettleOne(a, b % 2 == 0); break;
       case 4: if (b % 2 == 0) AckOne(a); else DeliverStop(a); break;
       case 5: CHECK(table_.forget(key) == Forget(key)); break;
-      case 6: if (b % 4 == 0) { table_.clear(); for (auto& f : flights_) Detach(*f); } break;
+      case 6: if (b % 4 == 0) { table_.clear(); for (auto& f : flights_) MakeUnjoinable(*f); } break;
       case 7: if (b % 3 == 0) Kill(thread); break;
       case 8: now_ += (b % 30) * kMs; break;
     }
@@ -92,7 +92,7 @@ class Harness {
 
  private:
   ModelFlight* Attached(const std::string& key) {
-    for (auto& f : flights_) if (f->attached && f->key == key) return f.get();
+    for (auto& f : flights_) if (f->joinable && f->key == key) return f.get();
     return nullptr;
   }
   Part* PartOf(ModelFlight& f, EnvId env) {
@@ -100,10 +100,10 @@ class Harness {
     for (Part& w : f.waiters) if (w.env == env) return &w;
     return nullptr;
   }
-  void Detach(ModelFlight& f) { f.attached = false; }
+  void MakeUnjoinable(ModelFlight& f) { f.joinable = false; }
   bool Forget(const std::string& key) {
     ModelFlight* f = Attached(key);
-    if (f) Detach(*f);
+    if (f) MakeUnjoinable(*f);
     return f != nullptr;
   }
 
@@ -136,7 +136,7 @@ class Harness {
       return;
     }
     CHECK(j.role == Role::kLeader);
-    if (f) Detach(*f);
+    if (f) MakeUnjoinable(*f);
     auto flight = std::make_unique<ModelFlight>();
     *flight = ModelFlight{j.id, key, j.cell, now_, Part{env, j.cell, 1}, {}, true, false};
     flights_.push_back(std::move(flight));
@@ -169,7 +169,7 @@ class Harness {
     if (f.total() == 0) {
       CHECK(r == LeaveResult::kAbandoned);
       CHECK(abandoned.to.env == f.leader.env);
-      Detach(f);
+      MakeUnjoinable(f);
       stops_.push_back(f.id);  // the message to the leader is in transit
     } else {
       CHECK(r == LeaveResult::kLeft);
@@ -187,7 +187,7 @@ class Harness {
     SettleResult r = table_.settle(f.key, f.cell, f.leader.env, /*have_outcome=*/eager, notices);
     if (!f.waiters.empty() && !eager) {
       CHECK(r == SettleResult::kNeedsPayload);
-      Detach(f);
+      MakeUnjoinable(f);
       r = table_.settle(f.key, f.cell, f.leader.env, true, notices);
     }
     CHECK(r == (f.waiters.empty() ? SettleResult::kDone : SettleResult::kNotify));
@@ -198,7 +198,7 @@ class Harness {
     }
     f.waiters.clear();
     f.finished = true;
-    Detach(f);
+    MakeUnjoinable(f);
     // A second settle is refused.
     std::vector<Notice> none;
     CHECK(table_.settle(f.key, f.cell, f.leader.env, true, none) == SettleResult::kNotLeader);
@@ -245,14 +245,14 @@ class Harness {
       if (f->leader.env == env) {
         if (f->waiters.empty()) {
           f->finished = true;
-          Detach(*f);
+          MakeUnjoinable(*f);
         } else {
           f->leader = f->waiters.front();
           f->waiters.erase(f->waiters.begin());
           ++expected_handovers;
         }
       } else if (f->total() == 0) {
-        Detach(*f);  // abandoned: its leader (alive) is told to stop
+        MakeUnjoinable(*f);  // abandoned: its leader (alive) is told to stop
         stops_.push_back(f->id);
       }
     }
@@ -261,12 +261,12 @@ class Harness {
   }
 
   void Verify() {
-    size_t attached = 0;
+    size_t joinable = 0;
     int64_t subscribers = 0;
     size_t owned = pending_.size();  // each pending notice still holds its waiter's lane
     for (auto& f : flights_) {
-      if (f->attached) {
-        ++attached;
+      if (f->joinable) {
+        ++joinable;
         subscribers += f->total();
       }
       const bool cell_held = !f->finished || std::any_of(pending_.begin(), pending_.end(),
@@ -277,7 +277,7 @@ class Harness {
         owned += f->waiters.size();
       }
     }
-    CHECK(table_.size() == attached);
+    CHECK(table_.size() == joinable);
     CHECK(table_.stats().subscribers == subscribers);
     CHECK(table_.owned_cells() == owned);
   }

@@ -1,5 +1,5 @@
 const { Singleflight } = require('../..');
-const { deferred, flushMicrotasks, spyOnTable } = require('./helpers');
+const { deferred, flushMicrotasks, loadCountingCrossings } = require('./helpers');
 
 describe('coalescing', () => {
   test('concurrent callers of one key share one execution and the very same value', async () => {
@@ -80,19 +80,15 @@ describe('coalescing', () => {
     for (const r of results) expect(Object.is(r, value)).toBe(true);
   });
 
-  test.each([
-    ['an unnamed instance (JavaScript table)', undefined],
-    ['a named instance (native process-wide table)', 'coalescing-no-crossing'],
-  ])('duplicate callers in the same thread do not call into the table: %s', async (_label, name) => {
-    const sf = new Singleflight(name === undefined ? undefined : { name });
-    const joins = spyOnTable(sf, 'join');
-    const settles = spyOnTable(sf, 'settle');
+  test('duplicate callers in the same thread never cross into C++: one join and one settle for 500 callers', async () => {
+    const { threadflight, crossings } = loadCountingCrossings();
+    const sf = new threadflight.Singleflight({ name: 'coalescing-no-crossing' });
     const gate = deferred();
     const calls = Array.from({ length: 500 }, () => sf.execute('hot', () => gate.promise));
-    expect(joins).toHaveLength(1);
+    expect(crossings).toEqual({ join: 1 });
     gate.resolve('v');
-    await Promise.all(calls);
-    expect(settles).toHaveLength(1);
+    await expect(Promise.all(calls)).resolves.toEqual(Array(500).fill('v'));
+    expect(crossings).toEqual({ join: 1, settle: 1 });
   });
 
   test('thenables that are not native promises are followed', async () => {

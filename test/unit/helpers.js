@@ -15,21 +15,37 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Lets pending promise callbacks run. */
 const flushMicrotasks = () => new Promise((resolve) => setImmediate(resolve));
 
-/** Records each call of `name` on the instance's table (native, or the JavaScript one of an
- * unnamed instance) while keeping its behaviour. */
-function spyOnTable(sf, name) {
-  const table = sf.group.table; // the ThreadGroup's table
-  const original = table[name];
-  const calls = [];
-  // Native methods are read-only on the prototype, so define an own property instead.
-  Object.defineProperty(table, name, {
-    configurable: true,
-    value: (...args) => {
-      calls.push(args);
-      return original.apply(table, args);
-    },
+/**
+ * Loads a fresh copy of the package whose native tables count the calls crossing into C++
+ * (the addon itself is the real one, seen through a Proxy, like a spy on a module boundary).
+ * Returns the package and the counts by function name.
+ */
+function loadCountingCrossings() {
+  const addon = require.resolve('../../build/Release/threadflight.node');
+  const crossings = {};
+  const counted = (handle) =>
+    new Proxy(handle, {
+      get(target, name) {
+        const value = Reflect.get(target, name);
+        if (typeof value !== 'function') return value;
+        return (...args) => {
+          crossings[name] = (crossings[name] ?? 0) + 1;
+          return value(...args);
+        };
+      },
+    });
+  let threadflight;
+  jest.isolateModules(() => {
+    jest.doMock(addon, () => {
+      const real = jest.requireActual(addon);
+      return new Proxy(real, {
+        get: (target, name) =>
+          name === 'openTable' ? (...args) => counted(target.openTable(...args)) : Reflect.get(target, name),
+      });
+    });
+    threadflight = require('../..');
   });
-  return calls;
+  return { threadflight, crossings };
 }
 
-module.exports = { deferred, sleep, flushMicrotasks, spyOnTable };
+module.exports = { deferred, sleep, flushMicrotasks, loadCountingCrossings };

@@ -1,4 +1,4 @@
-#include "group.h"
+#include "table_handle.h"
 
 #include <cmath>
 #include <limits>
@@ -48,26 +48,26 @@ bool ReadNumber(const Napi::CallbackInfo& info, size_t index, const char* what, 
 
 }  // namespace
 
-template <Group::Method method>
-Napi::Value Group::Call(const Napi::CallbackInfo& info) {
-  return (static_cast<std::shared_ptr<Group>*>(info.Data())->get()->*method)(info);
+template <TableHandle::Method method>
+Napi::Value TableHandle::Call(const Napi::CallbackInfo& info) {
+  return (static_cast<std::shared_ptr<TableHandle>*>(info.Data())->get()->*method)(info);
 }
 
 namespace {
-void DropGroupReference(napi_env /*env*/, void* data, void* /*hint*/) {
-  std::unique_ptr<std::shared_ptr<Group>> owned(static_cast<std::shared_ptr<Group>*>(data));
+void DropHandleReference(napi_env /*env*/, void* data, void* /*hint*/) {
+  std::unique_ptr<std::shared_ptr<TableHandle>> owned(static_cast<std::shared_ptr<TableHandle>*>(data));
 }
 }  // namespace
 
-// Adds `name` to `handle`: a function whose callback data is its own reference to the group,
+// Adds `name` to `handle`: a function whose callback data is its own reference to the table,
 // dropped when the function is collected (so a function kept alone still works). Returns
 // false, with a JS exception pending, if it could not.
-template <Group::Method method>
-bool Group::Bind(Napi::Env env, Napi::Object handle, const char* name, const std::shared_ptr<Group>& group) {
-  auto reference = std::make_unique<std::shared_ptr<Group>>(group);
+template <TableHandle::Method method>
+bool TableHandle::Bind(Napi::Env env, Napi::Object handle, const char* name, const std::shared_ptr<TableHandle>& self) {
+  auto reference = std::make_unique<std::shared_ptr<TableHandle>>(self);
   Napi::Function function = Napi::Function::New<&Call<method>>(env, name, reference.get());
   if (env.IsExceptionPending()) return false;
-  if (napi_add_finalizer(env, function, reference.get(), &DropGroupReference, nullptr, nullptr) != napi_ok) {
+  if (napi_add_finalizer(env, function, reference.get(), &DropHandleReference, nullptr, nullptr) != napi_ok) {
     Napi::Error::New(env, "could not bind the table's functions").ThrowAsJavaScriptException();
     return false;
   }
@@ -76,7 +76,7 @@ bool Group::Bind(Napi::Env env, Napi::Object handle, const char* name, const std
   return !env.IsExceptionPending();
 }
 
-Napi::Value Group::Open(const Napi::CallbackInfo& info) {
+Napi::Value TableHandle::Open(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   double max_subscribers, max_duration_ms;
   if (!ReadNumber(info, 1, "maxSubscribers", max_subscribers) ||
@@ -94,11 +94,11 @@ Napi::Value Group::Open(const Napi::CallbackInfo& info) {
   }
   // Only named instances have a native table; unnamed ones keep theirs in JavaScript.
   if (!info[0].IsString()) {
-    Napi::TypeError::New(env, "openGroup(name, ...) expects a name").ThrowAsJavaScriptException();
+    Napi::TypeError::New(env, "openTable(name, ...) expects a name").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   const Limits limits = LimitsFrom(max_subscribers, max_duration_ms);
-  std::shared_ptr<Group> group;
+  std::shared_ptr<TableHandle> self;
   // Names, like keys, are compared as exact UTF-16 (UTF-8 would merge lone surrogates).
   KeyBytes name;
   if (!name.read(env, info[0])) return env.Undefined();
@@ -114,23 +114,22 @@ Napi::Value Group::Open(const Napi::CallbackInfo& info) {
       error.ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    group = std::make_shared<Group>(std::move(table), state->id);
+    self = std::make_shared<TableHandle>(std::move(table), state);
   } catch (const std::exception& e) {
     Napi::Error::New(env, e.what()).ThrowAsJavaScriptException();
     return env.Undefined();
   }
   Napi::Object handle = Napi::Object::New(env);
   try {
-    const bool bound = Bind<&Group::Join>(env, handle, "join", group) &&
-                       Bind<&Group::Settle>(env, handle, "settle", group) &&
-                       Bind<&Group::Leave>(env, handle, "leave", group) &&
-                       Bind<&Group::Forget>(env, handle, "forget", group) &&
-                       Bind<&Group::TableId>(env, handle, "tableId", group) &&
-                       Bind<&Group::Has>(env, handle, "has", group) &&
-                       Bind<&Group::Size>(env, handle, "size", group) &&
-                       Bind<&Group::Clear>(env, handle, "clear", group) &&
-                       Bind<&Group::Stats>(env, handle, "stats", group) &&
-                       Bind<&Group::CountCloneFailure>(env, handle, "countCloneFailure", group);
+    const bool bound = Bind<&TableHandle::Join>(env, handle, "join", self) &&
+                       Bind<&TableHandle::Settle>(env, handle, "settle", self) &&
+                       Bind<&TableHandle::Leave>(env, handle, "leave", self) &&
+                       Bind<&TableHandle::Forget>(env, handle, "forget", self) &&
+                       Bind<&TableHandle::Has>(env, handle, "has", self) &&
+                       Bind<&TableHandle::Size>(env, handle, "size", self) &&
+                       Bind<&TableHandle::Clear>(env, handle, "clear", self) &&
+                       Bind<&TableHandle::Stats>(env, handle, "stats", self) &&
+                       Bind<&TableHandle::CountCloneFailure>(env, handle, "countCloneFailure", self);
     if (!bound) return env.Undefined();
   } catch (const std::bad_alloc&) {
     Napi::Error::New(env, "out of memory while opening a table").ThrowAsJavaScriptException();
@@ -139,28 +138,26 @@ Napi::Value Group::Open(const Napi::CallbackInfo& info) {
   return handle;
 }
 
-Napi::Value Group::Join(const Napi::CallbackInfo& info) {
+Napi::Value TableHandle::Join(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   KeyBytes key;
   if (!key.read(env, info[0])) return env.Undefined();
   JoinResult result;
   try {
-    result = table_->join(key.bytes(), monotonic_ns(), env_);
+    result = table_->join(key.bytes(), monotonic_ns(), state_->id);
   } catch (const std::bad_alloc&) {
     Napi::Error::New(env, "out of memory while joining a flight").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  if (result.role == Role::kFollower) {
-    Napi::Array follower = Napi::Array::New(env, 3);
-    follower.Set(0u, Napi::Number::New(env, result.cell));
-    follower.Set(1u, Napi::Number::New(env, static_cast<double>(result.id)));
-    follower.Set(2u, Napi::Number::New(env, result.lane));
-    return follower;
-  }
-  return Napi::Number::New(env, static_cast<double>(result.cell) * 4 + static_cast<double>(result.role));
+  auto& out = state_->join_result;
+  out[kJoinCell] = result.cell;
+  out[kJoinLane] = result.lane;
+  out[kJoinFlightId] = static_cast<double>(result.id);
+  out[kJoinStartedMs] = static_cast<double>(result.started_ns) / kNsPerMs;
+  return Napi::Number::New(env, static_cast<double>(result.role));
 }
 
-Napi::Value Group::Settle(const Napi::CallbackInfo& info) {
+Napi::Value TableHandle::Settle(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   KeyBytes key;
   double cell;
@@ -178,12 +175,12 @@ Napi::Value Group::Settle(const Napi::CallbackInfo& info) {
   }
   std::vector<Notice> notices;
   const SettleResult result =
-      table_->settle(key.bytes(), static_cast<uint32_t>(cell), env_, have_outcome, notices);
+      table_->settle(key.bytes(), static_cast<uint32_t>(cell), state_->id, have_outcome, notices);
   if (result == SettleResult::kNotify) Bridge::global().send_outcome(table_, notices, kind, std::move(payload));
   return Napi::Number::New(env, static_cast<double>(result));
 }
 
-Napi::Value Group::Leave(const Napi::CallbackInfo& info) {
+Napi::Value TableHandle::Leave(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   KeyBytes key;
   double cell, id;
@@ -192,7 +189,7 @@ Napi::Value Group::Leave(const Napi::CallbackInfo& info) {
   }
   Notice abandoned;
   const LeaveResult result =
-      table_->leave(key.bytes(), static_cast<uint32_t>(cell), static_cast<uint64_t>(id), env_, abandoned);
+      table_->leave(key.bytes(), static_cast<uint32_t>(cell), static_cast<uint64_t>(id), state_->id, abandoned);
   if (result == LeaveResult::kAbandoned) {
     std::vector<Handover> leaders{Handover{table_, std::move(abandoned)}};
     Bridge::global().send_to_leaders(leaders, MessageKind::kAbandon);
@@ -200,31 +197,27 @@ Napi::Value Group::Leave(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(result));
 }
 
-Napi::Value Group::Forget(const Napi::CallbackInfo& info) {
+Napi::Value TableHandle::Forget(const Napi::CallbackInfo& info) {
   KeyBytes key;
   if (!key.read(info.Env(), info[0])) return info.Env().Undefined();
   return Napi::Boolean::New(info.Env(), table_->forget(key.bytes()));
 }
 
-Napi::Value Group::TableId(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(table_->id()));
-}
-
-Napi::Value Group::Has(const Napi::CallbackInfo& info) {
+Napi::Value TableHandle::Has(const Napi::CallbackInfo& info) {
   KeyBytes key;
   if (!key.read(info.Env(), info[0])) return info.Env().Undefined();
   return Napi::Boolean::New(info.Env(), table_->contains(key.bytes()));
 }
 
-Napi::Value Group::Size(const Napi::CallbackInfo& info) {
+Napi::Value TableHandle::Size(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(table_->size()));
 }
 
-Napi::Value Group::Clear(const Napi::CallbackInfo& info) {
+Napi::Value TableHandle::Clear(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(table_->clear()));
 }
 
-Napi::Value Group::Stats(const Napi::CallbackInfo& info) {
+Napi::Value TableHandle::Stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsTypedArray() ||
       info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
@@ -242,7 +235,7 @@ Napi::Value Group::Stats(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-Napi::Value Group::CountCloneFailure(const Napi::CallbackInfo& info) {
+Napi::Value TableHandle::CountCloneFailure(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(table_->count_clone_failure()));
 }
 

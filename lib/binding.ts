@@ -1,0 +1,45 @@
+// The compiled addon, loaded once per thread, and what it offers JavaScript.
+import * as path from 'node:path';
+import type { Protocol } from './protocol';
+
+/** A named table's functions, bound to it in this thread (see src/binding/table_handle.h). */
+export interface TableHandle {
+  /** A Role; the flight's cell, lane, id and start are left in `joinResult`. */
+  join(key: string): number;
+  /** Without kind: settles if nobody else waits, else Settle.needsPayload. */
+  settle(key: string, cell: number, kind?: number, payload?: Buffer): number;
+  leave(key: string, cell: number, flightId: number): number;
+  forget(key: string): boolean;
+  has(key: string): boolean;
+  size(): number;
+  clear(): number;
+  /** Fills [inFlight, subscribers, oldest age in ms or -1, clone failures]. */
+  stats(out: Float64Array): void;
+  /** Counts one more clone failure; returns the count before it. */
+  countCloneFailure(): number;
+}
+
+/** (kind, lane, flightId, payload): a message from another thread; returns whether a lead was taken. */
+export type MessageHandler = (kind: number, lane: number, flightId: number, payload: Buffer | undefined) => boolean;
+
+export interface Binding {
+  protocol: Protocol;
+  /** Throws an Error with code ERR_OPTIONS_MISMATCH if the name is in use with other limits. */
+  openTable(name: string, maxSubscribers: number, maxDurationMs: number): TableHandle;
+  /** The core's monotonic clock, in ms: the clock flights are stamped with. */
+  now(): number;
+  cellPage(index: number): ArrayBuffer;
+  /** This thread's join-result slots (see protocol.joinResult). */
+  joinResult: ArrayBuffer;
+  /** Once per thread: other threads' messages arrive through `handler`. */
+  attachBridge(handler: MessageHandler): void;
+  /** Whether this thread's event loop is kept alive for messages. */
+  refBridge(on: boolean): void;
+  /** Whether the shared object is pinned for the life of the process. */
+  pinned: boolean;
+}
+
+const ADDON = path.join(__dirname, '..', 'build', 'Release', 'threadflight.node');
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const binding: Binding = require(ADDON);

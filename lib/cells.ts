@@ -1,0 +1,77 @@
+// The cell layout, in one place. A cell holds the counters of one flight (or of one thread's
+// part in a flight): callers in all threads, callers in one thread (its lane), threads waiting
+// elsewhere, the unjoinable flag, and the start time. Named tables keep cells in the native
+// arena, whose pages every thread maps; an unnamed table keeps them in pages of its own. The
+// offsets come from the binding (protocol.cell).
+import { binding } from './binding';
+import { protocol } from './protocol';
+
+const INT32_PER_CELL = protocol.cell.bytes / Int32Array.BYTES_PER_ELEMENT;
+const FLOAT64_PER_CELL = protocol.cell.bytes / Float64Array.BYTES_PER_ELEMENT;
+const { subscribers: SUBSCRIBERS, lane: LANE, waitingThreads: WAITING_THREADS, unjoinable: UNJOINABLE } =
+  protocol.cell;
+const STARTED_MS = protocol.cell.startedMs;
+
+/** Pages of cells: the native arena's, or an unnamed table's own. */
+export class CellPages {
+  private readonly int32: Int32Array[] = [];
+  private readonly float64: Float64Array[] = [];
+
+  constructor(
+    readonly perPage: number,
+    private readonly newPage: (index: number) => ArrayBuffer,
+  ) {}
+
+  /** The array holding `cell`'s int32 fields (see the accessors below). */
+  int32Page(cell: number): Int32Array {
+    const page = Math.floor(cell / this.perPage);
+    return this.int32[page] ?? this.map(page);
+  }
+
+  /** Where `cell`'s int32 fields start in its page. */
+  base(cell: number): number {
+    return (cell % this.perPage) * INT32_PER_CELL;
+  }
+
+  startedMs(cell: number): number {
+    const page = Math.floor(cell / this.perPage);
+    if (this.float64[page] === undefined) this.map(page);
+    return this.float64[page][(cell % this.perPage) * FLOAT64_PER_CELL + STARTED_MS];
+  }
+
+  /** Whether page `index` exists yet. */
+  has(index: number): boolean {
+    return this.int32[index] !== undefined;
+  }
+
+  private map(page: number): Int32Array {
+    const buffer = this.newPage(page);
+    this.float64[page] = new Float64Array(buffer);
+    return (this.int32[page] = new Int32Array(buffer));
+  }
+}
+
+/** The native arena, as this thread sees it. */
+export const nativeCells = new CellPages(protocol.cell.perPage, (index) => binding.cellPage(index));
+
+/** A new cell's fields in a page of one's own: one caller, in this thread, joinable. */
+export function initLocalCell(page: Int32Array, base: number): void {
+  page[base + SUBSCRIBERS] = 1;
+  page[base + LANE] = 1;
+  page[base + WAITING_THREADS] = 0;
+  page[base + UNJOINABLE] = 0;
+}
+
+export function markUnjoinable(page: Int32Array, base: number): void {
+  page[base + UNJOINABLE] = 1;
+}
+
+export function isUnjoinable(page: Int32Array, base: number): boolean {
+  return page[base + UNJOINABLE] !== 0;
+}
+
+export function waitingThreads(page: Int32Array, base: number): number {
+  return page[base + WAITING_THREADS];
+}
+
+export { INT32_PER_CELL, SUBSCRIBERS, LANE };

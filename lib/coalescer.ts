@@ -1,0 +1,267 @@
+// Coalescer: one thread's coalescing for one table — admission (a duplicate caller joins the
+// flight in the air), leading (running the work), settling (answering the callers), and what
+// the table and the expiry tell it. Every instance of a name in this thread shares one; an
+// unnamed instance has its own. What differs between the two kinds of table is in the tables.
+import { FlightCapacityError, FlightTimeoutError, TooManySubscribersError } from './errors';
+import { Flight, FlightState, type AnyFlight, type Work } from './flight';
+import { Deadlines } from './expiry';
+import { LocalTable } from './local-table';
+import { NativeTable } from './native-table';
+import { MAX_KEY_LENGTH, UNLIMITED_SUBSCRIBERS, type ResolvedOptions } from './options';
+import { Role } from './protocol';
+import { Ending, type Table, type TableEvents, type TableStats } from './table';
+import { startWork } from './work';
+
+/** A key too long is a programming error, thrown synchronously (not an outcome). */
+function checkKeyLength(key: string): void {
+  if (key.length > MAX_KEY_LENGTH) {
+    throw new RangeError(
+      `Singleflight key is ${key.length} characters long; the limit is MAX_KEY_LENGTH (${MAX_KEY_LENGTH})`,
+    );
+  }
+}
+
+/** A caller whose signal aborted already: refused without running work (its key still checked). */
+function alreadyAborted(key: string, signal: AbortSignal): Promise<never> {
+  checkKeyLength(key);
+  return Promise.reject(signal.reason);
+}
+
+export class Coalescer implements TableEvents {
+  readonly name: string | undefined;
+  /** Callers allowed per flight; UNLIMITED_SUBSCRIBERS when unlimited. */
+  readonly subscriberLimit: number;
+  readonly maxDuration: number;
+  private readonly table: Table;
+  private readonly deadlines: Deadlines;
+
+  constructor(options: ResolvedOptions) {
+    this.name = options.name;
+    this.subscriberLimit = options.maxSubscribers;
+    this.maxDuration = options.maxDuration;
+    this.table = options.name === undefined ? new LocalTable() : new NativeTable({ ...options, name: options.name }, this);
+    this.deadlines = new Deadlines(options.maxDuration, (flights) => this.expireAll(flights));
+  }
+
+  get maxSubscribers(): number {
+    return this.subscriberLimit === UNLIMITED_SUBSCRIBERS ? Infinity : this.subscriberLimit;
+  }
+
+  execute<T>(key: string, work: Work<T>): Promise<T> {
+    const admitted = this.admit(key, work);
+    return admitted instanceof Flight ? admitted.promise : Promise.reject(admitted);
+  }
+
+  /** execute() for a caller with an AbortSignal: it may leave before the flight settles. */
+  executeWithSignal<T>(key: string, work: Work<T>, signal: AbortSignal): Promise<T> {
+    if (signal.aborted) return alreadyAborted(key, signal);
+    const admitted = this.admit(key, work);
+    return admitted instanceof Flight ? this.watch(admitted, signal) : Promise.reject(admitted);
+  }
+
+  /** Go's Do: the value and whether it was delivered to more than one caller. */
+  do<T>(key: string, work: Work<T>, signal: AbortSignal | undefined): Promise<{ value: T; shared: boolean }> {
+    if (signal?.aborted) return alreadyAborted(key, signal);
+    const admitted = this.admit(key, work);
+    if (!(admitted instanceof Flight)) return Promise.reject(admitted);
+    const settled = signal === undefined ? admitted.promise : this.watch(admitted, signal);
+    return settled.then((value) => ({ value, shared: admitted.shared }));
+  }
+
+  forget(key: string): boolean {
+    return this.table.forget(key);
+  }
+
+  clear(): void {
+    this.table.clear();
+  }
+
+  isInFlight(key: string): boolean {
+    return key.length <= MAX_KEY_LENGTH && this.table.has(key);
+  }
+
+  inFlightCount(): number {
+    return this.table.size();
+  }
+
+  stats(): TableStats {
+    return this.table.stats();
+  }
+
+  // --- admission -----------------------------------------------------------------------------
+
+  /**
+   * Counts the caller into the key's flight — this thread's, or a new or remote one through the
+   * table — and returns that flight, or the error refusing the caller.
+   */
+  private admit<T>(key: string, work: Work<T>): Flight<T> | Error {
+    const flight = this.table.joinable(key) as Flight<T> | undefined;
+    if (flight !== undefined) {
+      const before = this.table.addCallers(flight, 1);
+      if (before > 0 && before < this.subscriberLimit) {
+        flight.lanes[flight.laneIndex]++;
+        return flight;
+      }
+      this.table.addCallers(flight, -1);
+      // A count of 0 means every caller left: the flight is doomed, so start afresh instead.
+      if (before > 0) return new TooManySubscribersError(key, this.maxSubscribers);
+    }
+    checkKeyLength(key);
+    const joined = this.table.join(key);
+    if (typeof joined === 'number') {
+      return joined === Role.rejected ? new TooManySubscribersError(key, this.maxSubscribers) : new FlightCapacityError(key);
+    }
+    const started = joined as Flight<T>;
+    // A table that stamps its flights (a named one) knows when this one started.
+    if (Number.isNaN(started.startedMs)) this.deadlines.addStarting(started);
+    else this.deadlines.addStarted(started, started.startedMs);
+    if (started.state === FlightState.Leading) this.lead(started, work);
+    else started.work = work;
+    return started;
+  }
+
+  /** The caller's own promise: settles with the flight, or rejects when its signal aborts. */
+  private watch<T>(flight: Flight<T>, signal: AbortSignal): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = (): void => {
+        reject(signal.reason);
+        this.leaveCaller(flight);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      flight.promise.then(
+        (value) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(value);
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      );
+      // The work runs synchronously before this: it may have aborted the signal already.
+      if (signal.aborted) {
+        signal.removeEventListener('abort', onAbort);
+        onAbort();
+      }
+    });
+  }
+
+  /** A caller stopped waiting: it no longer counts, and if nobody is left, the flight stops. */
+  private leaveCaller(flight: AnyFlight): void {
+    if (flight.state === FlightState.Settled) return;
+    // A Solo flight's count is this thread's own (see Flight.goSolo).
+    const before =
+      flight.state === FlightState.Solo ? flight.counters[flight.total]-- : this.table.addCallers(flight, -1);
+    if (--flight.lanes[flight.laneIndex] > 0) return;
+    if (flight.state === FlightState.Following) {
+      // None of this thread's callers waits for the other thread's flight any more.
+      this.table.leave(flight);
+      this.end(flight);
+    } else if (before === 1) {
+      // The last caller anywhere left: stop the work. (The leader's own callers leaving do not
+      // stop it while others, elsewhere, wait.)
+      this.abandon(flight);
+    }
+  }
+
+  // --- leading -------------------------------------------------------------------------------
+
+  private lead<T>(flight: Flight<T>, work: Work<T>): void {
+    startWork(
+      work,
+      flight,
+      (value) => this.succeed(flight, value),
+      (error) => this.fail(flight, error),
+    );
+  }
+
+  private succeed<T>(flight: Flight<T>, value: T): void {
+    if (!this.finishLeading(flight, Ending.Value, value)) return;
+    flight.resolve(value);
+  }
+
+  private fail<T>(flight: Flight<T>, error: unknown): void {
+    if (!this.finishLeading(flight, Ending.Error, error)) return;
+    flight.reject(error);
+  }
+
+  /** Ends a flight this thread runs (unless it ended already: expired, abandoned). */
+  private finishLeading(flight: AnyFlight, ending: Ending, outcome: unknown): boolean {
+    if (flight.state !== FlightState.Leading && flight.state !== FlightState.Solo) return false;
+    const callersHere = flight.callersHere();
+    const reachedElsewhere = flight.state === FlightState.Leading && this.table.finish(flight, ending, outcome);
+    flight.shared = callersHere > 1 || reachedElsewhere;
+    this.end(flight);
+    return true;
+  }
+
+  /** Every caller of a flight this thread leads has left: stop the work, free the key. */
+  private abandon(flight: AnyFlight): void {
+    // A thread that joined in the last instant is told to run its own work.
+    if (flight.state === FlightState.Leading) this.table.finish(flight, Ending.Abandoned, undefined);
+    this.end(flight);
+    flight.abort(new DOMException('Every caller of this flight has left', 'AbortError'));
+  }
+
+  /** This thread's part in the flight is over; its callers are answered next, if at all. */
+  private end(flight: AnyFlight): void {
+    flight.state = FlightState.Settled;
+    flight.work = undefined;
+    this.deadlines.remove(flight);
+  }
+
+  // --- what the table says (messages from other threads) --------------------------------------
+
+  settledElsewhere(flight: AnyFlight, ending: Ending, outcome: unknown, shared: boolean): void {
+    if (flight.state !== FlightState.Following) return;
+    this.end(flight);
+    flight.shared = shared;
+    if (ending === Ending.Value) flight.resolve(outcome);
+    else if (ending === Ending.Error) flight.reject(outcome);
+    else flight.reject(new FlightTimeoutError(flight.key, this.maxDuration));
+  }
+
+  /** The outcome could not reach this thread: it runs its own work, outside the table. */
+  runHere(flight: AnyFlight): void {
+    if (flight.state !== FlightState.Following) return;
+    const work = flight.work as Work<unknown>;
+    flight.work = undefined;
+    this.deadlines.remove(flight);
+    flight.goSolo();
+    this.deadlines.addStarting(flight);
+    this.lead(flight, work);
+  }
+
+  takeLead(flight: AnyFlight): boolean {
+    if (flight.state !== FlightState.Following || flight.work === undefined) return false;
+    const work = flight.work;
+    flight.work = undefined;
+    flight.state = FlightState.Leading;
+    this.lead(flight, work);
+    return true;
+  }
+
+  abandoned(flight: AnyFlight): void {
+    // A caller here that joined meanwhile keeps the work going.
+    if (flight.state === FlightState.Leading && flight.callersHere() === 0) this.abandon(flight);
+  }
+
+  // --- maxDuration ---------------------------------------------------------------------------
+
+  /** Rejects the callers of flights past their deadline, then aborts their work's signals
+   * (last: abort listeners may start new flights). */
+  private expireAll(flights: AnyFlight[]): void {
+    const expired: Array<[AnyFlight, FlightTimeoutError]> = [];
+    for (const flight of flights) {
+      const state = flight.state;
+      if (state === FlightState.Settled) continue;
+      if (state === FlightState.Leading) this.table.finish(flight, Ending.Expired, undefined);
+      else if (state === FlightState.Following) this.table.leave(flight);
+      this.end(flight);
+      const error = new FlightTimeoutError(flight.key, this.maxDuration);
+      flight.reject(error);
+      expired.push([flight, error]);
+    }
+    for (const [flight, error] of expired) flight.abort(error);
+  }
+}

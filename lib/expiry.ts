@@ -1,0 +1,270 @@
+// maxDuration, without a timer per flight and without a clock reading per flight.
+//
+// Flights wait in slots: a slot holds flights whose deadlines fall within one `period` (a
+// tenth of maxDuration, at most 100 ms), and expires them together once the last of those
+// deadlines has passed, so a flight expires never early and at most one period late. Flights
+// whose start is known (named tables stamp it when the flight joins the table, and a thread
+// that joins a flight started elsewhere learns it) go to the slot of their start's window. A
+// flight of an unnamed table goes to its table's open slot, which reads the clock once when it
+// opens and closes one period later: every flight in it started between those two moments.
+//
+// One scheduler per thread holds the slots of every table, in a heap by due time, behind a
+// single timer; the timer keeps the event loop alive while any flight with a finite
+// maxDuration is in the air (like one timer per flight would) and never otherwise. Flights
+// leave their slot the moment they settle, so the cost of expiry follows the flights that
+// expire, and nothing keeps a settled flight or an idle table reachable for longer than a
+// period.
+import { binding } from './binding';
+import type { AnyFlight } from './flight';
+
+/** Longest delay a Node timer accepts. */
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+/** Flights whose deadlines fall in one window of one Deadlines. */
+export class Slot {
+  /** When every flight in it is past its deadline, on the core clock (ms). */
+  due = Infinity;
+  /** Position in the scheduler's heap; -1 when not in it. */
+  heapIndex = -1;
+  first: AnyFlight | undefined;
+  last: AnyFlight | undefined;
+  size = 0;
+
+  constructor(
+    readonly owner: Deadlines,
+    /** The window of starts it covers (start / period, rounded down); NaN for an open slot. */
+    readonly window: number,
+    /** For an open slot: when it opened, no later than any of its flights started. */
+    readonly openedMs: number,
+  ) {}
+
+  add(flight: AnyFlight): void {
+    flight.slot = this;
+    flight.prevInSlot = this.last;
+    flight.nextInSlot = undefined;
+    if (this.last === undefined) this.first = flight;
+    else this.last.nextInSlot = flight;
+    this.last = flight;
+    this.size++;
+  }
+
+  remove(flight: AnyFlight): void {
+    const { prevInSlot: prev, nextInSlot: next } = flight;
+    if (prev === undefined) this.first = next;
+    else prev.nextInSlot = next;
+    if (next === undefined) this.last = prev;
+    else next.prevInSlot = prev;
+    flight.slot = flight.prevInSlot = flight.nextInSlot = undefined;
+    this.size--;
+  }
+
+  /** Takes every flight out, in order. */
+  drain(): AnyFlight[] {
+    const flights: AnyFlight[] = [];
+    for (let flight = this.first; flight !== undefined; ) {
+      const next: AnyFlight | undefined = flight.nextInSlot;
+      flight.slot = flight.prevInSlot = flight.nextInSlot = undefined;
+      flights.push(flight);
+      flight = next;
+    }
+    this.first = this.last = undefined;
+    this.size = 0;
+    return flights;
+  }
+}
+
+/** The deadlines of one table's flights in this thread. */
+export class Deadlines {
+  /** Within this much of its deadline a flight expires (never before it). */
+  readonly period: number;
+  /** The slot taking flights of unknown start; closes one period after it opened. */
+  private open: Slot | undefined;
+  /** The slot of the window last used, which the next flight most likely shares. */
+  private recent: Slot | undefined;
+  private readonly windows = new Map<number, Slot>();
+
+  constructor(
+    readonly maxDuration: number,
+    /** Rejects the callers of flights past their deadline. Called from the timer. */
+    private readonly expire: (flights: AnyFlight[]) => void,
+  ) {
+    this.period = Math.min(100, Math.max(1, Math.floor(maxDuration / 10)));
+  }
+
+  /** Tracks a flight starting now, without reading the clock when a slot is open. */
+  addStarting(flight: AnyFlight): void {
+    let slot = this.open;
+    if (slot === undefined) {
+      const now = binding.now();
+      slot = this.open = new Slot(this, NaN, now);
+      scheduler.schedule(slot, now + this.period);
+    }
+    flight.startedMs = slot.openedMs;
+    this.admit(slot, flight);
+  }
+
+  /** Tracks a flight that started at `startedMs` (on the core clock). */
+  addStarted(flight: AnyFlight, startedMs: number): void {
+    flight.startedMs = startedMs;
+    if (this.maxDuration === Infinity) return; // nothing to expire, and the start is known
+    const window = Math.floor(startedMs / this.period);
+    let slot = this.recent !== undefined && this.recent.window === window ? this.recent : this.windows.get(window);
+    if (slot === undefined) {
+      slot = new Slot(this, window, NaN);
+      this.windows.set(window, slot);
+      scheduler.schedule(slot, (window + 1) * this.period + this.maxDuration);
+    }
+    this.recent = slot;
+    this.admit(slot, flight);
+  }
+
+  /** The flight settled: it no longer expires. */
+  remove(flight: AnyFlight): void {
+    const slot = flight.slot;
+    if (slot === undefined) return;
+    slot.remove(flight);
+    if (this.maxDuration !== Infinity) scheduler.flightGone();
+    if (slot.size === 0 && slot !== this.open) this.drop(slot);
+  }
+
+  /** Called by the scheduler when `slot` is due. */
+  fire(slot: Slot, now: number): void {
+    if (slot === this.open) {
+      // Every flight in it started by now: they expire maxDuration from now, or later.
+      this.open = undefined;
+      if (slot.size !== 0 && this.maxDuration !== Infinity) scheduler.schedule(slot, now + this.maxDuration);
+      return;
+    }
+    this.drop(slot);
+    const flights = slot.drain();
+    for (let i = 0; i < flights.length; i++) scheduler.flightGone();
+    this.expire(flights);
+  }
+
+  private admit(slot: Slot, flight: AnyFlight): void {
+    slot.add(flight);
+    if (this.maxDuration !== Infinity) scheduler.flightAdded();
+  }
+
+  private drop(slot: Slot): void {
+    scheduler.cancel(slot);
+    if (this.windows.get(slot.window) === slot) this.windows.delete(slot.window);
+    if (this.recent === slot) this.recent = undefined;
+  }
+}
+
+/** This thread's slots, by due time, behind one timer. */
+class Scheduler {
+  private readonly heap: Slot[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private timerDue = Infinity;
+  /** Flights with a finite maxDuration in the air: while there are any, the timer is ref'd. */
+  private live = 0;
+  private idleCheckQueued = false;
+  private firing = false;
+
+  schedule(slot: Slot, due: number): void {
+    slot.due = due;
+    this.push(slot);
+    if (!this.firing && due < this.timerDue) this.arm(due);
+  }
+
+  cancel(slot: Slot): void {
+    if (slot.heapIndex >= 0) this.removeAt(slot.heapIndex);
+  }
+
+  flightAdded(): void {
+    if (this.live++ === 0) this.timer?.ref();
+  }
+
+  /** Unref'ing is deferred to the end of this turn of the event loop: a flight ending and the
+   * next one starting within it (the usual case under load) touch the timer not at all. */
+  flightGone(): void {
+    if (--this.live === 0 && !this.idleCheckQueued) {
+      this.idleCheckQueued = true;
+      setImmediate(this.checkIdle);
+    }
+  }
+
+  private readonly checkIdle = (): void => {
+    this.idleCheckQueued = false;
+    if (this.live === 0) this.timer?.unref();
+  };
+
+  private arm(due: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    const delay = Math.min(MAX_TIMER_DELAY, Math.max(1, Math.ceil(due - binding.now())));
+    this.timer = setTimeout(this.fire, delay);
+    if (this.live === 0) this.timer.unref();
+    this.timerDue = due;
+  }
+
+  private readonly fire = (): void => {
+    this.timer = undefined;
+    this.timerDue = Infinity;
+    this.firing = true;
+    try {
+      const now = binding.now();
+      while (this.heap.length !== 0 && this.heap[0].due <= now) {
+        const slot = this.heap[0];
+        this.removeAt(0);
+        slot.owner.fire(slot, now);
+      }
+    } finally {
+      this.firing = false;
+      if (this.heap.length !== 0) this.arm(this.heap[0].due);
+    }
+  };
+
+  // A binary min-heap by `due`; each slot knows its index, so it can leave from anywhere.
+
+  private push(slot: Slot): void {
+    slot.heapIndex = this.heap.length;
+    this.heap.push(slot);
+    this.up(slot.heapIndex);
+  }
+
+  private removeAt(index: number): void {
+    const heap = this.heap;
+    const gone = heap[index];
+    const last = heap.pop() as Slot;
+    gone.heapIndex = -1;
+    if (index === heap.length) return;
+    heap[index] = last;
+    last.heapIndex = index;
+    this.down(index);
+    this.up(last.heapIndex);
+  }
+
+  private up(index: number): void {
+    const heap = this.heap;
+    const slot = heap[index];
+    while (index > 0) {
+      const parent = (index - 1) >> 1;
+      if (heap[parent].due <= slot.due) break;
+      heap[index] = heap[parent];
+      heap[index].heapIndex = index;
+      index = parent;
+    }
+    heap[index] = slot;
+    slot.heapIndex = index;
+  }
+
+  private down(index: number): void {
+    const heap = this.heap;
+    const slot = heap[index];
+    for (;;) {
+      let child = 2 * index + 1;
+      if (child >= heap.length) break;
+      if (child + 1 < heap.length && heap[child + 1].due < heap[child].due) child++;
+      if (heap[child].due >= slot.due) break;
+      heap[index] = heap[child];
+      heap[index].heapIndex = index;
+      index = child;
+    }
+    heap[index] = slot;
+    slot.heapIndex = index;
+  }
+}
+
+const scheduler = new Scheduler();

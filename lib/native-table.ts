@@ -1,0 +1,175 @@
+// The table of a name: one process-wide native table (src/core/flight_table.h), shared by every
+// thread, seen from this thread. A new flight, its end, and leaving a flight led elsewhere
+// cross into C++; a duplicate caller in this thread does not (the base class's map and the
+// shared counters serve it). Messages from other threads arrive through the bridge.
+import * as bridge from './bridge';
+import { binding, type TableHandle } from './binding';
+import { nativeCells } from './cells';
+import { OptionsMismatchError } from './errors';
+import { Flight, FlightState, type AnyFlight } from './flight';
+import type { ResolvedOptions } from './options';
+import { JoinSlot, Message, Role, Settle } from './protocol';
+import { Ending, Table, type TableEvents, type TableStats } from './table';
+import * as wire from './wire';
+
+const joinResult = new Float64Array(binding.joinResult);
+
+function openTable(name: string, maxSubscribers: number, maxDuration: number): TableHandle {
+  try {
+    return binding.openTable(name, maxSubscribers, maxDuration);
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ERR_OPTIONS_MISMATCH') {
+      throw new OptionsMismatchError(name, (error as Error).message);
+    }
+    throw error;
+  }
+}
+
+export class NativeTable extends Table {
+  private readonly handle: TableHandle;
+  private readonly statsOut = new Float64Array(4);
+
+  constructor(
+    options: ResolvedOptions & { name: string },
+    private readonly events: TableEvents,
+  ) {
+    super();
+    this.handle = openTable(options.name, options.maxSubscribers, options.maxDuration);
+  }
+
+  /** Other threads count the same callers: an atomic add. */
+  addCallers(flight: AnyFlight, delta: number): number {
+    return Atomics.add(flight.counters, flight.total, delta);
+  }
+
+  join(key: string): AnyFlight | number {
+    const role = this.handle.join(key);
+    if (role !== Role.leader && role !== Role.follower) return role;
+    const cell = joinResult[JoinSlot.cell];
+    const lane = joinResult[JoinSlot.lane];
+    const state = role === Role.leader ? FlightState.Leading : FlightState.Following;
+    const flight = new Flight(
+      this,
+      key,
+      cell,
+      lane,
+      joinResult[JoinSlot.flightId],
+      state,
+      nativeCells.int32Page(cell),
+      nativeCells.base(cell),
+      nativeCells.int32Page(lane),
+      nativeCells.base(lane),
+    );
+    flight.startedMs = joinResult[JoinSlot.startedMs];
+    this.flights.set(key, flight);
+    bridge.route(flight, state === FlightState.Following);
+    return flight;
+  }
+
+  finish(flight: AnyFlight, ending: Ending, outcome: unknown): boolean {
+    this.release(flight);
+    // The waiting count is read without a lock; the table double-checks and asks for the
+    // outcome (NeedsPayload) if someone joined meanwhile.
+    if (!flight.waitedForElsewhere() && this.handle.settle(flight.key, flight.cell) !== Settle.needsPayload) {
+      return false;
+    }
+    // Read before settling, which takes this thread's callers off the count.
+    const callers = Atomics.load(flight.counters, flight.total);
+    let kind = Message.fallback;
+    let payload: Buffer | undefined;
+    if (ending === Ending.Value || ending === Ending.Error) {
+      payload = ending === Ending.Value ? wire.packValue(outcome) : wire.packError(outcome);
+      if (payload === undefined) this.reportCloneFailure(flight.key, outcome);
+      else kind = (ending === Ending.Value ? Message.value : Message.error) | (callers > 1 ? Message.sharedFlag : 0);
+    } else if (ending === Ending.Expired) {
+      kind = Message.expired;
+    }
+    const settled = this.handle.settle(flight.key, flight.cell, kind, payload);
+    return settled === Settle.notify && payload !== undefined;
+  }
+
+  leave(flight: AnyFlight): void {
+    this.release(flight);
+    this.handle.leave(flight.key, flight.cell, flight.id);
+  }
+
+  /** The flight is no longer this thread's for its key, nor reachable by messages. */
+  private release(flight: AnyFlight): void {
+    this.untrack(flight);
+    bridge.unroute(flight, flight.state === FlightState.Following);
+  }
+
+  /** A message about one of this thread's flights (see bridge.ts); returns whether a lead
+   * was taken. */
+  receive(flight: AnyFlight, kind: number, payload: Buffer | undefined): boolean {
+    const base = kind & ~Message.sharedFlag;
+    if (base === Message.lead) {
+      if (flight.state !== FlightState.Following) return false;
+      bridge.stopWaiting();
+      return this.events.takeLead(flight);
+    }
+    if (base === Message.abandon) {
+      this.events.abandoned(flight);
+      return false;
+    }
+    this.release(flight); // an outcome: this thread's part in the flight is over
+    if (base === Message.expired) {
+      this.events.settledElsewhere(flight, Ending.Expired, undefined, false);
+      return false;
+    }
+    const outcome =
+      payload === undefined || (base !== Message.value && base !== Message.error)
+        ? wire.UNREADABLE
+        : base === Message.value
+          ? wire.unpackValue(payload)
+          : wire.unpackError(payload);
+    if (outcome === wire.UNREADABLE) {
+      this.events.runHere(flight);
+    } else {
+      const ending = base === Message.value ? Ending.Value : Ending.Error;
+      this.events.settledElsewhere(flight, ending, outcome, (kind & Message.sharedFlag) !== 0);
+    }
+    return false;
+  }
+
+  forget(key: string): boolean {
+    const forgotten = this.handle.forget(key);
+    this.flights.delete(key);
+    return forgotten;
+  }
+
+  clear(): void {
+    this.handle.clear();
+    this.flights.clear();
+  }
+
+  has(key: string): boolean {
+    return this.joinable(key) !== undefined || this.handle.has(key);
+  }
+
+  size(): number {
+    return this.handle.size();
+  }
+
+  stats(): TableStats {
+    const out = this.statsOut;
+    this.handle.stats(out);
+    return {
+      inFlightCount: out[0],
+      totalSubscribers: out[1],
+      oldestCallAge: out[2] < 0 ? null : Math.round(out[2]),
+      cloneFailures: out[3],
+    };
+  }
+
+  private reportCloneFailure(key: string, outcome: unknown): void {
+    if (this.handle.countCloneFailure() !== 0) return; // said once per table, process-wide
+    process.emitWarning(
+      `threadflight: the outcome of key ${JSON.stringify(key.slice(0, 120))} (${wire.describe(outcome)}) ` +
+        'cannot be cloned to other threads; callers waiting there run their own work instead. ' +
+        'Return structured-cloneable values (no functions, symbols or class behaviour) to share them. ' +
+        'getStats().cloneFailures counts these. This warning is shown once.',
+      { code: 'THREADFLIGHT_UNCLONEABLE', type: 'ThreadflightWarning' },
+    );
+  }
+}

@@ -1,0 +1,85 @@
+// What a thread's side of a table offers the Coalescer. Two kinds implement it: the native
+// table of a name, shared by every thread of the process (native-table.ts), and the table of an
+// unnamed instance, which shares nothing and lives in JavaScript (local-table.ts). Each keeps
+// this thread's joinable flights by key, so a duplicate caller in the thread is served by a
+// lookup and an increment.
+import type { AnyFlight } from './flight';
+import { SteadyMap } from './steady-map';
+
+export interface TableStats {
+  inFlightCount: number;
+  totalSubscribers: number;
+  oldestCallAge: number | null;
+  cloneFailures: number;
+}
+
+/** How a flight ends. */
+export const enum Ending {
+  /** The work returned a value (the outcome). */
+  Value,
+  /** The work threw or rejected (the outcome is what it threw). */
+  Error,
+  /** The flight ran past maxDuration. */
+  Expired,
+  /** Nobody waits any more: threads that joined meanwhile run their own work. */
+  Abandoned,
+}
+
+/** What a table tells its Coalescer about flights, when another thread decides their fate. */
+export interface TableEvents {
+  /** The flight ended in the thread that ran it (Value, Error or Expired); `shared`: the
+   * value reached more than one caller. */
+  settledElsewhere(flight: AnyFlight, ending: Ending, outcome: unknown, shared: boolean): void;
+  /** The flight's outcome could not reach this thread: run the work here, for its callers. */
+  runHere(flight: AnyFlight): void;
+  /** The flight's leader is gone and this thread leads it now; false if it cannot. */
+  takeLead(flight: AnyFlight): boolean;
+  /** Every caller of a flight this thread leads has left, in every thread. */
+  abandoned(flight: AnyFlight): void;
+}
+
+export abstract class Table {
+  /** This thread's flights by key: the ones new callers here may join (if still joinable). */
+  protected readonly flights = new SteadyMap<string, AnyFlight>();
+
+  /** This thread's flight for `key`, if new callers may still join it. */
+  joinable(key: string): AnyFlight | undefined {
+    const flight = this.flights.get(key);
+    return flight !== undefined && flight.joinable() ? flight : undefined;
+  }
+
+  /** Adds `delta` to the flight's count of callers in all threads; returns the count before. */
+  abstract addCallers(flight: AnyFlight, delta: number): number;
+
+  /**
+   * Starts the key's flight (Leading) or joins the one another thread leads (Following), and
+   * keeps it as this thread's flight for the key; or returns the Role refusing the caller.
+   */
+  abstract join(key: string): AnyFlight | number;
+
+  /**
+   * Ends a flight this thread leads; `outcome` is the value or the thrown value. Threads still
+   * waiting get it, or run their own work if it cannot reach them. Returns whether it reached
+   * another thread.
+   */
+  abstract finish(flight: AnyFlight, ending: Ending, outcome: unknown): boolean;
+
+  /** This thread stops following the flight (only a Following flight, of a shared table). */
+  abstract leave(flight: AnyFlight): void;
+
+  /** A message from another thread about one of this thread's flights (only a shared table
+   * gets any); returns whether it took a lead it was handed. */
+  abstract receive(flight: AnyFlight, kind: number, payload: Buffer | undefined): boolean;
+
+  abstract forget(key: string): boolean;
+  abstract clear(): void;
+  abstract has(key: string): boolean;
+  abstract size(): number;
+  abstract stats(): TableStats;
+
+  /** The flight is no longer this thread's flight for its key (identity checked: a newer
+   * flight of the same key keeps its place). */
+  protected untrack(flight: AnyFlight): void {
+    if (this.flights.get(flight.key) === flight) this.flights.delete(flight.key);
+  }
+}

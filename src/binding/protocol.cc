@@ -1,0 +1,75 @@
+#include "protocol.h"
+
+#include <cstddef>
+#include <initializer_list>
+#include <type_traits>
+#include <utility>
+
+#include "cell_arena.h"
+#include "flight_table.h"
+
+namespace threadflight {
+namespace {
+
+using Entry = std::pair<const char*, double>;
+
+template <typename E>
+constexpr double Of(E value) {
+  return static_cast<double>(static_cast<int64_t>(value));
+}
+
+// Offsets of a cell's fields in units of `Unit`, as the typed arrays over a page index them.
+template <typename Unit>
+constexpr double FieldIndex(size_t byte_offset) {
+  return static_cast<double>(byte_offset / sizeof(Unit));
+}
+static_assert(std::is_standard_layout_v<Cell>, "offsetof needs a standard-layout cell");
+static_assert(offsetof(Cell, subscribers) % sizeof(int32_t) == 0 && offsetof(Cell, started_ms) % sizeof(double) == 0);
+
+Napi::Object Frozen(Napi::Env env, std::initializer_list<Entry> entries) {
+  Napi::Object object = Napi::Object::New(env);
+  for (const auto& [name, value] : entries) object.Set(name, Napi::Number::New(env, value));
+  napi_object_freeze(env, object);
+  return object;
+}
+
+}  // namespace
+
+Napi::Object ExportProtocol(Napi::Env env) {
+  Napi::Object protocol = Napi::Object::New(env);
+  protocol.Set("version", Napi::Number::New(env, kProtocolVersion));
+  protocol.Set("role", Frozen(env, {{"leader", Of(Role::kLeader)},
+                                    {"follower", Of(Role::kFollower)},
+                                    {"rejected", Of(Role::kRejected)},
+                                    {"exhausted", Of(Role::kExhausted)}}));
+  protocol.Set("settle", Frozen(env, {{"done", Of(SettleResult::kDone)},
+                                      {"notify", Of(SettleResult::kNotify)},
+                                      {"needsPayload", Of(SettleResult::kNeedsPayload)},
+                                      {"notLeader", Of(SettleResult::kNotLeader)}}));
+  protocol.Set("leave", Frozen(env, {{"notWaiting", Of(LeaveResult::kNotWaiting)},
+                                     {"left", Of(LeaveResult::kLeft)},
+                                     {"abandoned", Of(LeaveResult::kAbandoned)}}));
+  protocol.Set("message", Frozen(env, {{"value", Of(MessageKind::kValue)},
+                                       {"error", Of(MessageKind::kError)},
+                                       {"expired", Of(MessageKind::kExpired)},
+                                       {"fallback", Of(MessageKind::kFallback)},
+                                       {"lead", Of(MessageKind::kLead)},
+                                       {"abandon", Of(MessageKind::kAbandon)},
+                                       {"sharedFlag", kSharedFlag}}));
+  protocol.Set("joinResult", Frozen(env, {{"cell", kJoinCell},
+                                          {"lane", kJoinLane},
+                                          {"flightId", kJoinFlightId},
+                                          {"startedMs", kJoinStartedMs},
+                                          {"length", kJoinSlots}}));
+  protocol.Set("cell", Frozen(env, {{"bytes", sizeof(Cell)},
+                                    {"perPage", CellArena::kCellsPerPage},
+                                    {"subscribers", FieldIndex<int32_t>(offsetof(Cell, subscribers))},
+                                    {"lane", FieldIndex<int32_t>(offsetof(Cell, lane))},
+                                    {"waitingThreads", FieldIndex<int32_t>(offsetof(Cell, waiting_threads))},
+                                    {"unjoinable", FieldIndex<int32_t>(offsetof(Cell, unjoinable))},
+                                    {"startedMs", FieldIndex<double>(offsetof(Cell, started_ms))}}));
+  napi_object_freeze(env, protocol);
+  return protocol;
+}
+
+}  // namespace threadflight
