@@ -6,6 +6,8 @@ module.exports = {
     '<rootDir>/test/threads/**/*.test.js',
     '<rootDir>/test/property/**/*.test.js',
     '<rootDir>/test/faults/**/*.test.js',
+    '<rootDir>/test/hardening/**/*.test.js',
+    '<rootDir>/test/docs/**/*.test.js',
   ],
   testTimeout: 30000,
 };

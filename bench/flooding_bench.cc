@@ -117,14 +117,14 @@ Timing join_all_then_settle(const std::vector<std::string>& keys, size_t n, KeyH
     cells[i] = joined.cell;
   }
   const auto t1 = clock::now();
-  const size_t in_flight = table.size();
+  const size_t in_flight = table.size(0);
   for (size_t i = 0; i < n; ++i) not_done += table.settle(keys[i], cells[i], 1, false, notices) != SettleResult::kDone;
   const auto t2 = clock::now();
 
-  if (not_leader || not_done || in_flight != n || table.size() != 0 || table.owned_cells() != 0) {
+  if (not_leader || not_done || in_flight != n || table.size(0) != 0 || table.owned_cells() != 0) {
     g_errors.push_back("table invariant broken at N=" + std::to_string(n) + ": " + std::to_string(not_leader) +
                        " joins not leading, " + std::to_string(in_flight) + " in flight after joins, " +
-                       std::to_string(not_done) + " settles not done, " + std::to_string(table.size()) +
+                       std::to_string(not_done) + " settles not done, " + std::to_string(table.size(0)) +
                        " entries and " + std::to_string(table.owned_cells()) + " cells left");
   }
   const double ns = 1e9 / static_cast<double>(n);

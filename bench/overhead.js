@@ -3,13 +3,63 @@
 //   miss: one caller per flight (every call starts and settles a flight)
 //   hit:  100 callers per flight (99 of them join)
 // Every flight uses a fresh key, so libraries that also cache (lru-cache) never serve a hit
-// from their cache. Usage: node bench/overhead.js [rounds] [--json results.json]
+// from their cache.
+// Usage: node bench/overhead.js [rounds] [--json results.json] [--baseline <dir>] [--only <regex>]
+//   --baseline <dir> (or THREADFLIGHT_BASELINE=<dir>): also load the threadflight of another
+//     built checkout (npm ci there first) and run its unnamed and named instances as two more
+//     contenders, interleaved round by round with the rest, so one run shows before/after.
+//     Each current/baseline pair runs side by side and swaps places every other round; "vs
+//     baseline" is the median of the per-round ratios current / baseline (their range next
+//     to it; the ratio of the two medians is saved as vsBaselineOfMedians).
+//   --only <regex>: only the contenders whose name matches (plain Map always runs: every ratio
+//     is against it; a baseline contender runs with its current one), e.g.
+//     --only 'plain Map|threadflight' for a quick A/B, --only '\(named\)' for the named pair.
 const fs = require('node:fs');
+const path = require('node:path');
 const { Singleflight } = require('..');
-const { machine: machineRecord, MapSingleflight } = require('./common');
+const { machine: machineRecord, MapSingleflight, ROOT, checkout, describeCheckout, baselineDir } = require('./common');
 
+const BASELINE = ' — baseline';
+// The performance goals, as the most a contender may cost relative to the plain Map.
+const GOALS = {
+  miss: { threadflight: 1.1, 'threadflight (named)': 1.5 },
+  hit: { threadflight: 1.1, 'threadflight (named)': 1.2 },
+};
+// A baseline contender's name from the current one's.
+const BASELINE_OF = {
+  threadflight: `threadflight (unnamed)${BASELINE}`,
+  'threadflight (named)': `threadflight (named)${BASELINE}`,
+};
 
-async function contenders() {
+function options() {
+  const args = process.argv.slice(2);
+  const valued = new Set(['--json', '--baseline', '--only']);
+  const out = { rounds: 21, json: undefined, baseline: undefined, only: undefined };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (valued.has(arg)) {
+      const value = args[++i];
+      if (value === undefined || (value === '' && arg !== '--baseline')) throw new Error(`${arg} needs a value`);
+      out[arg.slice(2)] = value;
+    } else if (/^\d+$/.test(arg)) {
+      out.rounds = Number(arg);
+    } else {
+      throw new Error(`unknown argument "${arg}"; usage: node bench/overhead.js [rounds] [--json out.json] [--baseline <dir>] [--only <regex>]`);
+    }
+  }
+  if (out.only !== undefined) out.only = new RegExp(out.only);
+  out.baseline = baselineDir(out.baseline);
+  return out;
+}
+
+/** The other checkout's threadflight: a second copy of the library and of its addon. */
+function loadBaseline(dir) {
+  const baseline = require(dir);
+  if (baseline.Singleflight === Singleflight) throw new Error(`baseline ${dir} resolved to this checkout's copy`);
+  return baseline;
+}
+
+async function contenders(baselineDir) {
   const { coalesceAsync } = require('promise-coalesce');
   const { LRUCache } = require('lru-cache');
   const { Singleflight: ZcongSingleflight } = require('@zcong/singleflight');
@@ -22,10 +72,22 @@ async function contenders() {
   const zcong = new ZcongSingleflight();
   const map = new MapSingleflight();
 
-  return {
+  const all = {
     'plain Map': (key, work) => map.execute(key, work),
     threadflight: (key, work) => unnamed.execute(key, work),
     'threadflight (named)': (key, work) => named.execute(key, work),
+  };
+  if (baselineDir !== undefined) {
+    // Two copies of the addon in one process: the baseline's named table gets its own name, so
+    // the two never meet in a table even if the copies came to share a registry.
+    const { Singleflight: BaselineSingleflight } = loadBaseline(baselineDir);
+    const baseUnnamed = new BaselineSingleflight();
+    const baseNamed = new BaselineSingleflight({ name: 'bench-overhead-baseline' });
+    all[BASELINE_OF.threadflight] = (key, work) => baseUnnamed.execute(key, work);
+    all[BASELINE_OF['threadflight (named)']] = (key, work) => baseNamed.execute(key, work);
+  }
+  return {
+    ...all,
     'promise-coalesce': (key, work) => coalesceAsync(key, work),
     'p-memoize (cache: false)': (key, work) => memoized(key, work),
     'lru-cache fetch()': (key, work) => lru.fetch(key, { context: work }),
@@ -57,19 +119,51 @@ async function nsPerCall(round, execute, calls) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/** Installed versions of the npm peers (the README names them). */
+function versions(packages) {
+  const read = (name) => {
+    try {
+      return JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version;
+    } catch {
+      return null;
+    }
+  };
+  return Object.fromEntries(packages.map((name) => [name, read(name)]));
+}
+
+/** The current contender a baseline contender compares with (undefined for the others). */
+const currentOf = (name) => Object.entries(BASELINE_OF).find(([, base]) => base === name)?.[0];
+
+/** The round's order: the given one, with each current/baseline pair swapped on odd rounds. */
+function orderOf(names, round) {
+  if (round % 2 === 0) return names;
+  const order = [...names];
+  for (const [current, baseline] of Object.entries(BASELINE_OF)) {
+    const a = order.indexOf(current);
+    const b = order.indexOf(baseline);
+    if (a >= 0 && b >= 0) [order[a], order[b]] = [order[b], order[a]];
+  }
+  return order;
+}
+
 async function main() {
-  const args = process.argv.slice(2);
-  const rounds = Number(args.find((a) => /^\d+$/.test(a)) ?? 21);
-  const jsonAt = args.indexOf('--json');
-  const all = await contenders();
-  const names = Object.keys(all);
+  const { rounds, json, baseline, only } = options();
+  const all = await contenders(baseline);
+  // Current and baseline side by side, so the pair swaps neighbours.
+  const names = Object.keys(all)
+    .filter((name) => name === 'plain Map' || only === undefined || only.test(name) || only.test(currentOf(name) ?? ''))
+    .sort((a, b) => rank(a) - rank(b));
+  function rank(name) {
+    const current = currentOf(name);
+    return current === undefined ? Object.keys(all).indexOf(name) : Object.keys(all).indexOf(current) + 0.5;
+  }
   const samples = { miss: {}, hit: {} };
   for (const name of names) {
     samples.miss[name] = [];
     samples.hit[name] = [];
   }
   for (let r = -2; r < rounds; r++) { // two warm-up rounds are discarded
-    for (const name of names) {
+    for (const name of orderOf(names, r + 2)) {
       const miss = await nsPerCall(missRound, all[name], 50_000);
       const hit = await nsPerCall(hitRound, all[name], 200_000);
       if (r >= 0) {
@@ -83,13 +177,51 @@ async function main() {
     const base = median(samples[kind]['plain Map']);
     for (const name of names) {
       const m = median(samples[kind][name]);
-      rows.push({ path: kind, library: name, nsPerCall: Math.round(m), vsPlainMap: +(m / base).toFixed(2) });
+      const row = { path: kind, library: name, nsPerCall: Math.round(m), vsPlainMap: +(m / base).toFixed(2) };
+      // The goal of a threadflight contender, the baseline's copy included.
+      const goalOf = Object.entries(BASELINE_OF).find(([current, base]) => name === current || name === base)?.[0];
+      if (goalOf !== undefined) {
+        row.goal = GOALS[kind][goalOf];
+        row.meetsGoal = m / base <= row.goal;
+      }
+      const baseName = BASELINE_OF[name];
+      if (samples[kind][baseName] !== undefined) {
+        // Paired: each round's current over the same round's baseline (they ran side by side),
+        // whose median varies less between runs than the ratio of the two medians.
+        const perRound = samples[kind][name].map((x, i) => x / samples[kind][baseName][i]);
+        row.vsBaseline = +median(perRound).toFixed(3);
+        row.vsBaselineRounds = { min: +Math.min(...perRound).toFixed(3), max: +Math.max(...perRound).toFixed(3) };
+        row.vsBaselineOfMedians = +(m / median(samples[kind][baseName])).toFixed(3);
+      }
+      rows.push(row);
     }
   }
-  const machine = machineRecord({ rounds });
+  const extra = { rounds, libraries: versions(['promise-coalesce', 'p-memoize', 'lru-cache', '@zcong/singleflight']) };
+  if (only !== undefined) extra.only = only.source;
+  if (baseline !== undefined) {
+    extra.current = checkout(ROOT);
+    extra.baseline = checkout(baseline);
+  }
+  const machine = machineRecord(extra);
   console.log(`${machine.cpu}, ${machine.cores} cores, node ${machine.node}, ${rounds} interleaved rounds (medians)`);
-  console.table(rows.map((r) => ({ path: r.path, library: r.library, 'ns/call': r.nsPerCall, 'vs plain Map': r.vsPlainMap })));
-  if (jsonAt >= 0) fs.writeFileSync(args[jsonAt + 1], `${JSON.stringify({ machine, rows }, null, 2)}\n`);
+  if (baseline !== undefined) {
+    console.log(`current: ${describeCheckout(extra.current)}\nbaseline: ${describeCheckout(extra.baseline)}`);
+  }
+  console.table(rows.map((r) => ({
+    path: r.path,
+    library: r.library,
+    'ns/call': r.nsPerCall,
+    'vs plain Map': r.vsPlainMap,
+    goal: r.goal === undefined ? '' : `≤ ${r.goal.toFixed(2)} ${r.meetsGoal ? 'met' : 'MISSED'}`,
+    ...(baseline !== undefined && {
+      'vs baseline': r.vsBaseline ?? '',
+      'per round': r.vsBaselineRounds ? `${r.vsBaselineRounds.min}–${r.vsBaselineRounds.max}` : '',
+    }),
+  })));
+  if (json) fs.writeFileSync(json, `${JSON.stringify({ machine, goals: GOALS, rows }, null, 2)}\n`);
 }
 
-main();
+main().catch((error) => {
+  console.error(error.message);
+  process.exitCode = 1;
+});

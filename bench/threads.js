@@ -7,10 +7,19 @@
 //     that ping carrying the value through v8.serialize/deserialize (structured clone's cost,
 //     which threadflight pays too when another thread waits).
 // Usage: node bench/threads.js [--workers 1,2,4,8] [--rounds 300] [--json out.json] [--stages]
+//                              [--baseline <dir>] [--blocks n]
 //   --stages also times each stage of threadflight's wake path at W = 2 (wrapping its
-//   internals from the outside: the library itself carries no probes) and prints the medians.
+//   internals from the outside: the library itself carries no probes), prints the medians and
+//   saves them with --json (field "stages").
+//   --baseline <dir> (or THREADFLIGHT_BASELINE=<dir>): also measures the threadflight of another
+//   built checkout (npm ci there first), whose workers load that copy, at every worker count
+//   next to this one. The rows gain "baseline" and "p50VsBaseline".
+//   --blocks n (default 1; 4 with --baseline): splits the rounds of threadflight, the baseline
+//   and the raw ping into n runs each, taken in turn (forwards, then backwards: current,
+//   baseline, ping, ping, baseline, current, ...) and pooled, so a machine's drift over the run
+//   hits the ratios' both sides alike. 1 keeps the original order: each mode once, in turn.
 // Needs the ping addon: npm run bench:threads builds it (cmake-js, -DTHREADFLIGHT_PING=ON).
-const { machine: machineRecord } = require('./common');
+const { machine: machineRecord, ROOT, checkout, describeCheckout, baselineDir } = require('./common');
 const fs = require('node:fs');
 const path = require('node:path');
 const { Worker, isMainThread, workerData, parentPort } = require('node:worker_threads');
@@ -22,6 +31,13 @@ const ARRIVED = 3; // threads that have made their calls this round
 const THREADS = 4;
 const FAILED = 5; // set by a worker whose round threw: the main thread stops instead of waiting
 const CALLERS_PER_THREAD = 10;
+const BASELINE = 'threadflight — baseline';
+// Where each threadflight mode's workers load the library from, and the name of their table:
+// two copies of the addon in one process never share a table name.
+const COPIES = {
+  threadflight: { dir: ROOT, name: 'bench-threads' },
+  [BASELINE]: { dir: undefined, name: 'bench-threads-baseline' },
+};
 
 
 function loadPing() {
@@ -41,24 +57,70 @@ function options() {
     rounds: Number(value('--rounds', 300)),
     json: value('--json', undefined),
     stages: args.includes('--stages'),
+    baseline: baselineDir(value('--baseline', undefined)),
+    blocks: value('--blocks', undefined),
   };
 }
 
 async function main() {
   loadPing(); // keep the ping addon mapped while workers come and go
-  const { workers, rounds, json, stages } = options();
+  const { workers, rounds, json, stages, baseline, blocks: blocksGiven } = options();
+  const blocks = Number(blocksGiven ?? (baseline === undefined ? 1 : 4));
+  if (!Number.isInteger(blocks) || blocks < 1 || blocks > rounds) throw new RangeError(`--blocks must be an integer from 1 to the rounds (${rounds})`);
+  const extra = { rounds, callersPerThread: CALLERS_PER_THREAD, blocks };
+  if (baseline !== undefined) {
+    COPIES[BASELINE].dir = baseline;
+    extra.current = checkout(ROOT);
+    extra.baseline = checkout(baseline);
+    console.log(`current: ${describeCheckout(extra.current)}\nbaseline: ${describeCheckout(extra.baseline)}`);
+  }
   const rows = [];
+  const stageRows = [];
   for (const count of workers) {
     const row = { workers: count };
-    for (const mode of ['threadflight', 'promise-coalesce', 'raw ping', 'ping + clone']) {
-      const result = await runMode(mode, count, rounds, stages);
-      row[mode] = result;
+    if (blocks === 1) { // the original order
+      row.threadflight = await runMode('threadflight', count, rounds, stages);
+      for (const mode of ['promise-coalesce', 'raw ping', 'ping + clone']) row[mode] = await runMode(mode, count, rounds, stages);
+    } else {
+      // The ratios that matter (current / raw ping, current / baseline) from modes measured
+      // side by side: `blocks` runs of each, in turn forwards and backwards, pooled.
+      const rotated = ['threadflight', ...(baseline === undefined ? [] : [BASELINE]), 'raw ping'];
+      const runs = [];
+      for (let b = 0; b < blocks; b++) {
+        const n = Math.floor((rounds * (b + 1)) / blocks) - Math.floor((rounds * b) / blocks);
+        for (const mode of b % 2 === 0 ? rotated : [...rotated].reverse()) {
+          if (n > 0) runs.push([mode, await runMode(mode, count, n, stages)]);
+        }
+      }
+      for (const mode of rotated) row[mode] = pool(runs.filter(([m]) => m === mode).map(([, r]) => r));
+      for (const mode of ['promise-coalesce', 'ping + clone']) row[mode] = await runMode(mode, count, rounds, stages);
+    }
+    for (const mode of ['threadflight', BASELINE]) {
+      if (row[mode]?.stages?.length) {
+        const medians = stageMedians(row[mode].stages);
+        console.log(`${mode}: W=${count} stages, medians of ${row[mode].stages.length} (µs after the work returned): ` +
+          STAGES.map((name, i) => `${name} ${medians[name]?.toFixed(1) ?? '—'}`).join(', '));
+        stageRows.push({ library: mode, workers: count, n: row[mode].stages.length, medianMicros: medians });
+      }
     }
     rows.push(row);
     print(row);
   }
-  const machine = machineRecord({ rounds, callersPerThread: CALLERS_PER_THREAD });
-  if (json) fs.writeFileSync(json, `${JSON.stringify({ machine, rows: rows.map(summary) }, null, 2)}\n`);
+  const machine = machineRecord(extra);
+  const saved = { machine, rows: rows.map(summary) };
+  if (stages) saved.stages = stageRows;
+  if (json) fs.writeFileSync(json, `${JSON.stringify(saved, null, 2)}\n`);
+}
+
+/** One result from several runs of a mode: their samples and stages together. */
+function pool(results) {
+  const rounds = results.reduce((sum, r) => sum + r.rounds, 0);
+  return {
+    rounds,
+    executionsPerFlight: results.reduce((sum, r) => sum + r.executionsPerFlight * r.rounds, 0) / rounds,
+    samples: results.flatMap((r) => r.samples),
+    stages: results.flatMap((r) => r.stages ?? []),
+  };
 }
 
 /** Blocks until every worker has finished `round`; throws if one failed or all stalled. */
@@ -80,11 +142,12 @@ async function runMode(mode, count, rounds, stages) {
   const stamps = new BigInt64Array(new SharedArrayBuffer(8 * (rounds + 1)));
   const mailbox = new Uint8Array(new SharedArrayBuffer(4096)); // 'ping + clone': the value's bytes
   // Stages are timed with one waiting thread only (W = 2): more would overwrite each other's.
-  const probe = stages && mode === 'threadflight' && count === 2 ? new BigInt64Array(new SharedArrayBuffer(8 * STAGES.length)) : null;
+  const copy = COPIES[mode];
+  const probe = stages && copy !== undefined && count === 2 ? new BigInt64Array(new SharedArrayBuffer(8 * STAGES.length)) : null;
   const threads = [];
   const ready = [];
   for (let i = 0; i < count; i++) {
-    const thread = new Worker(__filename, { workerData: { mode, index: i, control, stamps, mailbox, probe } });
+    const thread = new Worker(__filename, { workerData: { mode, copy, index: i, control, stamps, mailbox, probe } });
     threads.push(thread);
     ready.push(new Promise((resolve, reject) => {
       thread.once('message', resolve);
@@ -108,9 +171,12 @@ async function runMode(mode, count, rounds, stages) {
   Atomics.notify(control, ROUND);
   const reports = await Promise.all(finished);
   const samples = reports.flatMap((r) => r.samples);
-  if (probe) printStages(count, reports.flatMap((r) => r.stages));
+  const missing = [...new Set(reports.flatMap((r) => r.missingProbes ?? []))];
+  if (missing.length) console.warn(`${mode}: --stages could not wrap ${missing.join(', ')} (internals changed?): those stages read —`);
   await Promise.all(threads.map((thread) => thread.terminate()));
-  return { executionsPerFlight: Atomics.load(control, EXECUTIONS) / rounds, samples };
+  const result = { rounds, executionsPerFlight: Atomics.load(control, EXECUTIONS) / rounds, samples };
+  if (probe) result.stages = reports.flatMap((r) => r.stages);
+  return result;
 }
 
 // The wake path's stages, in order; each is timed in µs after the leader's work returned.
@@ -125,24 +191,39 @@ const STAGES = [
   'caller resumes',
 ];
 
-function printStages(count, rows) {
-  if (rows.length === 0) return;
-  const medians = STAGES.map((_, i) => {
+/** Each stage's median (µs after the work returned), by stage name; null if never stamped. */
+function stageMedians(rows) {
+  return Object.fromEntries(STAGES.map((name, i) => {
     const xs = rows.map((r) => r[i]).filter((x) => x >= 0).sort((a, b) => a - b);
-    return xs[Math.floor(xs.length / 2)];
-  });
-  console.log(`W=${count} stages, medians of ${rows.length} (µs after the work returned): ` +
-    STAGES.map((name, i) => `${name} ${medians[i]?.toFixed(1)}`).join(', '));
+    return [name, xs.length ? +xs[Math.floor(xs.length / 2)].toFixed(1) : null];
+  }));
 }
 
-/** Wraps threadflight's internals in this worker to stamp each stage into `probe`. */
-function probeStages(probe) {
+/**
+ * Wraps the internals of the threadflight in `dir` in this worker to stamp each stage into
+ * `probe`. Returns what it could not find (a stage whose stamp then reads —).
+ */
+function probeStages(probe, dir) {
   const stamp = (i) => { probe[i] = process.hrtime.bigint(); };
-  const wire = require('../dist/wire.js');
-  const native = require('../dist/native.js');
-  const { ThreadGroup } = require('../dist/thread-group.js');
+  const missing = [];
+  const load = (file) => {
+    try {
+      return require(path.join(dir, 'dist', file));
+    } catch {
+      missing.push(`dist/${file}`);
+      return {};
+    }
+  };
+  const wire = load('wire.js');
+  const native = load('native.js');
+  const ThreadGroup = load('thread-group.js').ThreadGroup ?? function ThreadGroup() {};
+  const labels = new Map([[wire, 'wire'], [ThreadGroup.prototype, 'ThreadGroup.prototype']]);
   const wrap = (object, name, before, after) => {
-    const original = object[name];
+    const original = object?.[name];
+    if (typeof original !== 'function') {
+      missing.push(`${labels.get(object) ?? 'table'}.${name}`);
+      return;
+    }
     object[name] = function (...args) {
       before?.(args);
       const result = original.apply(this, args);
@@ -154,12 +235,17 @@ function probeStages(probe) {
   wrap(wire, 'packValue', () => stamp(1), () => stamp(2));
   wrap(ThreadGroup.prototype, 'receive', () => stamp(4));
   wrap(wire, 'unpackValue', () => stamp(5), () => stamp(6));
-  const openGroup = native.binding.openGroup;
+  const openGroup = native.binding?.openGroup;
+  if (typeof openGroup !== 'function') {
+    missing.push('binding.openGroup');
+    return missing;
+  }
   native.binding.openGroup = (...args) => {
     const table = openGroup(...args);
     wrap(table, 'settle', undefined, (settleArgs) => settleArgs.length > 2 && stamp(3));
     return table;
   };
+  return missing;
 }
 
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -174,6 +260,15 @@ function summary(row) {
   const wake = latency(row.threadflight.samples);
   const ping = latency(row['raw ping'].samples);
   const pingClone = latency(row['ping + clone'].samples);
+  const base = row[BASELINE] && latency(row[BASELINE].samples);
+  const compared = row[BASELINE] && {
+    baseline: {
+      executionsPerFlight: row[BASELINE].executionsPerFlight,
+      wakeMicros: base,
+      p50VsRawPing: base && ping ? +(base.p50 / ping.p50).toFixed(2) : null,
+    },
+    p50VsBaseline: wake && base ? +(wake.p50 / base.p50).toFixed(2) : null,
+  };
   return {
     workers: row.workers,
     executionsPerFlight: {
@@ -184,6 +279,7 @@ function summary(row) {
     rawPingMicros: ping,
     pingWithCloneMicros: pingClone,
     p50VsRawPing: wake && ping ? +(wake.p50 / ping.p50).toFixed(2) : null,
+    ...compared,
   };
 }
 
@@ -195,14 +291,20 @@ function print(row) {
       `promise-coalesce ${s.executionsPerFlight['promise-coalesce'].toFixed(2)}; ` +
       `wake p50/p99: threadflight ${fmt(s.wakeMicros)}, raw TSFN ping ${fmt(s.rawPingMicros)}, ` +
       `ping + clone ${fmt(s.pingWithCloneMicros)}` +
-      (s.p50VsRawPing ? ` (p50 ${s.p50VsRawPing}× raw)` : ''),
+      (s.p50VsRawPing ? ` (p50 ${s.p50VsRawPing}× raw)` : '') +
+      (s.baseline
+        ? `; baseline: executions ${s.baseline.executionsPerFlight.toFixed(2)}, wake ${fmt(s.baseline.wakeMicros)}` +
+          (s.baseline.p50VsRawPing ? ` (p50 ${s.baseline.p50VsRawPing}× raw)` : '') +
+          (s.p50VsBaseline ? `; current/baseline p50 ${s.p50VsBaseline}×` : '')
+        : ''),
   );
 }
 
 // --- worker side ---------------------------------------------------------------------------
 
 function worker() {
-  const { mode, index, control, stamps, mailbox, probe } = workerData;
+  const { mode, copy, index, control, stamps, mailbox, probe } = workerData;
+  let missingProbes = [];
   const stages = [];
   const v8 = require('node:v8');
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -213,10 +315,10 @@ function worker() {
   let onPing = () => {};
   let pingId = 0;
 
-  if (mode === 'threadflight') {
-    if (probe) probeStages(probe);
-    const { Singleflight } = require('..');
-    const sf = new Singleflight({ name: 'bench-threads' });
+  if (copy !== undefined) { // threadflight: this checkout's or the baseline's
+    if (probe) missingProbes = probeStages(probe, copy.dir);
+    const { Singleflight } = require(copy.dir);
+    const sf = new Singleflight({ name: copy.name });
     execute = (key, work) => sf.execute(key, work);
   } else if (mode === 'promise-coalesce') {
     const { coalesceAsync } = require('promise-coalesce');
@@ -306,7 +408,7 @@ function worker() {
       Atomics.add(control, DONE, 1);
       Atomics.notify(control, DONE);
     }
-    parentPort.postMessage({ samples, stages });
+    parentPort.postMessage({ samples, stages, missingProbes });
   });
   parentPort.postMessage({ pingId });
 }

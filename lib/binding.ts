@@ -4,6 +4,8 @@ import type { Protocol } from './protocol';
 
 /** A named table's functions, bound to it in this thread (see src/binding/table_handle.h). */
 export interface TableHandle {
+  /** The table's process-wide id: messages name their table by it. */
+  readonly id: number;
   /** A Role; the flight's cell, lane, id and start are left in `joinResult`. */
   join(key: string): number;
   /** Without kind: settles if nobody else waits, else Settle.needsPayload. */
@@ -19,8 +21,15 @@ export interface TableHandle {
   countCloneFailure(): number;
 }
 
-/** (kind, lane, flightId, payload): a message from another thread; returns whether a lead was taken. */
-export type MessageHandler = (kind: number, lane: number, flightId: number, payload: Buffer | undefined) => boolean;
+/** A message from another thread about flight `flightId` of `key` in table `tableId`; returns
+ * whether a lead it hands over was taken. */
+export type MessageHandler = (
+  kind: number,
+  tableId: number,
+  key: string,
+  flightId: number,
+  payload: Buffer | undefined,
+) => boolean;
 
 export interface Binding {
   protocol: Protocol;

@@ -1,52 +1,59 @@
-// This thread's end of the bridge between threads: a message from another thread names the
-// receiving flight by this thread's lane cell and the flight's id, and is handed to the flight's
-// table (Table.receive). It also keeps the event loop alive exactly while this thread waits for a message.
+// This thread's end of the bridge between threads. A message from another thread names its
+// flight by table, key and flight id; the bridge hands it to that table's side in this thread
+// (NativeTable.receive), which finds the flight. It also keeps the event loop alive exactly
+// while this thread waits for a message.
 //
 // One bridge per thread, kept on the binding object: a second copy of this JavaScript loaded
-// over the same binding (a test runner's module registry, a purged require.cache) uses the
-// first copy's, so messages for either copy's flights reach them.
+// over the same binding (a test runner's module registry) registers its tables with the first
+// copy's bridge, so messages for either copy's flights reach them.
 import { binding, type MessageHandler } from './binding';
-import type { AnyFlight } from './flight';
 import { protocol } from './protocol';
 
-const PAGE = 4096;
+/** A table's side in this thread, as the bridge sees it. */
+export interface Receiver {
+  /** Handles a message if the flight is this side's; returns undefined if it is not. */
+  receive(key: string, flightId: number, kind: number, payload: Buffer | undefined): boolean | undefined;
+}
 
 class Bridge {
-  /** Flights that may get messages, by lane cell: pages of PAGE slots, made on first use. */
-  private readonly pages: Array<Array<AnyFlight | undefined>> = [];
+  /** Each table's sides in this thread (one per copy of this JavaScript), held weakly: a side
+   * goes away with its instances. */
+  private readonly sides = new Map<number, Array<WeakRef<Receiver>>>();
+  private readonly forgetSide = new FinalizationRegistry<number>((tableId) => this.prune(tableId));
   private waiting = 0;
 
-  readonly onMessage: MessageHandler = (kind, lane, flightId, payload) => {
-    const flight = this.pages[Math.floor(lane / PAGE)]?.[lane % PAGE];
-    if (flight === undefined || flight.id !== flightId) return false; // it stopped listening meanwhile
-    try {
-      return flight.table.receive(flight, kind, payload);
-    } catch (error) {
-      reportBug(error);
-      return false;
+  readonly onMessage: MessageHandler = (kind, tableId, key, flightId, payload) => {
+    for (const side of this.sides.get(tableId) ?? []) {
+      try {
+        const taken = side.deref()?.receive(key, flightId, kind, payload);
+        if (taken !== undefined) return taken;
+      } catch (error) {
+        reportBug(error);
+        return false;
+      }
     }
+    return false; // the flight is no longer known here (it expired, or its callers left)
   };
 
-  route(flight: AnyFlight, waiting: boolean): void {
-    const index = Math.floor(flight.lane / PAGE);
-    const page = (this.pages[index] ??= new Array<AnyFlight | undefined>(PAGE).fill(undefined));
-    page[flight.lane % PAGE] = flight;
-    if (waiting) this.startWaiting();
+  register(tableId: number, side: Receiver): void {
+    const sides = this.sides.get(tableId);
+    if (sides === undefined) this.sides.set(tableId, [new WeakRef(side)]);
+    else sides.push(new WeakRef(side));
+    this.forgetSide.register(side, tableId);
   }
 
-  /** Identity-checked: a newer flight routed through the same lane keeps its route. */
-  unroute(flight: AnyFlight, waiting: boolean): void {
-    const page = this.pages[Math.floor(flight.lane / PAGE)];
-    if (page?.[flight.lane % PAGE] === flight) page[flight.lane % PAGE] = undefined;
-    if (waiting) this.stopWaiting();
-  }
-
-  private startWaiting(): void {
+  startWaiting(): void {
     if (this.waiting++ === 0) binding.refBridge(true);
   }
 
   stopWaiting(): void {
     if (--this.waiting === 0) binding.refBridge(false);
+  }
+
+  private prune(tableId: number): void {
+    const live = this.sides.get(tableId)?.filter((side) => side.deref() !== undefined) ?? [];
+    if (live.length === 0) this.sides.delete(tableId);
+    else this.sides.set(tableId, live);
   }
 }
 
@@ -68,17 +75,16 @@ function attach(): Bridge {
   return fresh;
 }
 
-/** The flight may get messages from now on; `waiting`: this thread waits for one. */
-export function route(flight: AnyFlight, waiting: boolean): void {
-  bridge.route(flight, waiting);
+/** Messages about table `tableId` may come for `side`'s flights. */
+export function register(tableId: number, side: Receiver): void {
+  bridge.register(tableId, side);
 }
 
-/** No more messages for the flight; `waiting`: it was waiting for one. */
-export function unroute(flight: AnyFlight, waiting: boolean): void {
-  bridge.unroute(flight, waiting);
+/** This thread waits for a message (about a flight led elsewhere) until stopWaiting(). */
+export function startWaiting(): void {
+  bridge.startWaiting();
 }
 
-/** A flight this thread waited for is now led here (it stays routed). */
 export function stopWaiting(): void {
   bridge.stopWaiting();
 }

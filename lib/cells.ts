@@ -12,36 +12,38 @@ const { subscribers: SUBSCRIBERS, lane: LANE, waitingThreads: WAITING_THREADS, u
   protocol.cell;
 const STARTED_MS = protocol.cell.startedMs;
 
-/** Pages of cells: the native arena's, or an unnamed table's own. */
+/** Pages of cells: the native arena's, or an unnamed table's own. Cells are small integers
+ * (below 2^31) and pages a power of two of them, so the arithmetic stays in integers. */
 export class CellPages {
   private readonly int32: Int32Array[] = [];
   private readonly float64: Float64Array[] = [];
+  private readonly shift: number;
+  private readonly mask: number;
 
   constructor(
-    readonly perPage: number,
+    perPage: number,
     private readonly newPage: (index: number) => ArrayBuffer,
-  ) {}
+  ) {
+    this.shift = Math.log2(perPage);
+    if (!Number.isInteger(this.shift)) throw new RangeError(`cells per page must be a power of two, not ${perPage}`);
+    this.mask = perPage - 1;
+  }
 
   /** The array holding `cell`'s int32 fields (see the accessors below). */
   int32Page(cell: number): Int32Array {
-    const page = Math.floor(cell / this.perPage);
+    const page = cell >>> this.shift;
     return this.int32[page] ?? this.map(page);
   }
 
   /** Where `cell`'s int32 fields start in its page. */
   base(cell: number): number {
-    return (cell % this.perPage) * INT32_PER_CELL;
+    return (cell & this.mask) * INT32_PER_CELL;
   }
 
   startedMs(cell: number): number {
-    const page = Math.floor(cell / this.perPage);
+    const page = cell >>> this.shift;
     if (this.float64[page] === undefined) this.map(page);
-    return this.float64[page][(cell % this.perPage) * FLOAT64_PER_CELL + STARTED_MS];
-  }
-
-  /** Whether page `index` exists yet. */
-  has(index: number): boolean {
-    return this.int32[index] !== undefined;
+    return this.float64[page][(cell & this.mask) * FLOAT64_PER_CELL + STARTED_MS];
   }
 
   private map(page: number): Int32Array {

@@ -24,7 +24,16 @@ function checkKeyLength(key: string): void {
 /** A caller whose signal aborted already: refused without running work (its key still checked). */
 function alreadyAborted(key: string, signal: AbortSignal): Promise<never> {
   checkKeyLength(key);
-  return Promise.reject(signal.reason);
+  return Promise.reject(abortReason(signal));
+}
+
+/** The signal's reason, or what reading it threw (a signal may be given hostile getters). */
+function abortReason(signal: AbortSignal): unknown {
+  try {
+    return signal.reason;
+  } catch (error) {
+    return error;
+  }
 }
 
 export class Coalescer implements TableEvents {
@@ -95,8 +104,8 @@ export class Coalescer implements TableEvents {
    * table — and returns that flight, or the error refusing the caller.
    */
   private admit<T>(key: string, work: Work<T>): Flight<T> | Error {
-    const flight = this.table.joinable(key) as Flight<T> | undefined;
-    if (flight !== undefined) {
+    const flight = this.table.lookup(key) as Flight<T> | undefined;
+    if (flight !== undefined && flight.joinable()) {
       const before = this.table.addCallers(flight, 1);
       if (before > 0 && before < this.subscriberLimit) {
         flight.lanes[flight.laneIndex]++;
@@ -107,42 +116,61 @@ export class Coalescer implements TableEvents {
       if (before > 0) return new TooManySubscribersError(key, this.maxSubscribers);
     }
     checkKeyLength(key);
-    const joined = this.table.join(key);
+    const joined = this.table.join(key, flight);
     if (typeof joined === 'number') {
       return joined === Role.rejected ? new TooManySubscribersError(key, this.maxSubscribers) : new FlightCapacityError(key);
     }
     const started = joined as Flight<T>;
     // A table that stamps its flights (a named one) knows when this one started.
     if (Number.isNaN(started.startedMs)) this.deadlines.addStarting(started);
-    else this.deadlines.addStarted(started, started.startedMs);
+    else this.deadlines.addStarted(started);
     if (started.state === FlightState.Leading) this.lead(started, work);
     else started.work = work;
     return started;
   }
 
-  /** The caller's own promise: settles with the flight, or rejects when its signal aborts. */
+  /**
+   * The caller's own promise: settles with the flight, or rejects when its signal aborts. The
+   * flight's promise is handled first, so whatever the signal does (its methods may throw), the
+   * flight's outcome is never an unhandled rejection.
+   */
   private watch<T>(flight: Flight<T>, signal: AbortSignal): Promise<T> {
     return new Promise<T>((resolve, reject) => {
+      let listening = false;
       const onAbort = (): void => {
-        reject(signal.reason);
+        stopListening();
+        reject(abortReason(signal));
         this.leaveCaller(flight);
       };
-      signal.addEventListener('abort', onAbort, { once: true });
+      const stopListening = (): void => {
+        if (!listening) return;
+        listening = false;
+        try {
+          signal.removeEventListener('abort', onAbort);
+        } catch {
+          // It stays registered: aborting later finds the caller answered and the flight over.
+        }
+      };
       flight.promise.then(
         (value) => {
-          signal.removeEventListener('abort', onAbort);
+          stopListening();
           resolve(value);
         },
         (error: unknown) => {
-          signal.removeEventListener('abort', onAbort);
+          stopListening();
           reject(error);
         },
       );
-      // The work runs synchronously before this: it may have aborted the signal already.
-      if (signal.aborted) {
-        signal.removeEventListener('abort', onAbort);
-        onAbort();
+      try {
+        signal.addEventListener('abort', onAbort, { once: true });
+        listening = true;
+      } catch (error) {
+        reject(error); // the caller cannot be told of an abort: it stops waiting now
+        this.leaveCaller(flight);
+        return;
       }
+      // The work runs synchronously before this: it may have aborted the signal already.
+      if (signal.aborted) onAbort();
     });
   }
 

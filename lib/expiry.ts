@@ -26,50 +26,56 @@ export class Slot {
   due = Infinity;
   /** Position in the scheduler's heap; -1 when not in it. */
   heapIndex = -1;
-  first: AnyFlight | undefined;
+  /** The newest flight; the others hang from it by prevInSlot. Only the newest is stored here:
+   * a long-lived slot pointing at a young flight costs V8 a write barrier per store. */
   last: AnyFlight | undefined;
   size = 0;
+  /** Held weakly: a slot left empty must not keep an instance nobody uses reachable until it
+   * is due (its flights, while it has any, keep the instance reachable themselves). */
+  readonly owner: WeakRef<Deadlines>;
 
   constructor(
-    readonly owner: Deadlines,
-    /** The window of starts it covers (start / period, rounded down); NaN for an open slot. */
+    owner: Deadlines,
+    /** The window of starts it covers (start / period, rounded down), and where that window
+     * starts (ms); NaN for an open slot. */
     readonly window: number,
+    readonly windowStartMs: number,
     /** For an open slot: when it opened, no later than any of its flights started. */
     readonly openedMs: number,
-  ) {}
+  ) {
+    this.owner = new WeakRef(owner);
+  }
 
   add(flight: AnyFlight): void {
+    const last = this.last;
     flight.slot = this;
-    flight.prevInSlot = this.last;
-    flight.nextInSlot = undefined;
-    if (this.last === undefined) this.first = flight;
-    else this.last.nextInSlot = flight;
+    flight.prevInSlot = last;
+    if (last !== undefined) last.nextInSlot = flight;
     this.last = flight;
     this.size++;
   }
 
   remove(flight: AnyFlight): void {
     const { prevInSlot: prev, nextInSlot: next } = flight;
-    if (prev === undefined) this.first = next;
-    else prev.nextInSlot = next;
+    if (prev !== undefined) prev.nextInSlot = next;
     if (next === undefined) this.last = prev;
     else next.prevInSlot = prev;
     flight.slot = flight.prevInSlot = flight.nextInSlot = undefined;
     this.size--;
   }
 
-  /** Takes every flight out, in order. */
+  /** Takes every flight out. */
   drain(): AnyFlight[] {
     const flights: AnyFlight[] = [];
-    for (let flight = this.first; flight !== undefined; ) {
-      const next: AnyFlight | undefined = flight.nextInSlot;
+    for (let flight = this.last; flight !== undefined; ) {
+      const prev: AnyFlight | undefined = flight.prevInSlot;
       flight.slot = flight.prevInSlot = flight.nextInSlot = undefined;
       flights.push(flight);
-      flight = next;
+      flight = prev;
     }
-    this.first = this.last = undefined;
+    this.last = undefined;
     this.size = 0;
-    return flights;
+    return flights.reverse();
   }
 }
 
@@ -79,7 +85,9 @@ export class Deadlines {
   readonly period: number;
   /** The slot taking flights of unknown start; closes one period after it opened. */
   private open: Slot | undefined;
-  /** The slot of the window last used, which the next flight most likely shares. */
+  /** The slot of the window last used, which the next flight most likely shares: kept when it
+   * empties (flights one at a time would otherwise make and drop a slot each). Other slots
+   * are dropped as soon as they are empty. */
   private recent: Slot | undefined;
   private readonly windows = new Map<number, Slot>();
 
@@ -96,25 +104,33 @@ export class Deadlines {
     let slot = this.open;
     if (slot === undefined) {
       const now = binding.now();
-      slot = this.open = new Slot(this, NaN, now);
+      slot = this.open = new Slot(this, NaN, NaN, now);
       scheduler.schedule(slot, now + this.period);
     }
     flight.startedMs = slot.openedMs;
     this.admit(slot, flight);
   }
 
-  /** Tracks a flight that started at `startedMs` (on the core clock). */
-  addStarted(flight: AnyFlight, startedMs: number): void {
-    flight.startedMs = startedMs;
+  /** Tracks a flight whose start (on the core clock) it already has. */
+  addStarted(flight: AnyFlight): void {
     if (this.maxDuration === Infinity) return; // nothing to expire, and the start is known
+    const startedMs = flight.startedMs;
+    let slot = this.recent;
+    // Most flights start in the window of the one before them.
+    if (slot !== undefined && startedMs >= slot.windowStartMs && startedMs < slot.windowStartMs + this.period) {
+      this.admit(slot, flight);
+      return;
+    }
     const window = Math.floor(startedMs / this.period);
-    let slot = this.recent !== undefined && this.recent.window === window ? this.recent : this.windows.get(window);
+    slot = this.windows.get(window);
     if (slot === undefined) {
-      slot = new Slot(this, window, NaN);
+      slot = new Slot(this, window, window * this.period, NaN);
       this.windows.set(window, slot);
       scheduler.schedule(slot, (window + 1) * this.period + this.maxDuration);
     }
+    const previous = this.recent;
     this.recent = slot;
+    if (previous !== undefined && previous.size === 0) this.drop(previous);
     this.admit(slot, flight);
   }
 
@@ -124,7 +140,7 @@ export class Deadlines {
     if (slot === undefined) return;
     slot.remove(flight);
     if (this.maxDuration !== Infinity) scheduler.flightGone();
-    if (slot.size === 0 && slot !== this.open) this.drop(slot);
+    if (slot.size === 0 && slot !== this.open && slot !== this.recent) this.drop(slot);
   }
 
   /** Called by the scheduler when `slot` is due. */
@@ -160,6 +176,8 @@ class Scheduler {
   private timerDue = Infinity;
   /** Flights with a finite maxDuration in the air: while there are any, the timer is ref'd. */
   private live = 0;
+  /** Whether the timer is ref'd (or will be, once armed). */
+  private holding = false;
   private idleCheckQueued = false;
   private firing = false;
 
@@ -174,11 +192,12 @@ class Scheduler {
   }
 
   flightAdded(): void {
-    if (this.live++ === 0) this.timer?.ref();
+    this.live++;
+    if (!this.holding) this.hold();
   }
 
-  /** Unref'ing is deferred to the end of this turn of the event loop: a flight ending and the
-   * next one starting within it (the usual case under load) touch the timer not at all. */
+  /** Letting go of the event loop is deferred to the end of this turn of it: a flight ending
+   * and the next one starting within the turn (the usual case under load) cost a count each. */
   flightGone(): void {
     if (--this.live === 0 && !this.idleCheckQueued) {
       this.idleCheckQueued = true;
@@ -186,16 +205,23 @@ class Scheduler {
     }
   }
 
+  private hold(): void {
+    this.holding = true;
+    this.timer?.ref();
+  }
+
   private readonly checkIdle = (): void => {
     this.idleCheckQueued = false;
-    if (this.live === 0) this.timer?.unref();
+    if (this.live !== 0) return;
+    this.holding = false;
+    this.timer?.unref();
   };
 
   private arm(due: number): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     const delay = Math.min(MAX_TIMER_DELAY, Math.max(1, Math.ceil(due - binding.now())));
     this.timer = setTimeout(this.fire, delay);
-    if (this.live === 0) this.timer.unref();
+    if (!this.holding) this.timer.unref();
     this.timerDue = due;
   }
 
@@ -208,7 +234,7 @@ class Scheduler {
       while (this.heap.length !== 0 && this.heap[0].due <= now) {
         const slot = this.heap[0];
         this.removeAt(0);
-        slot.owner.fire(slot, now);
+        slot.owner.deref()?.fire(slot, now);
       }
     } finally {
       this.firing = false;

@@ -23,7 +23,8 @@ export class LocalTable extends Table {
     return before;
   }
 
-  join(key: string): AnyFlight | number {
+  /** `previous`, if any, was forgotten or cleared, or is ending: it needs no bookkeeping here. */
+  join(key: string, _previous: AnyFlight | undefined): AnyFlight | number {
     const cell = this.free.pop() ?? this.allocated++;
     const page = this.cells.int32Page(cell);
     const base = this.cells.base(cell);
@@ -44,14 +45,9 @@ export class LocalTable extends Table {
   /** No thread ever follows a flight of this table. */
   leave(_flight: AnyFlight): void {}
 
-  /** Nor sends a message about one. */
-  receive(): boolean {
-    return false;
-  }
-
   forget(key: string): boolean {
-    const flight = this.joinable(key);
-    if (flight === undefined) return false;
+    const flight = this.flights.get(key);
+    if (flight === undefined || !flight.joinable()) return false;
     markUnjoinable(flight.counters, this.cells.base(flight.cell));
     this.flights.delete(key);
     return true;
@@ -63,7 +59,7 @@ export class LocalTable extends Table {
   }
 
   has(key: string): boolean {
-    return this.joinable(key) !== undefined;
+    return this.flights.get(key)?.joinable() === true;
   }
 
   size(): number {

@@ -1,7 +1,8 @@
 // The table of a name: one process-wide native table (src/core/flight_table.h), shared by every
 // thread, seen from this thread. A new flight, its end, and leaving a flight led elsewhere
 // cross into C++; a duplicate caller in this thread does not (the base class's map and the
-// shared counters serve it). Messages from other threads arrive through the bridge.
+// shared counters serve it). Messages from other threads about this thread's flights arrive
+// through the bridge, by key and flight id.
 import * as bridge from './bridge';
 import { binding, type TableHandle } from './binding';
 import { nativeCells } from './cells';
@@ -25,8 +26,11 @@ function openTable(name: string, maxSubscribers: number, maxDuration: number): T
   }
 }
 
-export class NativeTable extends Table {
+export class NativeTable extends Table implements bridge.Receiver {
   private readonly handle: TableHandle;
+  /** Flights this thread still leads or follows that are no longer its flight for their key
+   * (forgotten, cleared, or replaced by a newer flight), by id: messages may still come. */
+  private readonly displaced = new Map<number, AnyFlight>();
   private readonly statsOut = new Float64Array(4);
 
   constructor(
@@ -35,6 +39,7 @@ export class NativeTable extends Table {
   ) {
     super();
     this.handle = openTable(options.name, options.maxSubscribers, options.maxDuration);
+    bridge.register(this.handle.id, this);
   }
 
   /** Other threads count the same callers: an atomic add. */
@@ -42,11 +47,11 @@ export class NativeTable extends Table {
     return Atomics.add(flight.counters, flight.total, delta);
   }
 
-  join(key: string): AnyFlight | number {
+  join(key: string, previous: AnyFlight | undefined): AnyFlight | number {
     const role = this.handle.join(key);
     if (role !== Role.leader && role !== Role.follower) return role;
-    const cell = joinResult[JoinSlot.cell];
-    const lane = joinResult[JoinSlot.lane];
+    const cell = joinResult[JoinSlot.cell] | 0; // small integers: keep them so
+    const lane = joinResult[JoinSlot.lane] | 0;
     const state = role === Role.leader ? FlightState.Leading : FlightState.Following;
     const flight = new Flight(
       this,
@@ -61,15 +66,16 @@ export class NativeTable extends Table {
       nativeCells.base(lane),
     );
     flight.startedMs = joinResult[JoinSlot.startedMs];
+    if (previous !== undefined) this.displaced.set(previous.id, previous);
     this.flights.set(key, flight);
-    bridge.route(flight, state === FlightState.Following);
+    if (state === FlightState.Following) bridge.startWaiting();
     return flight;
   }
 
   finish(flight: AnyFlight, ending: Ending, outcome: unknown): boolean {
     this.release(flight);
     // The waiting count is read without a lock; the table double-checks and asks for the
-    // outcome (NeedsPayload) if someone joined meanwhile.
+    // outcome (needsPayload) if someone joined meanwhile.
     if (!flight.waitedForElsewhere() && this.handle.settle(flight.key, flight.cell) !== Settle.needsPayload) {
       return false;
     }
@@ -93,15 +99,11 @@ export class NativeTable extends Table {
     this.handle.leave(flight.key, flight.cell, flight.id);
   }
 
-  /** The flight is no longer this thread's for its key, nor reachable by messages. */
-  private release(flight: AnyFlight): void {
-    this.untrack(flight);
-    bridge.unroute(flight, flight.state === FlightState.Following);
-  }
-
-  /** A message about one of this thread's flights (see bridge.ts); returns whether a lead
-   * was taken. */
-  receive(flight: AnyFlight, kind: number, payload: Buffer | undefined): boolean {
+  /** A message from another thread; undefined if flight `flightId` is not one of this side's. */
+  receive(key: string, flightId: number, kind: number, payload: Buffer | undefined): boolean | undefined {
+    const entry = this.flights.get(key);
+    const flight = entry !== undefined && entry.id === flightId ? entry : this.displaced.get(flightId);
+    if (flight === undefined) return undefined;
     const base = kind & ~Message.sharedFlag;
     if (base === Message.lead) {
       if (flight.state !== FlightState.Following) return false;
@@ -109,9 +111,10 @@ export class NativeTable extends Table {
       return this.events.takeLead(flight);
     }
     if (base === Message.abandon) {
-      this.events.abandoned(flight);
+      if (flight.state === FlightState.Leading) this.events.abandoned(flight);
       return false;
     }
+    if (flight.state !== FlightState.Following) return false;
     this.release(flight); // an outcome: this thread's part in the flight is over
     if (base === Message.expired) {
       this.events.settledElsewhere(flight, Ending.Expired, undefined, false);
@@ -134,17 +137,18 @@ export class NativeTable extends Table {
 
   forget(key: string): boolean {
     const forgotten = this.handle.forget(key);
-    this.flights.delete(key);
+    this.displace(key);
     return forgotten;
   }
 
   clear(): void {
     this.handle.clear();
+    for (const flight of this.flights.values()) this.displaced.set(flight.id, flight);
     this.flights.clear();
   }
 
   has(key: string): boolean {
-    return this.joinable(key) !== undefined || this.handle.has(key);
+    return this.flights.get(key)?.joinable() === true || this.handle.has(key);
   }
 
   size(): number {
@@ -160,6 +164,19 @@ export class NativeTable extends Table {
       oldestCallAge: out[2] < 0 ? null : Math.round(out[2]),
       cloneFailures: out[3],
     };
+  }
+
+  /** This thread's part in the flight in the table is over: no more messages for it. */
+  private release(flight: AnyFlight): void {
+    if (!this.untrack(flight)) this.displaced.delete(flight.id);
+    if (flight.state === FlightState.Following) bridge.stopWaiting();
+  }
+
+  private displace(key: string): void {
+    const flight = this.flights.get(key);
+    if (flight === undefined) return;
+    this.flights.delete(key);
+    this.displaced.set(flight.id, flight);
   }
 
   private reportCloneFailure(key: string, outcome: unknown): void {

@@ -42,10 +42,9 @@ export abstract class Table {
   /** This thread's flights by key: the ones new callers here may join (if still joinable). */
   protected readonly flights = new SteadyMap<string, AnyFlight>();
 
-  /** This thread's flight for `key`, if new callers may still join it. */
-  joinable(key: string): AnyFlight | undefined {
-    const flight = this.flights.get(key);
-    return flight !== undefined && flight.joinable() ? flight : undefined;
+  /** This thread's flight for `key`, joinable or not (see Flight.joinable). */
+  lookup(key: string): AnyFlight | undefined {
+    return this.flights.get(key);
   }
 
   /** Adds `delta` to the flight's count of callers in all threads; returns the count before. */
@@ -53,9 +52,10 @@ export abstract class Table {
 
   /**
    * Starts the key's flight (Leading) or joins the one another thread leads (Following), and
-   * keeps it as this thread's flight for the key; or returns the Role refusing the caller.
+   * keeps it as this thread's flight for the key in place of `previous` (what lookup() found,
+   * an unjoinable flight or nothing); or returns the Role refusing the caller.
    */
-  abstract join(key: string): AnyFlight | number;
+  abstract join(key: string, previous: AnyFlight | undefined): AnyFlight | number;
 
   /**
    * Ends a flight this thread leads; `outcome` is the value or the thrown value. Threads still
@@ -67,19 +67,18 @@ export abstract class Table {
   /** This thread stops following the flight (only a Following flight, of a shared table). */
   abstract leave(flight: AnyFlight): void;
 
-  /** A message from another thread about one of this thread's flights (only a shared table
-   * gets any); returns whether it took a lead it was handed. */
-  abstract receive(flight: AnyFlight, kind: number, payload: Buffer | undefined): boolean;
-
   abstract forget(key: string): boolean;
   abstract clear(): void;
   abstract has(key: string): boolean;
   abstract size(): number;
   abstract stats(): TableStats;
 
-  /** The flight is no longer this thread's flight for its key (identity checked: a newer
-   * flight of the same key keeps its place). */
-  protected untrack(flight: AnyFlight): void {
-    if (this.flights.get(flight.key) === flight) this.flights.delete(flight.key);
+  /** The flight is no longer this thread's flight for its key; false if it was not (any more).
+   * Identity checked: a newer flight of the same key keeps its place. A flight still joinable
+   * is always its key's entry (only unjoinable flights are ever replaced): no lookup then. */
+  protected untrack(flight: AnyFlight): boolean {
+    if (!flight.joinable() && this.flights.get(flight.key) !== flight) return false;
+    this.flights.delete(flight.key);
+    return true;
   }
 }

@@ -29,15 +29,16 @@ interface PackedThrown {
 
 type Packed = PackedError | PackedThrown;
 
-const BUILTIN_ERRORS: Record<string, ErrorConstructor> = {
-  Error,
-  TypeError,
-  RangeError,
-  SyntaxError,
-  ReferenceError,
-  EvalError,
-  URIError,
-};
+/** By constructor name (a Map: a class may be named "toString" or "__proto__"). */
+const BUILTIN_ERRORS = new Map<string, ErrorConstructor>([
+  ['Error', Error],
+  ['TypeError', TypeError],
+  ['RangeError', RangeError],
+  ['SyntaxError', SyntaxError],
+  ['ReferenceError', ReferenceError],
+  ['EvalError', EvalError],
+  ['URIError', URIError],
+]);
 
 /** How deep a chain of causes (or aggregated errors) is followed. */
 const MAX_DEPTH = 8;
@@ -152,7 +153,7 @@ function rebuild(packed: Packed): unknown {
 function construct(packed: PackedError): Error {
   if (packed.errors !== undefined) return new AggregateError(packed.errors.map(rebuild), packed.message);
   if (packed.constructorName === 'DOMException') return new DOMException(packed.message, packed.name);
-  return new (BUILTIN_ERRORS[packed.constructorName] ?? Error)(packed.message);
+  return new (BUILTIN_ERRORS.get(packed.constructorName) ?? Error)(packed.message);
 }
 
 /** Reads a property that should be a string; undefined if it cannot be read as one. */

@@ -27,8 +27,9 @@ export function startWork<T>(
     } else {
       then = (result as { then?: unknown }).then; // read once, as the resolution procedure does
       if (then === nativeThen) {
-        // A native promise (or something claiming its `then`: that call throws, and rejects).
-        nativeThen.call(result, onValue, onError);
+        // A native promise (or something borrowing its `then`: that call throws, and rejects).
+        // Called as a method, which V8 inlines; only a `then` accessor would see a second read.
+        (result as Promise<T>).then(onValue, onError);
         return;
       }
     }

@@ -90,25 +90,28 @@ void DeliverMessage(napi_env env, napi_value handler, void* /*context*/, void* d
   std::unique_ptr<Message> message(static_cast<Message*>(data));
   if (env == nullptr || handler == nullptr) return;  // shutting down: the destructor releases
 
-  napi_value args[4];
+  const std::string& key = message->key();  // UTF-16 code units, as JavaScript gave them
+  napi_value args[5];
   napi_value undefined;
   if (napi_get_undefined(env, &undefined) != napi_ok ||
       napi_create_int32(env, message->kind(), &args[0]) != napi_ok ||
-      napi_create_uint32(env, message->lane(), &args[1]) != napi_ok ||
-      napi_create_double(env, static_cast<double>(message->flight_id()), &args[2]) != napi_ok) {
+      napi_create_double(env, static_cast<double>(message->table_id()), &args[1]) != napi_ok ||
+      napi_create_string_utf16(env, reinterpret_cast<const char16_t*>(key.data()), key.size() / sizeof(char16_t),
+                               &args[2]) != napi_ok ||
+      napi_create_double(env, static_cast<double>(message->flight_id()), &args[3]) != napi_ok) {
     return;  // the destructor releases the receiver's part
   }
-  args[3] = undefined;
+  args[4] = undefined;
   if (const Bytes* payload = message->payload(); payload != nullptr) {
     void* copy = nullptr;
-    if (napi_create_buffer_copy(env, payload->size(), payload->data(), &copy, &args[3]) != napi_ok) {
+    if (napi_create_buffer_copy(env, payload->size(), payload->data(), &copy, &args[4]) != napi_ok) {
       // Without its payload the outcome cannot be read: the receiver runs its own work instead.
       if (napi_create_int32(env, static_cast<int32_t>(MessageKind::kFallback), &args[0]) != napi_ok) return;
-      args[3] = undefined;
+      args[4] = undefined;
     }
   }
   napi_value accepted;
-  if (napi_call_function(env, undefined, handler, 4, args, &accepted) != napi_ok) return;
+  if (napi_call_function(env, undefined, handler, 5, args, &accepted) != napi_ok) return;
   bool took_lead = false;
   if (message->base_kind() == MessageKind::kLead && napi_get_value_bool(env, accepted, &took_lead) == napi_ok &&
       took_lead) {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -32,10 +33,11 @@ class Message {
   Message& operator=(const Message&) = delete;
 
   EnvId to() const { return notice_.to.env; }
-  // The receiver's lane cell: with the flight id, how its thread finds the flight.
-  uint32_t lane() const { return notice_.to.lane; }
   int32_t kind() const { return kind_; }
   MessageKind base_kind() const { return static_cast<MessageKind>(kind_ & ~kSharedFlag); }
+  // The flight, as the receiving thread finds it: its table, its key, its id.
+  uint64_t table_id() const { return table_->id(); }
+  const std::string& key() const { return notice_.flight->key; }
   uint64_t flight_id() const { return notice_.flight->id; }
   const Bytes* payload() const { return payload_.get(); }
   // The receiving thread took the lead: it will settle the flight itself.
@@ -71,8 +73,8 @@ class Bridge {
 };
 
 // The TSFN's call_js: hands a message to the thread's JS handler as
-// handler(kind, lane, flightId, payload) (or, when the environment is shutting down, just
-// destroys it). For kLead the handler returns whether it took the lead.
+// handler(kind, tableId, key, flightId, payload) (or, when the environment is shutting down,
+// just destroys it). For kLead the handler returns whether it took the lead.
 void DeliverMessage(napi_env env, napi_value handler, void* context, void* data);
 
 }  // namespace threadflight

@@ -131,6 +131,8 @@ Napi::Value TableHandle::Open(const Napi::CallbackInfo& info) {
                        Bind<&TableHandle::Stats>(env, handle, "stats", self) &&
                        Bind<&TableHandle::CountCloneFailure>(env, handle, "countCloneFailure", self);
     if (!bound) return env.Undefined();
+    // Fixed for the table's life; messages name their table by it.
+    handle.Set("id", Napi::Number::New(env, static_cast<double>(self->table_id())));
   } catch (const std::bad_alloc&) {
     Napi::Error::New(env, "out of memory while opening a table").ThrowAsJavaScriptException();
     return env.Undefined();
@@ -206,11 +208,11 @@ Napi::Value TableHandle::Forget(const Napi::CallbackInfo& info) {
 Napi::Value TableHandle::Has(const Napi::CallbackInfo& info) {
   KeyBytes key;
   if (!key.read(info.Env(), info[0])) return info.Env().Undefined();
-  return Napi::Boolean::New(info.Env(), table_->contains(key.bytes()));
+  return Napi::Boolean::New(info.Env(), table_->contains(key.bytes(), monotonic_ns()));
 }
 
 Napi::Value TableHandle::Size(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(table_->size()));
+  return Napi::Number::New(info.Env(), static_cast<double>(table_->size(monotonic_ns())));
 }
 
 Napi::Value TableHandle::Clear(const Napi::CallbackInfo& info) {
@@ -225,12 +227,13 @@ Napi::Value TableHandle::Stats(const Napi::CallbackInfo& info) {
     Napi::TypeError::New(env, "stats(out) expects a Float64Array of length 4").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  const TableStats stats = table_->stats();
+  const int64_t now = monotonic_ns();
+  const TableStats stats = table_->stats(now);
   Napi::Float64Array out = info[0].As<Napi::Float64Array>();
   out[0] = static_cast<double>(stats.in_flight);
   out[1] = static_cast<double>(stats.subscribers);
   out[2] = stats.in_flight == 0 ? -1.0
-                                : static_cast<double>(monotonic_ns() - stats.oldest_started_ns) / kNsPerMs;
+                                : static_cast<double>(now - stats.oldest_started_ns) / kNsPerMs;
   out[3] = static_cast<double>(table_->clone_failures());
   return env.Undefined();
 }

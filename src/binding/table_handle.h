@@ -14,11 +14,14 @@ namespace threadflight {
 // not an ObjectWrap: a call then skips the unwrap, which is about half the cost of an empty call.
 class TableHandle {
  public:
-  // openTable(name: string, maxSubscribers: number, maxDurationMs: number) -> the functions below.
+  // openTable(name: string, maxSubscribers: number, maxDurationMs: number) -> the functions
+  // below, and `id`, the table's process-wide id.
   // Throws an Error with code ERR_OPTIONS_MISMATCH if `name` is in use with other limits.
   static Napi::Value Open(const Napi::CallbackInfo& info);
 
   TableHandle(std::shared_ptr<FlightTable> table, EnvState* state) : table_(std::move(table)), state_(state) {}
+
+  uint64_t table_id() const { return table_->id(); }
 
  private:
   // join(key) -> Role; the flight's cell, this thread's lane, the flight id and start time are

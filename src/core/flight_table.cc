@@ -20,7 +20,7 @@ uint64_t next_flight_id() noexcept {
 }
 
 FlightTable::FlightTable(Limits limits, uint32_t shard_count, KeyHashFn hash, CellArena& arena)
-    : limits_(limits), hash_(hash), arena_(arena) {
+    : limits_(limits), id_(next_flight_id()), hash_(hash), arena_(arena) {
   if (limits_.max_subscribers < 1) throw std::invalid_argument("max_subscribers must be >= 1");
   if (limits_.max_duration_ns < 1) throw std::invalid_argument("max_duration_ns must be >= 1");
   const uint32_t n = round_up_pow2(std::max<uint32_t>(shard_count, 1));
@@ -262,11 +262,12 @@ void FlightTable::decline_lead(const Notice& handover, std::vector<Notice>& hand
   lose_leader(shard, handover.flight, handovers);
 }
 
-bool FlightTable::contains(std::string_view key) const {
+bool FlightTable::contains(std::string_view key, int64_t now_ns) const {
   const KeyView view{hash_(key), key};
   const Shard& shard = shard_of(view.hash);
   std::lock_guard<std::mutex> lock(shard.mutex);
-  return shard.entries.find(view) != shard.entries.end();
+  auto entry = shard.entries.find(view);
+  return entry != shard.entries.end() && !expired(*entry->second, now_ns);
 }
 
 size_t FlightTable::clear() {
@@ -284,13 +285,14 @@ size_t FlightTable::clear() {
   return cleared;
 }
 
-TableStats FlightTable::stats() const {
+TableStats FlightTable::stats(int64_t now_ns) const {
   TableStats out;
   for (const Shard& shard : shards_) {
     std::lock_guard<std::mutex> lock(shard.mutex);
-    out.in_flight += shard.entries.size();
     for (const auto& entry : shard.entries) {
       const FlightState& flight = *entry.second;
+      if (expired(flight, now_ns)) continue;
+      ++out.in_flight;
       out.subscribers += arena_.at(flight.cell).subscribers.load(std::memory_order_acquire);
       out.oldest_started_ns = std::min(out.oldest_started_ns, flight.started_ns);
     }
@@ -298,11 +300,11 @@ TableStats FlightTable::stats() const {
   return out;
 }
 
-size_t FlightTable::size() const {
+size_t FlightTable::size(int64_t now_ns) const {
   size_t n = 0;
   for (const Shard& shard : shards_) {
     std::lock_guard<std::mutex> lock(shard.mutex);
-    n += shard.entries.size();
+    for (const auto& entry : shard.entries) n += expired(*entry.second, now_ns) ? 0 : 1;
   }
   return n;
 }

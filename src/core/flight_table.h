@@ -153,13 +153,15 @@ class FlightTable {
   // the flight goes to the next waiter, if any.
   void decline_lead(const Notice& handover, std::vector<Notice>& handovers);
 
-  bool contains(std::string_view key) const;
+  // Queries answer as of `now_ns`: a flight past max_duration is no longer joinable (the next
+  // join replaces it), so it is not counted, even before any thread has expired it.
+  bool contains(std::string_view key, int64_t now_ns) const;
 
   // Makes every flight unjoinable; their leaders still settle them. Returns how many there were.
   size_t clear();
 
-  TableStats stats() const;
-  size_t size() const;
+  TableStats stats(int64_t now_ns) const;
+  size_t size(int64_t now_ns) const;
   // Cells held by this table's flights and lanes (joinable or not, or being notified).
   size_t owned_cells() const;
 
@@ -168,6 +170,9 @@ class FlightTable {
   uint64_t clone_failures() const noexcept { return clone_failures_.load(); }
 
   const Limits& limits() const noexcept { return limits_; }
+  // Unique in the process (never reused): with a key and a flight id, how a message names the
+  // flight it is about.
+  uint64_t id() const noexcept { return id_; }
   CellArena& arena() noexcept { return arena_; }
 
  private:
@@ -209,6 +214,7 @@ class FlightTable {
   }
 
   const Limits limits_;
+  const uint64_t id_;
   const KeyHashFn hash_;
   CellArena& arena_;
   uint32_t shard_mask_;

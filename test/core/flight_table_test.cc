@@ -15,6 +15,8 @@ namespace threadflight {
 namespace {
 
 constexpr int64_t kMs = 1'000'000;
+// When queries are asked: before any flight of these tests is past its max_duration.
+constexpr int64_t kNow = 0;
 constexpr EnvId kMain = 1, kWorkerA = 2, kWorkerB = 3;
 
 Limits limits(int32_t max_subscribers = 1000, int64_t max_duration_ms = 30'000) {
@@ -52,7 +54,7 @@ TEST_F(Table, FirstCallerLeadsAndCallersFromOtherThreadsFollow) {
   EXPECT_EQ(cell(lead.cell).subscribers.load(), 2);
   EXPECT_EQ(cell(follow.lane).lane.load(), 1);
   EXPECT_EQ(cell(lead.cell).waiting_threads.load(), 1);
-  EXPECT_EQ(table.size(), 1u);
+  EXPECT_EQ(table.size(kNow), 1u);
 }
 
 TEST_F(Table, DifferentKeysFlyIndependently) {
@@ -61,14 +63,14 @@ TEST_F(Table, DifferentKeysFlyIndependently) {
   EXPECT_EQ(b.role, Role::kLeader);
   EXPECT_NE(a.cell, b.cell);
   EXPECT_NE(a.id, b.id);
-  EXPECT_EQ(table.size(), 2u);
+  EXPECT_EQ(table.size(kNow), 2u);
 }
 
 TEST_F(Table, SettlingWithoutWaitersEndsTheFlight) {
   JoinResult a = table.join("k", 0, kMain);
   EXPECT_EQ(settle("k", a, kMain, /*have_outcome=*/false), SettleResult::kDone);
   EXPECT_TRUE(notices.empty());
-  EXPECT_FALSE(table.contains("k"));
+  EXPECT_FALSE(table.contains("k", kNow));
   EXPECT_EQ(table.owned_cells(), 0u);
   EXPECT_EQ(table.join("k", 1, kMain).role, Role::kLeader);
 }
@@ -76,7 +78,7 @@ TEST_F(Table, SettlingWithoutWaitersEndsTheFlight) {
 TEST_F(Table, OnlyTheLeaderSettlesAndOnlyOnce) {
   JoinResult a = table.join("k", 0, kMain);
   EXPECT_EQ(settle("k", a, kWorkerA), SettleResult::kNotLeader);
-  EXPECT_TRUE(table.contains("k"));
+  EXPECT_TRUE(table.contains("k", kNow));
   EXPECT_EQ(settle("k", a, kMain), SettleResult::kDone);
   EXPECT_EQ(settle("k", a, kMain), SettleResult::kNotLeader);
   EXPECT_EQ(table.owned_cells(), 0u);
@@ -92,7 +94,7 @@ TEST_F(Table, AStaleLeaderNeverRemovesANewerFlight) {
   ASSERT_NE(new_flight.cell, old_flight.cell);
 
   EXPECT_EQ(settle("k", old_flight, kMain), SettleResult::kDone);
-  EXPECT_TRUE(table.contains("k"));
+  EXPECT_TRUE(table.contains("k", kNow));
   EXPECT_EQ(table.join("k", 2, kWorkerA).role, Role::kFollower);
   EXPECT_EQ(settle("k", new_flight, kMain), SettleResult::kNotify);
   ASSERT_EQ(notices.size(), 1u);
@@ -106,7 +108,7 @@ TEST_F(Table, WaitersAreNotifiedOnceTheOutcomeIsReadyAndAcknowledgeIt) {
   table.join("k", 0, kWorkerB);
 
   EXPECT_EQ(settle("k", lead, kMain, /*have_outcome=*/false), SettleResult::kNeedsPayload);
-  EXPECT_FALSE(table.contains("k")) << "no one may join while the leader prepares the outcome";
+  EXPECT_FALSE(table.contains("k", kNow)) << "no one may join while the leader prepares the outcome";
   EXPECT_EQ(cell(lead.cell).unjoinable.load(), 1);
   JoinResult next = table.join("k", 1, kWorkerA);
   EXPECT_EQ(next.role, Role::kLeader);
@@ -134,15 +136,15 @@ TEST_F(Table, LeaveTakesAThreadsCallersOffTheFlight) {
   // Two more callers in worker A join locally (as JS does: total and lane).
   cell(lead.cell).subscribers.fetch_add(2);
   cell(follow.lane).lane.fetch_add(2);
-  EXPECT_EQ(table.stats().subscribers, 4);
+  EXPECT_EQ(table.stats(kNow).subscribers, 4);
 
   Notice abandoned;
   EXPECT_EQ(table.leave("k", lead.cell, lead.id + 1, kWorkerA, abandoned), LeaveResult::kNotWaiting) << "wrong id";
   EXPECT_EQ(table.leave("k", lead.cell, lead.id, kWorkerB, abandoned), LeaveResult::kNotWaiting) << "not a waiter";
   EXPECT_EQ(table.leave("k", lead.cell, lead.id, kWorkerA, abandoned), LeaveResult::kLeft);
   EXPECT_EQ(table.leave("k", lead.cell, lead.id, kWorkerA, abandoned), LeaveResult::kNotWaiting);
-  EXPECT_TRUE(table.contains("k")) << "the leader's caller still waits";
-  EXPECT_EQ(table.stats().subscribers, 1);
+  EXPECT_TRUE(table.contains("k", kNow)) << "the leader's caller still waits";
+  EXPECT_EQ(table.stats(kNow).subscribers, 1);
   EXPECT_EQ(cell(lead.cell).waiting_threads.load(), 0);
   EXPECT_EQ(settle("k", lead, kMain, false), SettleResult::kDone);
   EXPECT_EQ(table.owned_cells(), 0u);
@@ -164,15 +166,15 @@ TEST_F(Table, WhenTheLastCallerAnywhereLeavesTheFlightIsAbandoned) {
   cell(lead.cell).subscribers.fetch_sub(1);
   cell(a.lane).lane.fetch_sub(1);
   EXPECT_EQ(table.leave("k", lead.cell, lead.id, kWorkerA, abandoned), LeaveResult::kLeft);
-  EXPECT_TRUE(table.contains("k"));
-  EXPECT_EQ(table.stats().subscribers, 2);
+  EXPECT_TRUE(table.contains("k", kNow));
+  EXPECT_EQ(table.stats(kNow).subscribers, 2);
   // Worker B's two callers leave: nobody is left.
   cell(lead.cell).subscribers.fetch_sub(2);
   cell(b.lane).lane.fetch_sub(2);
   EXPECT_EQ(table.leave("k", lead.cell, lead.id, kWorkerB, abandoned), LeaveResult::kAbandoned);
   EXPECT_EQ(abandoned.to.env, kMain);
   EXPECT_EQ(abandoned.flight->id, lead.id);
-  EXPECT_FALSE(table.contains("k")) << "a new caller never joins a doomed flight";
+  EXPECT_FALSE(table.contains("k", kNow)) << "a new caller never joins a doomed flight";
   EXPECT_EQ(cell(lead.cell).unjoinable.load(), 1);
   EXPECT_EQ(settle("k", lead, kMain, false), SettleResult::kDone);
   EXPECT_EQ(table.owned_cells(), 0u);
@@ -187,7 +189,7 @@ TEST_F(Table, ADoomedFlightIsReplacedByTheNextJoin) {
   EXPECT_NE(next.cell, lead.cell);
   EXPECT_EQ(cell(lead.cell).subscribers.load(), 0);
   EXPECT_EQ(settle("k", lead, kMain, false), SettleResult::kDone);
-  EXPECT_TRUE(table.contains("k"));
+  EXPECT_TRUE(table.contains("k", kNow));
   EXPECT_EQ(settle("k", next, kWorkerA, false), SettleResult::kDone);
   EXPECT_EQ(table.owned_cells(), 0u);
 }
@@ -202,7 +204,7 @@ TEST_F(Table, ADeadThreadThatHadTheLastCallersAbandonsTheFlight) {
   EXPECT_TRUE(handovers.empty());
   ASSERT_EQ(abandoned.size(), 1u);
   EXPECT_EQ(abandoned[0].to.env, kMain);
-  EXPECT_FALSE(table.contains("k"));
+  EXPECT_FALSE(table.contains("k", kNow));
   EXPECT_EQ(settle("k", lead, kMain, false), SettleResult::kDone);
   EXPECT_EQ(table.owned_cells(), 0u);
 }
@@ -212,14 +214,14 @@ TEST_F(Table, ForgetMakesTheFlightUnjoinableButItsCallersKeepIt) {
   JoinResult old_flight = table.join("k", 0, kMain);
   table.join("k", 0, kWorkerA);
   EXPECT_TRUE(table.forget("k"));
-  EXPECT_FALSE(table.contains("k"));
+  EXPECT_FALSE(table.contains("k", kNow));
   EXPECT_EQ(cell(old_flight.cell).unjoinable.load(), 1);
   JoinResult fresh = table.join("k", 1, kWorkerB);
   ASSERT_EQ(fresh.role, Role::kLeader);
   EXPECT_EQ(settle("k", old_flight, kMain), SettleResult::kNotify);  // worker A still gets it
   ASSERT_EQ(notices.size(), 1u);
   table.acknowledge(notices[0]);
-  EXPECT_TRUE(table.contains("k")) << "the old flight settling left the new one alone";
+  EXPECT_TRUE(table.contains("k", kNow)) << "the old flight settling left the new one alone";
   EXPECT_EQ(settle("k", fresh, kWorkerB, false), SettleResult::kDone);
   EXPECT_EQ(table.owned_cells(), 0u);
 }
@@ -236,8 +238,8 @@ TEST_F(Table, ALostLeaderHandsTheFlightToTheFirstWaiter) {
   ASSERT_EQ(handovers.size(), 1u);
   EXPECT_EQ(handovers[0].to.env, kWorkerA);
   EXPECT_EQ(handovers[0].to.lane, a.lane);
-  EXPECT_TRUE(table.contains("k")) << "the flight stays joinable under its new leader";
-  EXPECT_EQ(table.stats().subscribers, 2) << "the dead thread's callers are gone";
+  EXPECT_TRUE(table.contains("k", kNow)) << "the flight stays joinable under its new leader";
+  EXPECT_EQ(table.stats(kNow).subscribers, 2) << "the dead thread's callers are gone";
   EXPECT_EQ(cell(lead.cell).waiting_threads.load(), 1);
 
   EXPECT_EQ(settle("k", lead, kMain), SettleResult::kNotLeader);
@@ -246,7 +248,7 @@ TEST_F(Table, ALostLeaderHandsTheFlightToTheFirstWaiter) {
   EXPECT_EQ(notices[0].to.env, kWorkerB);
   table.acknowledge(notices[0]);
   EXPECT_EQ(table.owned_cells(), 0u);
-  EXPECT_EQ(table.size(), 0u);
+  EXPECT_EQ(table.size(kNow), 0u);
 }
 
 TEST_F(Table, ALostLeaderWithoutWaitersEndsTheFlight) {
@@ -254,7 +256,7 @@ TEST_F(Table, ALostLeaderWithoutWaitersEndsTheFlight) {
   std::vector<Notice> handovers, abandoned;
   table.forget_env(kMain, handovers, abandoned);
   EXPECT_TRUE(handovers.empty());
-  EXPECT_FALSE(table.contains("k"));
+  EXPECT_FALSE(table.contains("k", kNow));
   EXPECT_EQ(table.owned_cells(), 0u);
 }
 
@@ -264,7 +266,7 @@ TEST_F(Table, ALostWaiterDisappearsFromTheFlight) {
   std::vector<Notice> handovers, abandoned;
   table.forget_env(kWorkerA, handovers, abandoned);
   EXPECT_TRUE(handovers.empty());
-  EXPECT_EQ(table.stats().subscribers, 1);
+  EXPECT_EQ(table.stats(kNow).subscribers, 1);
   EXPECT_EQ(cell(lead.cell).waiting_threads.load(), 0);
   EXPECT_EQ(settle("k", lead, kMain, false), SettleResult::kDone);
   EXPECT_EQ(table.owned_cells(), 0u);
@@ -320,7 +322,7 @@ TEST(FlightTable, AnExpiredFlightIsReplacedAndItsLeaderStillSettles) {
   ASSERT_EQ(fresh.role, Role::kLeader);
   EXPECT_NE(fresh.cell, old_flight.cell);
   EXPECT_EQ(fresh.started_ns, 100 * kMs);
-  EXPECT_EQ(table.size(), 1u);
+  EXPECT_EQ(table.size(kNow), 1u);
 
   EXPECT_EQ(table.settle("k", old_flight.cell, kMain, true, notices), SettleResult::kNotify);
   ASSERT_EQ(notices.size(), 1u);  // worker A still waited on the expired flight
@@ -338,18 +340,18 @@ TEST(FlightTable, KeysAreComparedWholeEvenWhenEveryHashCollides) {
   EXPECT_EQ(ra.role, Role::kLeader);
   EXPECT_EQ(rb.role, Role::kLeader);
   EXPECT_EQ(rc.role, Role::kLeader);
-  EXPECT_EQ(table.size(), 3u);
+  EXPECT_EQ(table.size(kNow), 3u);
   EXPECT_EQ(table.join(b, 0, kWorkerA).cell, rb.cell);
   EXPECT_EQ(table.settle(b, rb.cell, kMain, true, notices), SettleResult::kNotify);
-  EXPECT_TRUE(table.contains(a));
-  EXPECT_FALSE(table.contains(b));
-  EXPECT_TRUE(table.contains(c));
+  EXPECT_TRUE(table.contains(a, kNow));
+  EXPECT_FALSE(table.contains(b, kNow));
+  EXPECT_TRUE(table.contains(c, kNow));
   EXPECT_EQ(table.settle(a, rb.cell, kMain, true, notices), SettleResult::kNotLeader) << "cell of another key";
 }
 
 TEST(FlightTable, StatsReportEntriesSubscribersAndTheOldestStart) {
   FlightTable table(limits());
-  TableStats empty = table.stats();
+  TableStats empty = table.stats(kNow);
   EXPECT_EQ(empty.in_flight, 0u);
   EXPECT_EQ(empty.subscribers, 0);
   EXPECT_EQ(empty.oldest_started_ns, std::numeric_limits<int64_t>::max());
@@ -357,11 +359,28 @@ TEST(FlightTable, StatsReportEntriesSubscribersAndTheOldestStart) {
   JoinResult a = table.join("a", 7 * kMs, kMain);
   table.join("a", 8 * kMs, kWorkerA);
   table.join("b", 3 * kMs, kMain);
-  TableStats s = table.stats();
+  TableStats s = table.stats(kNow);
   EXPECT_EQ(s.in_flight, 2u);
   EXPECT_EQ(s.subscribers, 3);
   EXPECT_EQ(s.oldest_started_ns, 3 * kMs);
   EXPECT_DOUBLE_EQ(table.arena().at(a.cell).started_ms, 7.0);
+}
+
+// A flight past max_duration is not in flight for queries, even while nothing has expired it
+// yet (its leader's thread may be busy): the next join would replace it anyway.
+TEST(FlightTable, QueriesLeaveOutFlightsPastMaxDuration) {
+  FlightTable table(Limits{10, 50 * kMs});
+  table.join("old", 0, kMain);
+  table.join("new", 30 * kMs, kMain);
+  EXPECT_TRUE(table.contains("old", 49 * kMs));
+  EXPECT_FALSE(table.contains("old", 50 * kMs));
+  EXPECT_TRUE(table.contains("new", 50 * kMs));
+  EXPECT_EQ(table.size(49 * kMs), 2u);
+  EXPECT_EQ(table.size(50 * kMs), 1u);
+  const TableStats stats = table.stats(50 * kMs);
+  EXPECT_EQ(stats.in_flight, 1u);
+  EXPECT_EQ(stats.subscribers, 1);
+  EXPECT_EQ(stats.oldest_started_ns, 30 * kMs);
 }
 
 TEST(FlightTable, ClearMakesEverythingUnjoinableButLeadersStillSettle) {
@@ -369,12 +388,12 @@ TEST(FlightTable, ClearMakesEverythingUnjoinableButLeadersStillSettle) {
   std::vector<Notice> notices;
   JoinResult a = table.join("a", 0, kMain), b = table.join("b", 0, kMain);
   EXPECT_EQ(table.clear(), 2u);
-  EXPECT_EQ(table.size(), 0u);
+  EXPECT_EQ(table.size(kNow), 0u);
   JoinResult a2 = table.join("a", 1, kMain);
   EXPECT_EQ(a2.role, Role::kLeader);
   EXPECT_EQ(table.settle("a", a.cell, kMain, true, notices), SettleResult::kDone);
   EXPECT_EQ(table.settle("b", b.cell, kMain, true, notices), SettleResult::kDone);
-  EXPECT_TRUE(table.contains("a"));
+  EXPECT_TRUE(table.contains("a", kNow));
   EXPECT_EQ(table.settle("a", a2.cell, kMain, true, notices), SettleResult::kDone);
   EXPECT_EQ(table.owned_cells(), 0u);
 }
@@ -399,7 +418,7 @@ TEST(CellArena, ExhaustionIsReportedNotFatal) {
   while (arena.take(cell)) taken.push_back(cell);
   EXPECT_EQ(taken.size(), size_t{CellArena::kCellsPerPage});
   EXPECT_EQ(table.join("k", 0, kMain).role, Role::kExhausted);
-  EXPECT_FALSE(table.contains("k"));
+  EXPECT_FALSE(table.contains("k", kNow));
   arena.give_back(taken.back());
   EXPECT_EQ(table.join("k", 0, kMain).role, Role::kLeader) << "a cell given back serves the next flight";
 }
@@ -559,7 +578,7 @@ TEST(TableRegistry, ForgetEnvReachesEveryLiveTable) {
   ASSERT_EQ(handovers.size(), 1u);
   EXPECT_EQ(handovers[0].table, named);
   EXPECT_EQ(handovers[0].notice.to.env, 72u);
-  EXPECT_FALSE(other->contains("k"));
+  EXPECT_FALSE(other->contains("k", kNow));
   EXPECT_EQ(other->owned_cells(), 0u);
 }
 
