@@ -23,30 +23,35 @@ function panel({ title, groups, series, scale, unit, x, y, width }) {
   const logMin = Math.floor(Math.log10(min / 2)); // the shortest bar keeps some length
   const logMax = Math.ceil(Math.log10(max));
   const position = (v) =>
-    scale === 'log'
-      ? ((Math.log10(v) - logMin) / (logMax - logMin)) * plotWidth
-      : (v / (max * 1.05)) * plotWidth;
+    scale === 'log' ? ((Math.log10(v) - logMin) / (logMax - logMin)) * plotWidth : (v / (max * 1.05)) * plotWidth;
   const out = [`<text x="${x}" y="${y + 14}" font-weight="bold">${escape(title)}</text>`];
   let top = y + 28;
   const plotTop = top;
   for (const group of groups) {
-    out.push(`<text x="${x + labelWidth - 8}" y="${top + (group.bars.length * barHeight) / 2 + 4}" text-anchor="end">${escape(group.label)}</text>`);
+    out.push(
+      `<text x="${x + labelWidth - 8}" y="${top + (group.bars.length * barHeight) / 2 + 4}" text-anchor="end">${escape(group.label)}</text>`,
+    );
     for (const bar of group.bars) {
       const color = COLORS[series.indexOf(bar.series) % COLORS.length];
       const w = Math.max(1, position(bar.value));
-      out.push(`<rect x="${x + labelWidth}" y="${top}" width="${w.toFixed(1)}" height="${barHeight - 2}" fill="${color}"/>`);
-      out.push(`<text x="${x + labelWidth + w + 4}" y="${top + barHeight - 3}" font-size="11">${escape(bar.text)}</text>`);
+      out.push(
+        `<rect x="${x + labelWidth}" y="${top}" width="${w.toFixed(1)}" height="${barHeight - 2}" fill="${color}"/>`,
+      );
+      out.push(
+        `<text x="${x + labelWidth + w + 4}" y="${top + barHeight - 3}" font-size="11">${escape(bar.text)}</text>`,
+      );
       top += barHeight;
     }
     top += gap;
   }
   // Axis ticks.
-  const ticks = scale === 'log'
-    ? Array.from({ length: logMax - logMin + 1 }, (_, i) => 10 ** (logMin + i))
-    : linearTicks(max);
+  const ticks =
+    scale === 'log' ? Array.from({ length: logMax - logMin + 1 }, (_, i) => 10 ** (logMin + i)) : linearTicks(max);
   for (const tick of ticks) {
     const tx = x + labelWidth + (tick === 0 ? 0 : position(tick));
-    out.push(`<line x1="${tx}" y1="${plotTop - 4}" x2="${tx}" y2="${top - gap}" stroke="#d0d7de" stroke-dasharray="2,2"/>`);
+    out.push(
+      `<line x1="${tx}" y1="${plotTop - 4}" x2="${tx}" y2="${top - gap}" stroke="#d0d7de" stroke-dasharray="2,2"/>`,
+    );
     out.push(`<text x="${tx}" y="${top + 4}" font-size="10" text-anchor="middle" fill="#57606a">${tick}${unit}</text>`);
   }
   // Legend.
@@ -91,12 +96,24 @@ function overheadChart() {
     label: library,
     bars: ['miss', 'hit'].map((kind) => {
       const row = rows.find((r) => r.library === library && r.path === kind);
-      return { series: kind === 'miss' ? 'miss (1 caller per flight)' : 'hit (100 callers per flight)', value: row.nsPerCall, text: `${row.nsPerCall} ns (${row.vsPlainMap}×)` };
+      return {
+        series: kind === 'miss' ? 'miss (1 caller per flight)' : 'hit (100 callers per flight)',
+        value: row.nsPerCall,
+        text: `${row.nsPerCall} ns (${row.vsPlainMap}×)`,
+      };
     }),
   }));
   return document(
     760,
-    [{ title: 'Per-call overhead, ns per call (log scale; × = vs plain Map)', groups, series: ['miss (1 caller per flight)', 'hit (100 callers per flight)'], scale: 'log', unit: '' }],
+    [
+      {
+        title: 'Per-call overhead, ns per call (log scale; × = vs plain Map)',
+        groups,
+        series: ['miss (1 caller per flight)', 'hit (100 callers per flight)'],
+        scale: 'log',
+        unit: '',
+      },
+    ],
     `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.date.slice(0, 10)}, medians of ${machine.rounds} interleaved rounds`,
   );
 }
@@ -121,14 +138,29 @@ function threadsChart() {
   return document(
     760,
     [
-      { title: 'Executions of the work per flight, all threads on one hot key (ideal 1)', groups: executions, series: ['threadflight', 'promise-coalesce'], scale: 'linear', unit: '' },
-      { title: 'Wake latency of a waiting thread after the leader settles (p50)', groups: wake, series: latencySeries, scale: 'linear', unit: ' µs' },
+      {
+        title: 'Executions of the work per flight, all threads on one hot key (ideal 1)',
+        groups: executions,
+        series: ['threadflight', 'promise-coalesce'],
+        scale: 'linear',
+        unit: '',
+      },
+      {
+        title: 'Wake latency of a waiting thread after the leader settles (p50)',
+        groups: wake,
+        series: latencySeries,
+        scale: 'linear',
+        unit: ' µs',
+      },
     ],
     `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.date.slice(0, 10)}, ${machine.rounds} rounds per point`,
   );
 }
 
-for (const [name, draw] of [['overhead', overheadChart], ['threads', threadsChart]]) {
+for (const [name, draw] of [
+  ['overhead', overheadChart],
+  ['threads', threadsChart],
+]) {
   if (!fs.existsSync(path.join(results, `${name}.json`))) {
     console.log(`bench/results/${name}.json is missing: run npm run bench:${name} first; ${name}.svg not drawn`);
     continue;

@@ -62,13 +62,18 @@ function checkout(dir) {
   const git = (...args) =>
     execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   try {
-    return { dir, commit: git('rev-parse', 'HEAD'), dirty: git('status', '--porcelain', '--untracked-files=no') !== '' };
+    return {
+      dir,
+      commit: git('rev-parse', 'HEAD'),
+      dirty: git('status', '--porcelain', '--untracked-files=no') !== '',
+    };
   } catch {
     return { dir, commit: null, dirty: null };
   }
 }
 
-const describeCheckout = (c) => `${c.dir} @ ${c.commit?.slice(0, 12) ?? 'unknown commit'}${c.dirty ? ' (modified)' : ''}`;
+const describeCheckout = (c) =>
+  `${c.dir} @ ${c.commit?.slice(0, 12) ?? 'unknown commit'}${c.dirty ? ' (modified)' : ''}`;
 
 /**
  * The directory of the built checkout to compare against (--baseline <dir>, else

@@ -45,16 +45,17 @@ using threadflight::Notice;
 using threadflight::Role;
 using threadflight::SettleResult;
 
-constexpr int kBlocks = 15;                  // 2^15 = 32768 colliding keys of 30 code units
+constexpr int kBlocks = 15;  // 2^15 = 32768 colliding keys of 30 code units
 constexpr size_t kSizes[] = {2048, 8192, 32768};
-constexpr double kMaxRatio = 3.0;            // colliding / random at the largest N, real table
+constexpr double kMaxRatio = 3.0;  // colliding / random at the largest N, real table
 
 // Java's String.hashCode over the UTF-16 code units of the key bytes, in 64 bits: unseeded,
 // so anyone can compute collisions offline.
 uint64_t java_hash(std::string_view bytes) noexcept {
   uint64_t h = 0;
   for (size_t i = 0; i + 1 < bytes.size(); i += 2) {
-    const uint16_t unit = static_cast<uint8_t>(bytes[i]) | (static_cast<uint16_t>(static_cast<uint8_t>(bytes[i + 1])) << 8);
+    const uint16_t unit =
+        static_cast<uint8_t>(bytes[i]) | (static_cast<uint16_t>(static_cast<uint8_t>(bytes[i + 1])) << 8);
     h = 31 * h + unit;
   }
   return h;
@@ -128,7 +129,8 @@ Timing join_all_then_settle(const std::vector<std::string>& keys, size_t n, KeyH
                        " entries and " + std::to_string(table.owned_cells()) + " cells left");
   }
   const double ns = 1e9 / static_cast<double>(n);
-  return Timing{std::chrono::duration<double>(t1 - t0).count() * ns, std::chrono::duration<double>(t2 - t1).count() * ns};
+  return Timing{std::chrono::duration<double>(t1 - t0).count() * ns,
+                std::chrono::duration<double>(t2 - t1).count() * ns};
 }
 
 Timing median(std::vector<Timing> runs) {
@@ -201,7 +203,8 @@ int main(int argc, char** argv) {
     return s;
   };
   std::printf("%zu crafted keys of %zu UTF-16 code units (blocks \"Aa\"/\"BB\"): \"%s\", \"%s\", ..., \"%s\"\n",
-              colliding.size(), key_units, ascii(colliding[0]).c_str(), ascii(colliding[1]).c_str(), ascii(colliding.back()).c_str());
+              colliding.size(), key_units, ascii(colliding[0]).c_str(), ascii(colliding[1]).c_str(),
+              ascii(colliding.back()).c_str());
   std::printf("  distinct values under the unseeded hash (Java hashCode): %zu\n", weak_values.size());
   std::printf("  distinct values under the table's seeded SipHash-1-3:    %zu; keys per shard (of %u): %zu..%zu\n\n",
               seeded_values.size(), FlightTable::kDefaultShards, *min_shard, *max_shard);
@@ -210,7 +213,8 @@ int main(int argc, char** argv) {
   std::vector<Row> rows;
   std::printf("join N concurrent flights, then settle them all; ns per operation (join or settle), median of reps\n");
   std::printf("%7s | %-34s | %-34s\n", "", "threadflight table (seeded SipHash)", "same table, unseeded hash");
-  std::printf("%7s | %10s %10s %10s | %10s %10s %10s\n", "N", "colliding", "random", "ratio", "colliding", "random", "ratio");
+  std::printf("%7s | %10s %10s %10s | %10s %10s %10s\n", "N", "colliding", "random", "ratio", "colliding", "random",
+              "ratio");
   for (size_t n : kSizes) {
     Row row{};
     row.n = n;
@@ -218,10 +222,12 @@ int main(int argc, char** argv) {
     // one is quadratic, so a few (one at the largest N) say enough.
     row.seeded_reps = static_cast<int>(std::max<size_t>(5, (size_t{1} << 21) / (2 * n)));
     row.weak_reps = n >= 32768 ? 1 : 3;
-    std::tie(row.seeded_colliding, row.seeded_random) = measure(colliding, random, n, &threadflight::seeded_hash, row.seeded_reps);
+    std::tie(row.seeded_colliding, row.seeded_random) =
+        measure(colliding, random, n, &threadflight::seeded_hash, row.seeded_reps);
     std::tie(row.weak_colliding, row.weak_random) = measure(colliding, random, n, &java_hash, row.weak_reps);
-    std::printf("%7zu | %10.1f %10.1f %10.2f | %10.1f %10.1f %10.1f\n", n, row.seeded_colliding.op_ns(), row.seeded_random.op_ns(),
-                row.seeded_colliding.op_ns() / row.seeded_random.op_ns(), row.weak_colliding.op_ns(), row.weak_random.op_ns(),
+    std::printf("%7zu | %10.1f %10.1f %10.2f | %10.1f %10.1f %10.1f\n", n, row.seeded_colliding.op_ns(),
+                row.seeded_random.op_ns(), row.seeded_colliding.op_ns() / row.seeded_random.op_ns(),
+                row.weak_colliding.op_ns(), row.weak_random.op_ns(),
                 row.weak_colliding.op_ns() / row.weak_random.op_ns());
     std::fflush(stdout);
     rows.push_back(row);
@@ -229,9 +235,12 @@ int main(int argc, char** argv) {
   const Row& first = rows.front();
   const Row& last = rows.back();
   const double ratio = last.seeded_colliding.op_ns() / last.seeded_random.op_ns();
-  std::printf("\nper-op cost from N=%zu to N=%zu (x%zu keys): seeded colliding x%.2f, seeded random x%.2f, unseeded colliding x%.1f\n",
-              first.n, last.n, last.n / first.n, last.seeded_colliding.op_ns() / first.seeded_colliding.op_ns(),
-              last.seeded_random.op_ns() / first.seeded_random.op_ns(), last.weak_colliding.op_ns() / first.weak_colliding.op_ns());
+  std::printf(
+      "\nper-op cost from N=%zu to N=%zu (x%zu keys): seeded colliding x%.2f, seeded random x%.2f, unseeded colliding "
+      "x%.1f\n",
+      first.n, last.n, last.n / first.n, last.seeded_colliding.op_ns() / first.seeded_colliding.op_ns(),
+      last.seeded_random.op_ns() / first.seeded_random.op_ns(),
+      last.weak_colliding.op_ns() / first.weak_colliding.op_ns());
   if (ratio > kMaxRatio) {
     g_errors.push_back("colliding keys cost " + std::to_string(ratio) + "x random keys at N=" + std::to_string(last.n) +
                        " (bound " + std::to_string(kMaxRatio) + "x)");
@@ -244,20 +253,25 @@ int main(int argc, char** argv) {
     const std::time_t t = std::time(nullptr);
     std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
     std::ostringstream j;
-    j << "{\n  \"machine\": {\"cpu\": \"" << json_escape(cpu_model()) << "\", \"cores\": " << std::thread::hardware_concurrency()
-      << ", \"os\": \"" << un.sysname << ' ' << un.release << "\", \"compiler\": \"" << json_escape(__VERSION__)
-      << "\", \"date\": \"" << date << "\"},\n";
-    j << "  \"keys\": {\"construction\": \"15 blocks each \\\"Aa\\\" or \\\"BB\\\" (equal Java String.hashCode), as UTF-16LE bytes\", "
-      << "\"codeUnits\": " << key_units << ", \"count\": " << colliding.size() << ", \"distinctUnseededHashes\": " << weak_values.size()
+    j << "{\n  \"machine\": {\"cpu\": \"" << json_escape(cpu_model())
+      << "\", \"cores\": " << std::thread::hardware_concurrency() << ", \"os\": \"" << un.sysname << ' ' << un.release
+      << "\", \"compiler\": \"" << json_escape(__VERSION__) << "\", \"date\": \"" << date << "\"},\n";
+    j << "  \"keys\": {\"construction\": \"15 blocks each \\\"Aa\\\" or \\\"BB\\\" (equal Java String.hashCode), as "
+         "UTF-16LE bytes\", "
+      << "\"codeUnits\": " << key_units << ", \"count\": " << colliding.size()
+      << ", \"distinctUnseededHashes\": " << weak_values.size()
       << ", \"distinctSeededHashes\": " << seeded_values.size() << ", \"keysPerShardMin\": " << *min_shard
       << ", \"keysPerShardMax\": " << *max_shard << "},\n";
-    j << "  \"unit\": \"ns per operation (join or settle); N joins of concurrent flights then N settles\",\n  \"rows\": [\n";
+    j << "  \"unit\": \"ns per operation (join or settle); N joins of concurrent flights then N settles\",\n  "
+         "\"rows\": [\n";
     auto timing = [&j](const char* name, const Timing& t) {
-      j << '"' << name << "\": {\"opNs\": " << t.op_ns() << ", \"joinNs\": " << t.join_ns << ", \"settleNs\": " << t.settle_ns << '}';
+      j << '"' << name << "\": {\"opNs\": " << t.op_ns() << ", \"joinNs\": " << t.join_ns
+        << ", \"settleNs\": " << t.settle_ns << '}';
     };
     for (size_t i = 0; i < rows.size(); ++i) {
       const Row& r = rows[i];
-      j << "    {\"n\": " << r.n << ", \"seededReps\": " << r.seeded_reps << ", \"unseededReps\": " << r.weak_reps << ", ";
+      j << "    {\"n\": " << r.n << ", \"seededReps\": " << r.seeded_reps << ", \"unseededReps\": " << r.weak_reps
+        << ", ";
       timing("seededColliding", r.seeded_colliding);
       j << ", ";
       timing("seededRandom", r.seeded_random);
@@ -265,7 +279,8 @@ int main(int argc, char** argv) {
       timing("unseededColliding", r.weak_colliding);
       j << ", ";
       timing("unseededRandom", r.weak_random);
-      j << ", \"unseededRatio\": " << r.weak_colliding.op_ns() / r.weak_random.op_ns() << '}' << (i + 1 < rows.size() ? "," : "") << '\n';
+      j << ", \"unseededRatio\": " << r.weak_colliding.op_ns() / r.weak_random.op_ns() << '}'
+        << (i + 1 < rows.size() ? "," : "") << '\n';
     }
     j << "  ],\n  \"maxRatio\": " << kMaxRatio << ",\n  \"errors\": [";
     for (size_t i = 0; i < g_errors.size(); ++i) j << (i ? ", " : "") << '"' << json_escape(g_errors[i]) << '"';

@@ -63,7 +63,8 @@ async function childEntries(kind, n) {
   const resolvers = new Array(n).fill(undefined);
   const instance = kind === 'control' ? undefined : makeInstance(kind);
   // Warm the code paths (and the native arena's first page) outside the measurement.
-  if (instance) await Promise.all(Array.from({ length: 1000 }, (_, i) => instance.execute(`warm:${i}`, () => Promise.resolve(i))));
+  if (instance)
+    await Promise.all(Array.from({ length: 1000 }, (_, i) => instance.execute(`warm:${i}`, () => Promise.resolve(i))));
 
   // Returns memory with the N flights pending; leaves them settled and dropped.
   async function round(label) {
@@ -75,7 +76,8 @@ async function childEntries(kind, n) {
     const during = await snapshot();
     if (instance) {
       const s = instance.stats();
-      if (s.inFlightCount !== n || s.totalSubscribers !== n) errors.push(`${kind} ${label}: ${n} pending flights but stats ${JSON.stringify(s)}`);
+      if (s.inFlightCount !== n || s.totalSubscribers !== n)
+        errors.push(`${kind} ${label}: ${n} pending flights but stats ${JSON.stringify(s)}`);
     }
     for (let i = 0; i < n; i++) resolvers[i](i);
     const values = await Promise.all(promises);
@@ -84,7 +86,8 @@ async function childEntries(kind, n) {
     promises = undefined;
     if (instance) {
       const s = instance.stats();
-      if (s.inFlightCount !== 0 || s.totalSubscribers !== 0) errors.push(`${kind} ${label}: every flight settled but stats ${JSON.stringify(s)}`);
+      if (s.inFlightCount !== 0 || s.totalSubscribers !== 0)
+        errors.push(`${kind} ${label}: every flight settled but stats ${JSON.stringify(s)}`);
     }
     return during;
   }
@@ -109,14 +112,20 @@ async function childDrift(kind, calls, every) {
   const work = () => (runs++, Promise.resolve(value));
   // Seeded, so both instances see the same mix.
   let seed = 12345;
-  const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
+  const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296;
 
   const series = [];
   const sample = async (done) => {
     const m = await snapshot();
     const s = instance.stats();
-    if (s.inFlightCount !== 0 || s.totalSubscribers !== 0) errors.push(`${kind} after ${done} calls: stats ${JSON.stringify(s)}`);
-    series.push({ calls: done, rssMiB: +(m.rss / MiB).toFixed(1), heapUsedMiB: +(m.heapUsed / MiB).toFixed(1), externalMiB: +(m.external / MiB).toFixed(1) });
+    if (s.inFlightCount !== 0 || s.totalSubscribers !== 0)
+      errors.push(`${kind} after ${done} calls: stats ${JSON.stringify(s)}`);
+    series.push({
+      calls: done,
+      rssMiB: +(m.rss / MiB).toFixed(1),
+      heapUsedMiB: +(m.heapUsed / MiB).toFixed(1),
+      externalMiB: +(m.external / MiB).toFixed(1),
+    });
   };
 
   await sample(0);
@@ -139,7 +148,15 @@ async function childDrift(kind, calls, every) {
     await sample(done);
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { kind, calls, flights: runs, hitRatio: +(1 - runs / calls).toFixed(3), seconds: +seconds.toFixed(1), series, errors };
+  return {
+    kind,
+    calls,
+    flights: runs,
+    hitRatio: +(1 - runs / calls).toFixed(3),
+    seconds: +seconds.toFixed(1),
+    series,
+    errors,
+  };
 }
 
 // --- parent ----------------------------------------------------------------------------------------
@@ -184,15 +201,26 @@ function parentMain() {
     const external = perEntry(runs[kind], 'external');
     const rss = perEntry(runs[kind], 'rss');
     return {
-      table: { control: 'control: pending work only', map: 'plain Map + Promise', unnamed: 'threadflight unnamed', named: 'threadflight named' }[kind],
+      table: {
+        control: 'control: pending work only',
+        map: 'plain Map + Promise',
+        unnamed: 'threadflight unnamed',
+        named: 'threadflight named',
+      }[kind],
       kind,
       heapUsedPerEntry: Math.round(heap),
       externalPerEntry: Math.round(external),
       rssPerEntry: Math.round(rss),
       netHeapUsedPerEntry: kind === 'control' ? 0 : Math.round(heap - control.heapUsed),
       netRssPerEntry: kind === 'control' ? 0 : Math.round(rss - control.rss),
-      residualAfterSettleMiB: { heapUsed: +residual(runs[kind], 'heapUsed').toFixed(2), rss: +residual(runs[kind], 'rss').toFixed(1) },
-      residualAfterSecondRoundMiB: { heapUsed: +residual(runs[kind], 'heapUsed', 'after2').toFixed(2), rss: +residual(runs[kind], 'rss', 'after2').toFixed(1) },
+      residualAfterSettleMiB: {
+        heapUsed: +residual(runs[kind], 'heapUsed').toFixed(2),
+        rss: +residual(runs[kind], 'rss').toFixed(1),
+      },
+      residualAfterSecondRoundMiB: {
+        heapUsed: +residual(runs[kind], 'heapUsed', 'after2').toFixed(2),
+        rss: +residual(runs[kind], 'rss', 'after2').toFixed(1),
+      },
     };
   });
   console.table(
@@ -209,11 +237,17 @@ function parentMain() {
     })),
   );
   console.log('net = minus the control (the pending work promises and their resolvers themselves);');
-  console.log('"after settle": memory left after every flight settled and was dropped, vs before (RSS: the allocator keeps freed pages);');
-  console.log('"after 2nd round": the same again after N more flights came and went: no more than after the first means reuse, not a leak');
+  console.log(
+    '"after settle": memory left after every flight settled and was dropped, vs before (RSS: the allocator keeps freed pages);',
+  );
+  console.log(
+    '"after 2nd round": the same again after N more flights came and went: no more than after the first means reuse, not a leak',
+  );
 
   // (b)
-  console.log(`\n(b) ${calls} calls per instance (half the flights 1 caller, half 2-10), RSS after GC every ${calls / 10} calls`);
+  console.log(
+    `\n(b) ${calls} calls per instance (half the flights 1 caller, half 2-10), RSS after GC every ${calls / 10} calls`,
+  );
   const drift = [];
   for (const kind of ['unnamed', 'named']) {
     const d = runChild(['drift', kind, calls, calls / 10]);

@@ -44,7 +44,9 @@ function options() {
     } else if (/^\d+$/.test(arg)) {
       out.rounds = Number(arg);
     } else {
-      throw new Error(`unknown argument "${arg}"; usage: node bench/overhead.js [rounds] [--json out.json] [--baseline <dir>] [--only <regex>]`);
+      throw new Error(
+        `unknown argument "${arg}"; usage: node bench/overhead.js [rounds] [--json out.json] [--baseline <dir>] [--only <regex>]`,
+      );
     }
   }
   if (out.only !== undefined) out.only = new RegExp(out.only);
@@ -162,7 +164,8 @@ async function main() {
     samples.miss[name] = [];
     samples.hit[name] = [];
   }
-  for (let r = -2; r < rounds; r++) { // two warm-up rounds are discarded
+  for (let r = -2; r < rounds; r++) {
+    // two warm-up rounds are discarded
     for (const name of orderOf(names, r + 2)) {
       const miss = await nsPerCall(missRound, all[name], 50_000);
       const hit = await nsPerCall(hitRound, all[name], 200_000);
@@ -207,17 +210,19 @@ async function main() {
   if (baseline !== undefined) {
     console.log(`current: ${describeCheckout(extra.current)}\nbaseline: ${describeCheckout(extra.baseline)}`);
   }
-  console.table(rows.map((r) => ({
-    path: r.path,
-    library: r.library,
-    'ns/call': r.nsPerCall,
-    'vs plain Map': r.vsPlainMap,
-    goal: r.goal === undefined ? '' : `≤ ${r.goal.toFixed(2)} ${r.meetsGoal ? 'met' : 'MISSED'}`,
-    ...(baseline !== undefined && {
-      'vs baseline': r.vsBaseline ?? '',
-      'per round': r.vsBaselineRounds ? `${r.vsBaselineRounds.min}–${r.vsBaselineRounds.max}` : '',
-    }),
-  })));
+  console.table(
+    rows.map((r) => ({
+      path: r.path,
+      library: r.library,
+      'ns/call': r.nsPerCall,
+      'vs plain Map': r.vsPlainMap,
+      goal: r.goal === undefined ? '' : `≤ ${r.goal.toFixed(2)} ${r.meetsGoal ? 'met' : 'MISSED'}`,
+      ...(baseline !== undefined && {
+        'vs baseline': r.vsBaseline ?? '',
+        'per round': r.vsBaselineRounds ? `${r.vsBaselineRounds.min}–${r.vsBaselineRounds.max}` : '',
+      }),
+    })),
+  );
   if (json) fs.writeFileSync(json, `${JSON.stringify({ machine, goals: GOALS, rows }, null, 2)}\n`);
 }
 

@@ -24,8 +24,18 @@ let sink = 0;
 let nextKey = 0;
 
 const cases = {
-  'Node-API call, empty (now())': [(n) => { for (let i = 0; i < n; i++) sink += native.now(); }, 2e6],
-  'Node-API call on the table (tableId())': [(n) => { for (let i = 0; i < n; i++) sink += table.tableId(); }, 2e6],
+  'Node-API call, empty (now())': [
+    (n) => {
+      for (let i = 0; i < n; i++) sink += native.now();
+    },
+    2e6,
+  ],
+  'Node-API call on the table (tableId())': [
+    (n) => {
+      for (let i = 0; i < n; i++) sink += table.tableId();
+    },
+    2e6,
+  ],
   'join + settle, fresh key (two calls)': [
     (n) => {
       for (let i = 0; i < n; i++) {
@@ -36,9 +46,24 @@ const cases = {
     },
     5e5,
   ],
-  'Int32Array element ++': [(n) => { for (let i = 0; i < n; i++) plain[8]++; }, 2e7],
-  'Atomics.add on an Int32Array': [(n) => { for (let i = 0; i < n; i++) Atomics.add(plain, 8, 1); }, 2e7],
-  'v8.serialize + deserialize, small object': [(n) => { for (let i = 0; i < n; i++) sink += v8.deserialize(v8.serialize(value)).id; }, 1e5],
+  'Int32Array element ++': [
+    (n) => {
+      for (let i = 0; i < n; i++) plain[8]++;
+    },
+    2e7,
+  ],
+  'Atomics.add on an Int32Array': [
+    (n) => {
+      for (let i = 0; i < n; i++) Atomics.add(plain, 8, 1);
+    },
+    2e7,
+  ],
+  'v8.serialize + deserialize, small object': [
+    (n) => {
+      for (let i = 0; i < n; i++) sink += v8.deserialize(v8.serialize(value)).id;
+    },
+    1e5,
+  ],
 };
 
 const samples = Object.fromEntries(Object.keys(cases).map((name) => [name, []]));
@@ -49,6 +74,9 @@ const rows = Object.entries(samples).map(([what, xs]) => ({ what, 'ns/op': +medi
 console.table(rows);
 const jsonAt = process.argv.indexOf('--json');
 if (jsonAt > 0) {
-  fs.writeFileSync(process.argv[jsonAt + 1], `${JSON.stringify({ machine: machine({ rounds: ROUNDS }), rows }, null, 2)}\n`);
+  fs.writeFileSync(
+    process.argv[jsonAt + 1],
+    `${JSON.stringify({ machine: machine({ rounds: ROUNDS }), rows }, null, 2)}\n`,
+  );
 }
 if (sink === 0.5) console.log(sink); // keep the loops' results alive

@@ -64,8 +64,26 @@ function mulberry32(seed) {
 function makeThread(threadName, seed) {
   const rand = mulberry32(seed);
   const keys = Array.from({ length: KEYS }, (_, i) => `soak:${i}`);
-  const counts = { calls: 0, settled: 0, value: 0, workError: 0, abortError: 0, other: 0, syncThrow: 0, valueFromOtherThread: 0 };
-  const works = { syncValue: 0, resolve: 0, reject: 0, throw: 0, delayed: 0, delayedReject: 0, signalAware: 0, workAborted: 0 };
+  const counts = {
+    calls: 0,
+    settled: 0,
+    value: 0,
+    workError: 0,
+    abortError: 0,
+    other: 0,
+    syncThrow: 0,
+    valueFromOtherThread: 0,
+  };
+  const works = {
+    syncValue: 0,
+    resolve: 0,
+    reject: 0,
+    throw: 0,
+    delayed: 0,
+    delayedReject: 0,
+    signalAware: 0,
+    workAborted: 0,
+  };
   const otherSamples = [];
   let forgets = 0;
   let outstanding = 0;
@@ -98,7 +116,10 @@ function makeThread(threadName, seed) {
       return () => (works.delayed++, new Promise((resolve) => setTimeout(resolve, delay, { key, from: threadName })));
     }
     if (r < 0.9) {
-      return () => (works.delayedReject++, new Promise((_, reject) => setTimeout(reject, delay, workError(key, 'SOAK_REJECT'))));
+      return () => (
+        works.delayedReject++,
+        new Promise((_, reject) => setTimeout(reject, delay, workError(key, 'SOAK_REJECT')))
+      );
     }
     // Declares the signal: stops early when every caller has left (the abandoned path).
     return (signal) =>
@@ -170,7 +191,11 @@ function makeThread(threadName, seed) {
         settled();
       },
       (error) => {
-        if (error !== null && typeof error === 'object' && (error.code === 'SOAK_REJECT' || error.code === 'SOAK_THROW')) {
+        if (
+          error !== null &&
+          typeof error === 'object' &&
+          (error.code === 'SOAK_REJECT' || error.code === 'SOAK_THROW')
+        ) {
           if (error.key === key) counts.workError++;
           else other('error of another key', key, error.key);
         } else if (controller !== undefined && controller.signal.aborted && error === controller.signal.reason) {
@@ -188,7 +213,7 @@ function makeThread(threadName, seed) {
 
   /** Issues `n` calls spread over the instances, keeping at most WINDOW outstanding. */
   async function run(n, instances) {
-    for (let i = 0; i < n; ) {
+    for (let i = 0; i < n;) {
       const end = Math.min(n, i + BURST);
       for (; i < end; i++) call(instances.length === 1 ? instances[0] : instances[rand() < 0.5 ? 0 : 1]);
       if (outstanding >= WINDOW) await waitFor();
@@ -236,7 +261,12 @@ async function workerMain() {
     // may still be in the named table.
     if ((await next()) !== 'check') return;
     await settleGc(64 * 1024);
-    parentPort.postMessage({ phase, heapUsed: process.memoryUsage().heapUsed, stats: statsOf(named), report: thread.report() });
+    parentPort.postMessage({
+      phase,
+      heapUsed: process.memoryUsage().heapUsed,
+      stats: statsOf(named),
+      report: thread.report(),
+    });
     if ((await next()) !== 'go') return;
   }
 }
@@ -274,7 +304,12 @@ function startWorker(index, callsPerPhase, phases, seed) {
   });
   return {
     worker,
-    next: () => (queue.length ? Promise.resolve(queue.shift()) : failure ? Promise.resolve(undefined) : new Promise((r) => waiters.push(r))),
+    next: () =>
+      queue.length
+        ? Promise.resolve(queue.shift())
+        : failure
+          ? Promise.resolve(undefined)
+          : new Promise((r) => waiters.push(r)),
     failure: () => failure,
   };
 }
@@ -292,7 +327,9 @@ async function main() {
     violations.push(message);
     console.error(`VIOLATION: ${message}`);
   };
-  process.on('unhandledRejection', (reason) => fail(`unhandledRejection: ${reason && reason.stack ? reason.stack : reason}`));
+  process.on('unhandledRejection', (reason) =>
+    fail(`unhandledRejection: ${reason && reason.stack ? reason.stack : reason}`),
+  );
   process.on('uncaughtException', (error) => fail(`uncaughtException: ${error && error.stack ? error.stack : error}`));
 
   const mainPerPhase = Math.ceil(cfg.calls / cfg.phases);
@@ -313,11 +350,14 @@ async function main() {
   let totalCalls = 0;
   for (let phase = 0; phase < cfg.phases; phase++) {
     await thread.run(mainPerPhase, [unnamed, named]);
-    if (!(await thread.drain())) fail(`phase ${phase}: main thread's calls did not settle within ${DRAIN_TIMEOUT_MS} ms`);
+    if (!(await thread.drain()))
+      fail(`phase ${phase}: main thread's calls did not settle within ${DRAIN_TIMEOUT_MS} ms`);
     const drained = await Promise.all(workers.map((w) => w.next()));
     workers.forEach((w) => w.failure() && fail(`worker error: ${w.failure().stack}`));
     if (drained.some((m) => m === undefined)) break;
-    drained.forEach((m, i) => m.drained || fail(`phase ${phase}: worker${i}'s calls did not settle within ${DRAIN_TIMEOUT_MS} ms`));
+    drained.forEach(
+      (m, i) => m.drained || fail(`phase ${phase}: worker${i}'s calls did not settle within ${DRAIN_TIMEOUT_MS} ms`),
+    );
     // Every thread is quiescent: no caller waits anywhere, so no table may hold a flight.
     workers.forEach((w) => w.worker.postMessage('check'));
     await settleGc(64 * 1024);
@@ -326,8 +366,13 @@ async function main() {
     if (msgs.some((m) => m === undefined)) break;
     workerReports = msgs.map((m) => m.report);
     const tables = { unnamed: statsOf(unnamed), named: statsOf(named), workers: msgs.map((m) => m.stats) };
-    for (const [where, s] of [['main/unnamed', tables.unnamed], ['main/named', tables.named], ...tables.workers.map((s, i) => [`worker${i}/named`, s])]) {
-      if (s.inFlightCount !== 0 || s.totalSubscribers !== 0) fail(`phase ${phase}: ${where} stats ${JSON.stringify(s)} with every caller settled`);
+    for (const [where, s] of [
+      ['main/unnamed', tables.unnamed],
+      ['main/named', tables.named],
+      ...tables.workers.map((s, i) => [`worker${i}/named`, s]),
+    ]) {
+      if (s.inFlightCount !== 0 || s.totalSubscribers !== 0)
+        fail(`phase ${phase}: ${where} stats ${JSON.stringify(s)} with every caller settled`);
     }
     const mem = process.memoryUsage();
     totalCalls = thread.report().counts.calls + workerReports.reduce((sum, r) => sum + r.counts.calls, 0);
@@ -342,7 +387,9 @@ async function main() {
       elapsedS: +((Date.now() - started) / 1000).toFixed(1),
     });
     const s = samples[samples.length - 1];
-    console.log(`  phase ${String(phase + 1).padStart(2)}/${cfg.phases}: ${String(totalCalls).padStart(8)} calls, rss ${mib(s.rss)} MiB, heapUsed (3 threads) ${mib(s.heapUsed)} MiB, external ${mib(s.external)} MiB, ${s.elapsedS} s`);
+    console.log(
+      `  phase ${String(phase + 1).padStart(2)}/${cfg.phases}: ${String(totalCalls).padStart(8)} calls, rss ${mib(s.rss)} MiB, heapUsed (3 threads) ${mib(s.heapUsed)} MiB, external ${mib(s.external)} MiB, ${s.elapsedS} s`,
+    );
     if (violations.length) break;
     workers.forEach((w) => w.worker.postMessage('go'));
   }
@@ -350,13 +397,30 @@ async function main() {
   const elapsedS = (Date.now() - started) / 1000;
 
   // --- outcomes --------------------------------------------------------------------------------
-  const reports = [{ thread: 'main', ...thread.report() }, ...workerReports.map((r, i) => ({ thread: `worker${i}`, ...r }))];
-  const total = { calls: 0, settled: 0, value: 0, workError: 0, abortError: 0, other: 0, syncThrow: 0, valueFromOtherThread: 0 };
+  const reports = [
+    { thread: 'main', ...thread.report() },
+    ...workerReports.map((r, i) => ({ thread: `worker${i}`, ...r })),
+  ];
+  const total = {
+    calls: 0,
+    settled: 0,
+    value: 0,
+    workError: 0,
+    abortError: 0,
+    other: 0,
+    syncThrow: 0,
+    valueFromOtherThread: 0,
+  };
   for (const r of reports) for (const k of Object.keys(total)) total[k] += r.counts[k];
-  if (total.other !== 0) fail(`${total.other} outcomes of the wrong kind, e.g. ${JSON.stringify(reports.flatMap((r) => r.otherSamples).slice(0, 3))}`);
-  if (total.settled !== total.calls - total.syncThrow) fail(`${total.calls - total.syncThrow - total.settled} promises never settled`);
+  if (total.other !== 0)
+    fail(
+      `${total.other} outcomes of the wrong kind, e.g. ${JSON.stringify(reports.flatMap((r) => r.otherSamples).slice(0, 3))}`,
+    );
+  if (total.settled !== total.calls - total.syncThrow)
+    fail(`${total.calls - total.syncThrow - total.settled} promises never settled`);
   const plannedCalls = cfg.phases * (mainPerPhase + 2 * workerPerPhase);
-  if (violations.length === 0 && total.calls !== plannedCalls) fail(`made ${total.calls} calls, planned ${plannedCalls}`);
+  if (violations.length === 0 && total.calls !== plannedCalls)
+    fail(`made ${total.calls} calls, planned ${plannedCalls}`);
 
   // --- memory ------------------------------------------------------------------------------------
   let memory;
@@ -376,28 +440,70 @@ async function main() {
       warmUp: { calls: warm.calls, rssMiB: mib(warm.rss), heapUsedMiB: mib(warm.heapUsed) },
       middle: { calls: mid.calls, rssMiB: mib(mid.rss), heapUsedMiB: mib(mid.heapUsed) },
       end: { calls: end.calls, rssMiB: mib(end.rss), heapUsedMiB: mib(end.heapUsed) },
-      rssGrowthMiB: { firstHalf: mib(mid.rss - warm.rss), secondHalf: mib(end.rss - mid.rss), total: mib(end.rss - warm.rss) },
-      heapUsedGrowthMiB: { firstHalf: mib(mid.heapUsed - warm.heapUsed), secondHalf: mib(end.heapUsed - mid.heapUsed), total: mib(end.heapUsed - warm.heapUsed) },
-      bounds: { rssTotalMiB: mib(rssBound), rssSecondHalfMiB: mib(RSS_SECOND_HALF_BOUND), heapUsedSecondHalfMiB: mib(HEAP_SECOND_HALF_BOUND) },
+      rssGrowthMiB: {
+        firstHalf: mib(mid.rss - warm.rss),
+        secondHalf: mib(end.rss - mid.rss),
+        total: mib(end.rss - warm.rss),
+      },
+      heapUsedGrowthMiB: {
+        firstHalf: mib(mid.heapUsed - warm.heapUsed),
+        secondHalf: mib(end.heapUsed - mid.heapUsed),
+        total: mib(end.heapUsed - warm.heapUsed),
+      },
+      bounds: {
+        rssTotalMiB: mib(rssBound),
+        rssSecondHalfMiB: mib(RSS_SECOND_HALF_BOUND),
+        heapUsedSecondHalfMiB: mib(HEAP_SECOND_HALF_BOUND),
+      },
     };
-    if (end.rss - warm.rss > rssBound) fail(`RSS grew ${mib(end.rss - warm.rss)} MiB after warm-up (bound ${mib(rssBound)} MiB)`);
-    if (end.rss - mid.rss > RSS_SECOND_HALF_BOUND) fail(`RSS grew ${mib(end.rss - mid.rss)} MiB in the second half (bound ${mib(RSS_SECOND_HALF_BOUND)} MiB)`);
-    if (end.heapUsed - mid.heapUsed > HEAP_SECOND_HALF_BOUND) fail(`heapUsed grew ${mib(end.heapUsed - mid.heapUsed)} MiB in the second half (bound ${mib(HEAP_SECOND_HALF_BOUND)} MiB)`);
+    if (end.rss - warm.rss > rssBound)
+      fail(`RSS grew ${mib(end.rss - warm.rss)} MiB after warm-up (bound ${mib(rssBound)} MiB)`);
+    if (end.rss - mid.rss > RSS_SECOND_HALF_BOUND)
+      fail(`RSS grew ${mib(end.rss - mid.rss)} MiB in the second half (bound ${mib(RSS_SECOND_HALF_BOUND)} MiB)`);
+    if (end.heapUsed - mid.heapUsed > HEAP_SECOND_HALF_BOUND)
+      fail(
+        `heapUsed grew ${mib(end.heapUsed - mid.heapUsed)} MiB in the second half (bound ${mib(HEAP_SECOND_HALF_BOUND)} MiB)`,
+      );
   } else {
     fail(`stopped after ${samples.length} of ${cfg.phases} phases`);
   }
 
   // --- summary -------------------------------------------------------------------------------------
   const machine = common.machine();
-  console.log(`\n${machine.cpu}, ${machine.cores} cores, node ${machine.node}; ${elapsedS.toFixed(1)} s, ${Math.round(total.calls / elapsedS)} calls/s`);
-  console.table(reports.map((r) => ({ thread: r.thread, calls: r.counts.calls, value: r.counts.value, 'of which cross-thread': r.counts.valueFromOtherThread, 'work error': r.counts.workError, AbortError: r.counts.abortError, other: r.counts.other, forgets: r.forgets })));
-  console.table([{ thread: 'all', calls: total.calls, value: total.value, 'work error': total.workError, AbortError: total.abortError, other: total.other }]);
+  console.log(
+    `\n${machine.cpu}, ${machine.cores} cores, node ${machine.node}; ${elapsedS.toFixed(1)} s, ${Math.round(total.calls / elapsedS)} calls/s`,
+  );
+  console.table(
+    reports.map((r) => ({
+      thread: r.thread,
+      calls: r.counts.calls,
+      value: r.counts.value,
+      'of which cross-thread': r.counts.valueFromOtherThread,
+      'work error': r.counts.workError,
+      AbortError: r.counts.abortError,
+      other: r.counts.other,
+      forgets: r.forgets,
+    })),
+  );
+  console.table([
+    {
+      thread: 'all',
+      calls: total.calls,
+      value: total.value,
+      'work error': total.workError,
+      AbortError: total.abortError,
+      other: total.other,
+    },
+  ]);
   const runs = reports.reduce((acc, r) => {
     for (const [k, v] of Object.entries(r.works)) acc[k] = (acc[k] ?? 0) + v;
     return acc;
   }, {});
-  const workRuns = runs.syncValue + runs.resolve + runs.reject + runs.throw + runs.delayed + runs.delayedReject + runs.signalAware;
-  console.log(`work ran ${workRuns} times for ${total.calls} calls (${(total.calls / workRuns).toFixed(2)} calls per flight); by kind: ${JSON.stringify(runs)}`);
+  const workRuns =
+    runs.syncValue + runs.resolve + runs.reject + runs.throw + runs.delayed + runs.delayedReject + runs.signalAware;
+  console.log(
+    `work ran ${workRuns} times for ${total.calls} calls (${(total.calls / workRuns).toFixed(2)} calls per flight); by kind: ${JSON.stringify(runs)}`,
+  );
   if (memory) {
     console.log(
       `memory after GC (RSS / heapUsed of 3 threads, MiB): post-warm-up ${memory.warmUp.rssMiB} / ${memory.warmUp.heapUsedMiB}, ` +
@@ -414,7 +520,16 @@ async function main() {
   if (cfg.json) {
     const result = {
       machine,
-      config: { short: cfg.short, phases: cfg.phases, mainCallsPerPhase: mainPerPhase, workerCallsPerPhase: workerPerPhase, workers: 2, keys: KEYS, hotKeys: HOT_KEYS, seed: cfg.seed },
+      config: {
+        short: cfg.short,
+        phases: cfg.phases,
+        mainCallsPerPhase: mainPerPhase,
+        workerCallsPerPhase: workerPerPhase,
+        workers: 2,
+        keys: KEYS,
+        hotKeys: HOT_KEYS,
+        seed: cfg.seed,
+      },
       elapsedS: +elapsedS.toFixed(1),
       outcomes: { total, byThread: reports.map((r) => ({ thread: r.thread, ...r.counts, forgets: r.forgets })) },
       workRuns: runs,

@@ -39,7 +39,6 @@ const COPIES = {
   [BASELINE]: { dir: undefined, name: 'bench-threads-baseline' },
 };
 
-
 function loadPing() {
   const file = path.join(__dirname, '..', 'build-ping', 'Release', 'threadflight_ping.node');
   if (!fs.existsSync(file)) {
@@ -66,7 +65,8 @@ async function main() {
   loadPing(); // keep the ping addon mapped while workers come and go
   const { workers, rounds, json, stages, baseline, blocks: blocksGiven } = options();
   const blocks = Number(blocksGiven ?? (baseline === undefined ? 1 : 4));
-  if (!Number.isInteger(blocks) || blocks < 1 || blocks > rounds) throw new RangeError(`--blocks must be an integer from 1 to the rounds (${rounds})`);
+  if (!Number.isInteger(blocks) || blocks < 1 || blocks > rounds)
+    throw new RangeError(`--blocks must be an integer from 1 to the rounds (${rounds})`);
   const extra = { rounds, callersPerThread: CALLERS_PER_THREAD, blocks };
   if (baseline !== undefined) {
     COPIES[BASELINE].dir = baseline;
@@ -78,9 +78,11 @@ async function main() {
   const stageRows = [];
   for (const count of workers) {
     const row = { workers: count };
-    if (blocks === 1) { // the original order
+    if (blocks === 1) {
+      // the original order
       row.threadflight = await runMode('threadflight', count, rounds, stages);
-      for (const mode of ['promise-coalesce', 'raw ping', 'ping + clone']) row[mode] = await runMode(mode, count, rounds, stages);
+      for (const mode of ['promise-coalesce', 'raw ping', 'ping + clone'])
+        row[mode] = await runMode(mode, count, rounds, stages);
     } else {
       // The ratios that matter (current / raw ping, current / baseline) from modes measured
       // side by side: `blocks` runs of each, in turn forwards and backwards, pooled.
@@ -98,8 +100,10 @@ async function main() {
     for (const mode of ['threadflight', BASELINE]) {
       if (row[mode]?.stages?.length) {
         const medians = stageMedians(row[mode].stages);
-        console.log(`${mode}: W=${count} stages, medians of ${row[mode].stages.length} (µs after the work returned): ` +
-          STAGES.map((name, i) => `${name} ${medians[name]?.toFixed(1) ?? '—'}`).join(', '));
+        console.log(
+          `${mode}: W=${count} stages, medians of ${row[mode].stages.length} (µs after the work returned): ` +
+            STAGES.map((name) => `${name} ${medians[name]?.toFixed(1) ?? '—'}`).join(', '),
+        );
         stageRows.push({ library: mode, workers: count, n: row[mode].stages.length, medianMicros: medians });
       }
     }
@@ -143,22 +147,28 @@ async function runMode(mode, count, rounds, stages) {
   const mailbox = new Uint8Array(new SharedArrayBuffer(4096)); // 'ping + clone': the value's bytes
   // Stages are timed with one waiting thread only (W = 2): more would overwrite each other's.
   const copy = COPIES[mode];
-  const probe = stages && copy !== undefined && count === 2 ? new BigInt64Array(new SharedArrayBuffer(8 * STAGES.length)) : null;
+  const probe =
+    stages && copy !== undefined && count === 2 ? new BigInt64Array(new SharedArrayBuffer(8 * STAGES.length)) : null;
   const threads = [];
   const ready = [];
   for (let i = 0; i < count; i++) {
     const thread = new Worker(__filename, { workerData: { mode, copy, index: i, control, stamps, mailbox, probe } });
     threads.push(thread);
-    ready.push(new Promise((resolve, reject) => {
-      thread.once('message', resolve);
-      thread.once('error', reject);
-    }));
+    ready.push(
+      new Promise((resolve, reject) => {
+        thread.once('message', resolve);
+        thread.once('error', reject);
+      }),
+    );
   }
   const pingIds = (await Promise.all(ready)).map((m) => m.pingId);
-  const finished = threads.map((thread) => new Promise((resolve, reject) => {
-    thread.on('message', (m) => m.samples && resolve(m));
-    thread.once('error', reject);
-  }));
+  const finished = threads.map(
+    (thread) =>
+      new Promise((resolve, reject) => {
+        thread.on('message', (m) => m.samples && resolve(m));
+        thread.once('error', reject);
+      }),
+  );
   for (const thread of threads) thread.postMessage({ pingIds });
   for (let round = 1; round <= rounds; round++) {
     Atomics.store(control, DONE, 0);
@@ -172,7 +182,8 @@ async function runMode(mode, count, rounds, stages) {
   const reports = await Promise.all(finished);
   const samples = reports.flatMap((r) => r.samples);
   const missing = [...new Set(reports.flatMap((r) => r.missingProbes ?? []))];
-  if (missing.length) console.warn(`${mode}: --stages could not wrap ${missing.join(', ')} (internals changed?): those stages read —`);
+  if (missing.length)
+    console.warn(`${mode}: --stages could not wrap ${missing.join(', ')} (internals changed?): those stages read —`);
   await Promise.all(threads.map((thread) => thread.terminate()));
   const result = { rounds, executionsPerFlight: Atomics.load(control, EXECUTIONS) / rounds, samples };
   if (probe) result.stages = reports.flatMap((r) => r.stages);
@@ -193,10 +204,15 @@ const STAGES = [
 
 /** Each stage's median (µs after the work returned), by stage name; null if never stamped. */
 function stageMedians(rows) {
-  return Object.fromEntries(STAGES.map((name, i) => {
-    const xs = rows.map((r) => r[i]).filter((x) => x >= 0).sort((a, b) => a - b);
-    return [name, xs.length ? +xs[Math.floor(xs.length / 2)].toFixed(1) : null];
-  }));
+  return Object.fromEntries(
+    STAGES.map((name, i) => {
+      const xs = rows
+        .map((r) => r[i])
+        .filter((x) => x >= 0)
+        .sort((a, b) => a - b);
+      return [name, xs.length ? +xs[Math.floor(xs.length / 2)].toFixed(1) : null];
+    }),
+  );
 }
 
 /**
@@ -204,7 +220,9 @@ function stageMedians(rows) {
  * `probe`. Returns what it could not find (a stage whose stamp then reads —).
  */
 function probeStages(probe, dir) {
-  const stamp = (i) => { probe[i] = process.hrtime.bigint(); };
+  const stamp = (i) => {
+    probe[i] = process.hrtime.bigint();
+  };
   const missing = [];
   const load = (file) => {
     try {
@@ -217,7 +235,10 @@ function probeStages(probe, dir) {
   const wire = load('wire.js');
   const native = load('native.js');
   const ThreadGroup = load('thread-group.js').ThreadGroup ?? function ThreadGroup() {};
-  const labels = new Map([[wire, 'wire'], [ThreadGroup.prototype, 'ThreadGroup.prototype']]);
+  const labels = new Map([
+    [wire, 'wire'],
+    [ThreadGroup.prototype, 'ThreadGroup.prototype'],
+  ]);
   const wrap = (object, name, before, after) => {
     const original = object?.[name];
     if (typeof original !== 'function') {
@@ -232,9 +253,19 @@ function probeStages(probe, dir) {
     };
   };
   wrap(ThreadGroup.prototype, 'succeed', () => stamp(0));
-  wrap(wire, 'packValue', () => stamp(1), () => stamp(2));
+  wrap(
+    wire,
+    'packValue',
+    () => stamp(1),
+    () => stamp(2),
+  );
   wrap(ThreadGroup.prototype, 'receive', () => stamp(4));
-  wrap(wire, 'unpackValue', () => stamp(5), () => stamp(6));
+  wrap(
+    wire,
+    'unpackValue',
+    () => stamp(5),
+    () => stamp(6),
+  );
   const openGroup = native.binding?.openGroup;
   if (typeof openGroup !== 'function') {
     missing.push('binding.openGroup');
@@ -315,7 +346,8 @@ function worker() {
   let onPing = () => {};
   let pingId = 0;
 
-  if (copy !== undefined) { // threadflight: this checkout's or the baseline's
+  if (copy !== undefined) {
+    // threadflight: this checkout's or the baseline's
     if (probe) missingProbes = probeStages(probe, copy.dir);
     const { Singleflight } = require(copy.dir);
     const sf = new Singleflight({ name: copy.name });
@@ -391,7 +423,7 @@ function worker() {
 
   parentPort.once('message', async (message) => {
     pingIds = message.pingIds;
-    for (let last = 0; ; ) {
+    for (let last = 0; ;) {
       Atomics.wait(control, ROUND, last);
       const round = Atomics.load(control, ROUND);
       if (round < 0) break;

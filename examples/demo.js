@@ -37,10 +37,15 @@ async function acrossWorkers() {
   const executions = new Int32Array(new SharedArrayBuffer(4));
   const sf = new Singleflight({ name: 'users' }); // same name => one table for the process
   const workers = [1, 2, 3, 4].map((n) => new Worker(__filename, { workerData: { n, executions: executions.buffer } }));
-  const done = Promise.all(workers.map((w) => new Promise((resolve, reject) => {
-    w.once('message', resolve);
-    w.once('error', reject);
-  })));
+  const done = Promise.all(
+    workers.map(
+      (w) =>
+        new Promise((resolve, reject) => {
+          w.once('message', resolve);
+          w.once('error', reject);
+        }),
+    ),
+  );
   // Watch the process-wide table from the main thread while the workers wait.
   let peak = sf.getStats();
   const watch = setInterval(() => {

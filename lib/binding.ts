@@ -51,4 +51,4 @@ export interface Binding {
 const ADDON = path.join(__dirname, '..', 'build', 'Release', 'threadflight.node');
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-export const binding: Binding = require(ADDON);
+export const binding = require(ADDON) as Binding;

@@ -8,8 +8,7 @@ import { protocol } from './protocol';
 
 const INT32_PER_CELL = protocol.cell.bytes / Int32Array.BYTES_PER_ELEMENT;
 const FLOAT64_PER_CELL = protocol.cell.bytes / Float64Array.BYTES_PER_ELEMENT;
-const { subscribers: SUBSCRIBERS, lane: LANE, waitingThreads: WAITING_THREADS, unjoinable: UNJOINABLE } =
-  protocol.cell;
+const { subscribers: SUBSCRIBERS, lane: LANE, waitingThreads: WAITING_THREADS, unjoinable: UNJOINABLE } = protocol.cell;
 const STARTED_MS = protocol.cell.startedMs;
 
 /** Pages of cells: the native arena's, or an unnamed table's own. Cells are small integers

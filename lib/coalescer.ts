@@ -48,7 +48,8 @@ export class Coalescer implements TableEvents {
     this.name = options.name;
     this.subscriberLimit = options.maxSubscribers;
     this.maxDuration = options.maxDuration;
-    this.table = options.name === undefined ? new LocalTable() : new NativeTable({ ...options, name: options.name }, this);
+    this.table =
+      options.name === undefined ? new LocalTable() : new NativeTable({ ...options, name: options.name }, this);
     this.deadlines = new Deadlines(options.maxDuration, (flights) => this.expireAll(flights));
   }
 
@@ -118,7 +119,9 @@ export class Coalescer implements TableEvents {
     checkKeyLength(key);
     const joined = this.table.join(key, flight);
     if (typeof joined === 'number') {
-      return joined === Role.rejected ? new TooManySubscribersError(key, this.maxSubscribers) : new FlightCapacityError(key);
+      return joined === Role.rejected
+        ? new TooManySubscribersError(key, this.maxSubscribers)
+        : new FlightCapacityError(key);
     }
     const started = joined as Flight<T>;
     // A table that stamps its flights (a named one) knows when this one started.

@@ -67,7 +67,7 @@ export class Slot {
   /** Takes every flight out. */
   drain(): AnyFlight[] {
     const flights: AnyFlight[] = [];
-    for (let flight = this.last; flight !== undefined; ) {
+    for (let flight = this.last; flight !== undefined;) {
       const prev: AnyFlight | undefined = flight.prevInSlot;
       flight.slot = flight.prevInSlot = flight.nextInSlot = undefined;
       flights.push(flight);

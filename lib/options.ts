@@ -59,9 +59,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   const given = options as Record<string, unknown>;
   for (const option of Object.keys(given)) {
     if (!KNOWN.has(option)) {
-      throw new TypeError(
-        `Unknown Singleflight option "${option}" (known options: maxSubscribers, maxDuration, name)`,
-      );
+      throw new TypeError(`Unknown Singleflight option "${option}" (known options: maxSubscribers, maxDuration, name)`);
     }
   }
 
@@ -119,7 +117,8 @@ export function callSignal(options: unknown): AbortSignal | undefined {
     throw new TypeError(`Singleflight call options must be an object, received ${received}`);
   }
   for (const option of Object.keys(options)) {
-    if (option !== 'signal') throw new TypeError(`Unknown Singleflight call option "${option}" (known options: signal)`);
+    if (option !== 'signal')
+      throw new TypeError(`Unknown Singleflight call option "${option}" (known options: signal)`);
   }
   const { signal } = options as CallOptions;
   if (signal !== undefined && !isAbortSignal(signal)) {

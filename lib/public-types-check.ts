@@ -15,13 +15,35 @@ export type Checks = [
   Assert<Extends<Public.SingleflightOptions, Impl.SingleflightOptions>>,
   Assert<Extends<Impl.Work<number>, Public.Work<number>>>,
   Assert<Extends<typeof Impl.MAX_KEY_LENGTH, typeof Public.MAX_KEY_LENGTH>>,
-  Assert<Extends<Pick<InstanceType<typeof Impl.TooManySubscribersError>, 'code' | 'key' | 'maxSubscribers'>, Pick<Public.TooManySubscribersError, 'code' | 'key' | 'maxSubscribers'>>>,
-  Assert<Extends<Pick<InstanceType<typeof Impl.FlightTimeoutError>, 'code' | 'key' | 'maxDuration'>, Pick<Public.FlightTimeoutError, 'code' | 'key' | 'maxDuration'>>>,
-  Assert<Extends<Pick<InstanceType<typeof Impl.FlightCapacityError>, 'code' | 'key'>, Pick<Public.FlightCapacityError, 'code' | 'key'>>>,
-  Assert<Extends<Pick<InstanceType<typeof Impl.OptionsMismatchError>, 'code' | 'singleflightName'>, Pick<Public.OptionsMismatchError, 'code' | 'singleflightName'>>>,
+  Assert<
+    Extends<
+      Pick<InstanceType<typeof Impl.TooManySubscribersError>, 'code' | 'key' | 'maxSubscribers'>,
+      Pick<Public.TooManySubscribersError, 'code' | 'key' | 'maxSubscribers'>
+    >
+  >,
+  Assert<
+    Extends<
+      Pick<InstanceType<typeof Impl.FlightTimeoutError>, 'code' | 'key' | 'maxDuration'>,
+      Pick<Public.FlightTimeoutError, 'code' | 'key' | 'maxDuration'>
+    >
+  >,
+  Assert<
+    Extends<
+      Pick<InstanceType<typeof Impl.FlightCapacityError>, 'code' | 'key'>,
+      Pick<Public.FlightCapacityError, 'code' | 'key'>
+    >
+  >,
+  Assert<
+    Extends<
+      Pick<InstanceType<typeof Impl.OptionsMismatchError>, 'code' | 'singleflightName'>,
+      Pick<Public.OptionsMismatchError, 'code' | 'singleflightName'>
+    >
+  >,
   Assert<Extends<Public.SingleflightStats, Impl.SingleflightStats>>,
   Assert<Extends<Impl.CallOptions, Public.CallOptions>>,
-  Assert<Extends<Pick<InstanceType<typeof Impl.TooManySubscribersError>, 'code'>, Pick<Public.ThreadflightError, 'code'>>>,
+  Assert<
+    Extends<Pick<InstanceType<typeof Impl.TooManySubscribersError>, 'code'>, Pick<Public.ThreadflightError, 'code'>>
+  >,
   Assert<Extends<InstanceType<typeof Impl.FlightTimeoutError>, Impl.ThreadflightError>>,
   Assert<Extends<Public.CallOptions, Impl.CallOptions>>,
 ];

@@ -85,7 +85,9 @@ export class Singleflight {
     checkCall(key, work);
     if (options === undefined) return this.coalescer.execute(key, work);
     const signal = callSignal(options);
-    return signal === undefined ? this.coalescer.execute(key, work) : this.coalescer.executeWithSignal(key, work, signal);
+    return signal === undefined
+      ? this.coalescer.execute(key, work)
+      : this.coalescer.executeWithSignal(key, work, signal);
   }
 
   /** Like execute(), and tells whether the value was delivered to more than one caller. */

@@ -98,7 +98,7 @@ function pack(thrown: unknown, depth: number, seen: Set<object>): Packed | undef
     const packed: PackedThrown = { kind: 'thrown', value: thrown };
     return packValue(packed) === undefined ? undefined : packed;
   }
-  const error = thrown as Error;
+  const error = thrown;
   seen.add(error);
   const packed: PackedError = {
     kind: 'error',
@@ -133,7 +133,12 @@ function rebuild(packed: Packed): unknown {
     Object.defineProperty(error, 'name', { value: packed.name, writable: true, configurable: true, enumerable: false });
   }
   if (packed.stack !== undefined) {
-    Object.defineProperty(error, 'stack', { value: packed.stack, writable: true, configurable: true, enumerable: false });
+    Object.defineProperty(error, 'stack', {
+      value: packed.stack,
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
   }
   if (packed.cause !== undefined) {
     Object.defineProperty(error, 'cause', {
@@ -145,7 +150,12 @@ function rebuild(packed: Packed): unknown {
   }
   // Own data properties, defined (not assigned): a key such as "__proto__" stays a property.
   for (const key of Object.keys(packed.props)) {
-    Object.defineProperty(error, key, { value: packed.props[key], writable: true, configurable: true, enumerable: true });
+    Object.defineProperty(error, key, {
+      value: packed.props[key],
+      writable: true,
+      configurable: true,
+      enumerable: true,
+    });
   }
   return error;
 }
@@ -156,12 +166,14 @@ function construct(packed: PackedError): Error {
   return new (BUILTIN_ERRORS.get(packed.constructorName) ?? Error)(packed.message);
 }
 
-/** Reads a property that should be a string; undefined if it cannot be read as one. */
+/** Reads a property that should be a string; undefined if it cannot be read as one. A
+ * primitive is converted; an object is not (its toString is the value's own code). */
 function readString(read: () => unknown): string | undefined {
   try {
     const value = read();
     if (value === undefined || typeof value === 'string') return value;
-    return String(value);
+    if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+    return undefined;
   } catch {
     return undefined;
   }

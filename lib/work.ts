@@ -4,7 +4,8 @@
 // that calls back twice). Exactly one of onValue/onError is called, once.
 import type { Work } from './flight';
 
-const nativeThen = Promise.prototype.then;
+/** Compared with a result's `then`, never called detached. */
+const nativeThen: unknown = Reflect.get(Promise.prototype, 'then');
 
 /** What startWork needs of the flight: the AbortSignal to hand over, made on demand. */
 interface SignalSource {

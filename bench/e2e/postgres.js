@@ -20,17 +20,29 @@ function findBinDir() {
   // Debian keeps the server binaries out of $PATH, one dir per major version; prefer 15.
   const debian = '/usr/lib/postgresql';
   if (fs.existsSync(debian)) {
-    const majors = fs.readdirSync(debian).filter((v) => /^\d+$/.test(v)).sort((a, b) => b - a);
+    const majors = fs
+      .readdirSync(debian)
+      .filter((v) => /^\d+$/.test(v))
+      .sort((a, b) => b - a);
     if (majors.includes('15')) majors.unshift('15');
     for (const v of majors) candidates.push(path.join(debian, v, 'bin'));
   }
   try {
-    candidates.push(execFileSync('pg_config', ['--bindir'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
-  } catch { /* no pg_config: fine */ }
+    candidates.push(
+      execFileSync('pg_config', ['--bindir'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(),
+    );
+  } catch {
+    /* no pg_config: fine */
+  }
   for (const dir of (process.env.PATH || '').split(path.delimiter)) if (dir) candidates.push(dir);
   for (const dir of candidates) {
     const ok = ['initdb', 'postgres'].every((b) => {
-      try { fs.accessSync(path.join(dir, b), fs.constants.X_OK); return true; } catch { return false; }
+      try {
+        fs.accessSync(path.join(dir, b), fs.constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
     });
     if (ok) return dir;
   }
@@ -46,8 +58,10 @@ function runAsIds() {
     const gid = Number(execFileSync('id', ['-g', user], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
     return { user, uid, gid };
   } catch {
-    throw new Error(`running as root, but there is no '${user}' user to run PostgreSQL as ` +
-      '(PostgreSQL refuses to run as root). Create one (apt-get install postgresql does) or set PG_RUN_AS.');
+    throw new Error(
+      `running as root, but there is no '${user}' user to run PostgreSQL as ` +
+        '(PostgreSQL refuses to run as root). Create one (apt-get install postgresql does) or set PG_RUN_AS.',
+    );
   }
 }
 
@@ -98,8 +112,12 @@ class TempPostgres {
       this.helpers.add(p); // so stop() can end an initdb still running (Ctrl-C during set-up)
       p.once('exit', () => this.helpers.delete(p));
       let out = '';
-      p.stdout.on('data', (d) => { out += d; });
-      p.stderr.on('data', (d) => { out += d; });
+      p.stdout.on('data', (d) => {
+        out += d;
+      });
+      p.stderr.on('data', (d) => {
+        out += d;
+      });
       p.on('error', reject);
       p.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${bin} exited with ${code}:\n${out}`))));
     });
@@ -137,22 +155,38 @@ class TempPostgres {
     const logFile = path.join(this.dir, 'postgres.log');
     const logFd = fs.openSync(logFile, 'a');
     if (this.ids) fs.fchownSync(logFd, this.ids.uid, this.ids.gid);
-    this.proc = spawn(path.join(this.binDir, 'postgres'), [
-      '-D', data,
-      '-p', String(this.port),
-      '-h', '127.0.0.1',
-      '-k', this.dir, // unix socket here, not in /var/run/postgresql
-      '-c', 'fsync=off', // disposable data: durability would only measure the disk
-      '-c', 'synchronous_commit=off',
-      '-c', 'full_page_writes=off',
-      '-c', 'shared_buffers=256MB', // the whole data set stays in memory: we measure CPU, not I/O
-      '-c', 'max_connections=100',
-      '-c', 'listen_addresses=127.0.0.1',
-    ], this.spawnOpts({ stdio: ['ignore', logFd, logFd] }));
+    this.proc = spawn(
+      path.join(this.binDir, 'postgres'),
+      [
+        '-D',
+        data,
+        '-p',
+        String(this.port),
+        '-h',
+        '127.0.0.1',
+        '-k',
+        this.dir, // unix socket here, not in /var/run/postgresql
+        '-c',
+        'fsync=off', // disposable data: durability would only measure the disk
+        '-c',
+        'synchronous_commit=off',
+        '-c',
+        'full_page_writes=off',
+        '-c',
+        'shared_buffers=256MB', // the whole data set stays in memory: we measure CPU, not I/O
+        '-c',
+        'max_connections=100',
+        '-c',
+        'listen_addresses=127.0.0.1',
+      ],
+      this.spawnOpts({ stdio: ['ignore', logFd, logFd] }),
+    );
     fs.closeSync(logFd);
     const proc = this.proc;
     let exited = null;
-    proc.once('exit', (code, signal) => { exited = { code, signal }; });
+    proc.once('exit', (code, signal) => {
+      exited = { code, signal };
+    });
     // Ready when a client can connect (pg_isready would need one more binary and the same loop).
     const deadline = Date.now() + 30_000;
     for (;;) {
@@ -179,7 +213,11 @@ class TempPostgres {
   }
 
   logTail(file) {
-    try { return fs.readFileSync(file, 'utf8').split('\n').slice(-15).join('\n'); } catch { return '(no log)'; }
+    try {
+      return fs.readFileSync(file, 'utf8').split('\n').slice(-15).join('\n');
+    } catch {
+      return '(no log)';
+    }
   }
 
   connection(database = this.database) {
@@ -192,11 +230,13 @@ class TempPostgres {
 
   /** Fast shutdown (SIGINT), escalating if it hangs; then delete the temp dir. Idempotent. */
   async stop() {
-    await Promise.all([...this.helpers].map((p) => {
-      const gone = new Promise((r) => p.once('exit', r));
-      p.kill('SIGTERM');
-      return gone;
-    }));
+    await Promise.all(
+      [...this.helpers].map((p) => {
+        const gone = new Promise((r) => p.once('exit', r));
+        p.kill('SIGTERM');
+        return gone;
+      }),
+    );
     const proc = this.proc;
     this.proc = null;
     if (proc && proc.exitCode === null && proc.signalCode === null) {
@@ -213,9 +253,18 @@ class TempPostgres {
 
   /** Last-resort synchronous cleanup for process 'exit': cannot wait, so immediate shutdown. */
   stopSync() {
-    for (const p of this.helpers) try { p.kill('SIGKILL'); } catch { /* gone */ }
+    for (const p of this.helpers)
+      try {
+        p.kill('SIGKILL');
+      } catch {
+        /* gone */
+      }
     if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) {
-      try { this.proc.kill('SIGQUIT'); } catch { /* already gone */ }
+      try {
+        this.proc.kill('SIGQUIT');
+      } catch {
+        /* already gone */
+      }
     }
     this.proc = null;
     this.removeDir();
@@ -223,7 +272,11 @@ class TempPostgres {
 
   removeDir() {
     if (!this.dir) return;
-    try { fs.rmSync(this.dir, { recursive: true, force: true, maxRetries: 3 }); } catch { /* best effort */ }
+    try {
+      fs.rmSync(this.dir, { recursive: true, force: true, maxRetries: 3 });
+    } catch {
+      /* best effort */
+    }
     this.dir = null;
   }
 }

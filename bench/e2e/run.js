@@ -58,24 +58,49 @@ function parseArgs(argv) {
       return n;
     };
     switch (flag) {
-      case '--duration': o.duration = num(1); break;
-      case '--warmup': o.warmup = num(0); break;
-      case '--connections': o.connections = Math.floor(num(1)); break;
-      case '--pool': o.pool = Math.floor(num(1)); break;
-      case '--orders': o.orders = Math.floor(num(1000)); break;
-      case '--modes': o.modes = list(value(), ALL_MODES, flag); break;
-      case '--scenarios': o.scenarios = list(value(), Object.keys(SCENARIOS), flag); break;
-      case '--out': o.out = path.resolve(value()); break;
-      case '--no-save': o.out = null; break;
-      case '-h': case '--help': usage(); break;
-      default: usage(`unknown argument ${a}`);
+      case '--duration':
+        o.duration = num(1);
+        break;
+      case '--warmup':
+        o.warmup = num(0);
+        break;
+      case '--connections':
+        o.connections = Math.floor(num(1));
+        break;
+      case '--pool':
+        o.pool = Math.floor(num(1));
+        break;
+      case '--orders':
+        o.orders = Math.floor(num(1000));
+        break;
+      case '--modes':
+        o.modes = list(value(), ALL_MODES, flag);
+        break;
+      case '--scenarios':
+        o.scenarios = list(value(), Object.keys(SCENARIOS), flag);
+        break;
+      case '--out':
+        o.out = path.resolve(value());
+        break;
+      case '--no-save':
+        o.out = null;
+        break;
+      case '-h':
+      case '--help':
+        usage();
+        break;
+      default:
+        usage(`unknown argument ${a}`);
     }
   }
   return o;
 }
 
 function list(v, allowed, flag) {
-  const items = v.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = items.filter((s) => !allowed.includes(s));
   if (bad.length || !items.length) usage(`${flag}: choose from ${allowed.join(', ')}`);
   return items;
@@ -136,7 +161,11 @@ function cleanup() {
   return cleaning;
 }
 
-for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]]) {
+for (const [sig, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+  ['SIGHUP', 129],
+]) {
   process.on(sig, () => {
     interrupted = true;
     console.error(`\n[e2e] ${sig}: cleaning up`);
@@ -145,7 +174,12 @@ for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]]) 
 }
 // Last resort (uncaught exception, process.exit elsewhere): synchronous, so no waiting.
 process.on('exit', () => {
-  for (const child of servers) try { child.kill('SIGKILL'); } catch { /* gone */ }
+  for (const child of servers)
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
   if (postgres) postgres.stopSync();
 });
 
@@ -177,10 +211,12 @@ function load({ ports, ids, connections, duration }) {
   };
   if (ids.length > 1) {
     // A fresh random hot id for every request.
-    opts.requests = [{
-      method: 'GET',
-      setupRequest: (req) => ({ ...req, path: `/users/${ids[Math.floor(Math.random() * ids.length)]}` }),
-    }];
+    opts.requests = [
+      {
+        method: 'GET',
+        setupRequest: (req) => ({ ...req, path: `/users/${ids[Math.floor(Math.random() * ids.length)]}` }),
+      },
+    ];
   }
   return new Promise((resolve, reject) => {
     autocannon(opts, (err, result) => (err ? reject(err) : resolve(result)));
@@ -234,16 +270,26 @@ async function queryCost(client, id, n = 40) {
 /** Installed version; read from disk, since some packages do not export ./package.json. */
 function packageVersion(name) {
   const root = path.join(__dirname, '..', '..');
-  const file = name === 'threadflight' ? path.join(root, 'package.json') : path.join(root, 'node_modules', name, 'package.json');
-  try { return JSON.parse(fs.readFileSync(file, 'utf8')).version; } catch { return 'unknown'; }
+  const file =
+    name === 'threadflight' ? path.join(root, 'package.json') : path.join(root, 'node_modules', name, 'package.json');
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')).version;
+  } catch {
+    return 'unknown';
+  }
 }
 
 function markdown(rows) {
-  const head = '| scenario | mode | requests | backend queries | req/query | req/s | p50 ms | p99 ms | errors | non-2xx |';
+  const head =
+    '| scenario | mode | requests | backend queries | req/query | req/s | p50 ms | p99 ms | errors | non-2xx |';
   const sep = '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |';
-  const lines = rows.map((r) => `| ${SCENARIOS[r.scenario].what} | ${r.mode} | ${r.requests} | ${r.backendQueries} | ` +
-    `${r.requestsPerQuery ?? '-'} | ${r.reqPerSec} | ${r.latencyP50Ms} | ${r.latencyP99Ms} | ${r.errors + r.timeouts} | ${r.non2xx} |`);
-  const note = '\nrequests: completed 2xx responses (autocannon); req/query: requests the server received ÷ queries ' +
+  const lines = rows.map(
+    (r) =>
+      `| ${SCENARIOS[r.scenario].what} | ${r.mode} | ${r.requests} | ${r.backendQueries} | ` +
+      `${r.requestsPerQuery ?? '-'} | ${r.reqPerSec} | ${r.latencyP50Ms} | ${r.latencyP99Ms} | ${r.errors + r.timeouts} | ${r.non2xx} |`,
+  );
+  const note =
+    '\nrequests: completed 2xx responses (autocannon); req/query: requests the server received ÷ queries ' +
     'it sent to PostgreSQL in the same window; errors: connection errors + timeouts.';
   return [head, sep, ...lines].join('\n') + note;
 }
@@ -272,8 +318,10 @@ async function main() {
   let t = Date.now();
   for (const sql of setupSql({ users: USERS, orders: opts.orders })) await client.query(sql);
   const hotOrders = (await client.query('SELECT count(*)::int AS n FROM orders WHERE user_id = 1')).rows[0].n;
-  log(`loaded ${USERS} users and ${opts.orders} orders in ${((Date.now() - t) / 1000).toFixed(1)} s ` +
-    `(user 1 has ${hotOrders} orders)`);
+  log(
+    `loaded ${USERS} users and ${opts.orders} orders in ${((Date.now() - t) / 1000).toFixed(1)} s ` +
+      `(user 1 has ${hotOrders} orders)`,
+  );
   const hotQueryMs = await queryCost(client, 1);
   const coldQueryMs = await queryCost(client, 54321);
   const expected = (await client.query(USER_QUERY, [1])).rows[0];
@@ -295,21 +343,28 @@ async function main() {
         throw new Error(`server (${mode}) answered ${JSON.stringify(got)}, expected ${JSON.stringify(expected)}`);
       }
       for (const name of opts.scenarios.filter((s) => SCENARIOS[s].workers === workers)) {
-        log(`${name} / ${mode}: ${opts.warmup} s warm-up + ${opts.duration} s, ${opts.connections} connections` +
-          (ports.length > 1 ? ` over ports ${ports.join(', ')}` : ''));
+        log(
+          `${name} / ${mode}: ${opts.warmup} s warm-up + ${opts.duration} s, ${opts.connections} connections` +
+            (ports.length > 1 ? ` over ports ${ports.join(', ')}` : ''),
+        );
         const row = await measure(opts, name, mode, ports);
         rows.push(row);
-        log(`  ${row.requests} requests, ${row.backendQueries} queries (${row.requestsPerQuery} req/query), ` +
-          `${row.reqPerSec} req/s, p50 ${row.latencyP50Ms} ms, p99 ${row.latencyP99Ms} ms, ` +
-          `errors ${row.errors + row.timeouts}, non-2xx ${row.non2xx}`);
+        log(
+          `  ${row.requests} requests, ${row.backendQueries} queries (${row.requestsPerQuery} req/query), ` +
+            `${row.reqPerSec} req/s, p50 ${row.latencyP50Ms} ms, p99 ${row.latencyP99Ms} ms, ` +
+            `errors ${row.errors + row.timeouts}, non-2xx ${row.non2xx}`,
+        );
       }
       await stopServer(child);
     }
   }
 
   // Rows grouped by scenario, in mode order, for reading.
-  rows.sort((a, b) => opts.scenarios.indexOf(a.scenario) - opts.scenarios.indexOf(b.scenario) ||
-    opts.modes.indexOf(a.mode) - opts.modes.indexOf(b.mode));
+  rows.sort(
+    (a, b) =>
+      opts.scenarios.indexOf(a.scenario) - opts.scenarios.indexOf(b.scenario) ||
+      opts.modes.indexOf(a.mode) - opts.modes.indexOf(b.mode),
+  );
 
   const machine = machineRecord({
     totalMemGB: +(os.totalmem() / 2 ** 30).toFixed(1),
@@ -328,14 +383,17 @@ async function main() {
     hotQueryMs,
     ordinaryUserQueryMs: coldQueryMs,
     postgresSettings: 'fsync=off, synchronous_commit=off, full_page_writes=off, shared_buffers=256MB',
-    libraries: Object.fromEntries(['autocannon', 'express', 'pg', 'promise-coalesce', 'threadflight']
-      .map((name) => [name, packageVersion(name)])),
+    libraries: Object.fromEntries(
+      ['autocannon', 'express', 'pg', 'promise-coalesce', 'threadflight'].map((name) => [name, packageVersion(name)]),
+    ),
   };
 
   const bad = rows.filter((r) => r.errors || r.timeouts || r.non2xx);
-  console.log(`\n${machine.cpu}, ${machine.cores} cores, ${machine.totalMemGB} GB, node ${machine.node}, ` +
-    `PostgreSQL ${serverVersion}; ${opts.connections} connections, ${opts.duration} s (+${opts.warmup} s warm-up), ` +
-    `pg pool ${opts.pool}; hot query ${hotQueryMs} ms alone\n`);
+  console.log(
+    `\n${machine.cpu}, ${machine.cores} cores, ${machine.totalMemGB} GB, node ${machine.node}, ` +
+      `PostgreSQL ${serverVersion}; ${opts.connections} connections, ${opts.duration} s (+${opts.warmup} s warm-up), ` +
+      `pg pool ${opts.pool}; hot query ${hotQueryMs} ms alone\n`,
+  );
   console.log(markdown(rows));
   console.log(`\ntotal time ${((Date.now() - started) / 1000).toFixed(0)} s`);
 
@@ -345,7 +403,9 @@ async function main() {
     log(`saved ${path.relative(process.cwd(), opts.out)}`);
   }
   if (bad.length) {
-    console.error(`[e2e] FAILED: errors or non-2xx responses in ${bad.map((r) => `${r.scenario}/${r.mode}`).join(', ')}`);
+    console.error(
+      `[e2e] FAILED: errors or non-2xx responses in ${bad.map((r) => `${r.scenario}/${r.mode}`).join(', ')}`,
+    );
     process.exitCode = 1;
   }
 }

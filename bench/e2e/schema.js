@@ -42,7 +42,7 @@ function setupSql({ users = USERS, orders = ORDERS } = {}) {
               timestamptz '2023-01-01' + random() * interval '730 days'
        FROM generate_series(1, ${orders}) AS i
        ORDER BY md5(i::text)`, // not ORDER BY random(): PostgreSQL would match it to the
-                               // select list's random() calls and make them all equal
+    // select list's random() calls and make them all equal
     'CREATE INDEX orders_user_id ON orders (user_id)',
     'VACUUM ANALYZE users',
     'VACUUM ANALYZE orders',

@@ -103,13 +103,24 @@ async function main() {
   } else {
     // The same total number of PostgreSQL connections as with one thread, split evenly.
     const poolMax = Math.max(1, Math.floor(poolTotal / workers));
-    ports = await Promise.all(Array.from({ length: workers }, () => new Promise((resolve, reject) => {
-      const w = new Worker(__filename, { workerData: { counters, poolMax } });
-      w.once('message', resolve);
-      w.once('error', reject);
-      w.on('error', (err) => { console.error('worker failed:', err); process.exit(1); });
-      w.on('exit', (code) => { if (code !== 0) process.exit(1); });
-    })));
+    ports = await Promise.all(
+      Array.from(
+        { length: workers },
+        () =>
+          new Promise((resolve, reject) => {
+            const w = new Worker(__filename, { workerData: { counters, poolMax } });
+            w.once('message', resolve);
+            w.once('error', reject);
+            w.on('error', (err) => {
+              console.error('worker failed:', err);
+              process.exit(1);
+            });
+            w.on('exit', (code) => {
+              if (code !== 0) process.exit(1);
+            });
+          }),
+      ),
+    );
   }
   if (process.send) process.send({ ports });
   else console.log(`listening on 127.0.0.1 ports ${ports.join(', ')} (mode ${mode})`);

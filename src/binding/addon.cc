@@ -172,8 +172,6 @@ EnvState* GetEnvState(napi_env env) {
 
 }  // namespace threadflight
 
-static Napi::Object InitThreadflight(Napi::Env env, Napi::Object exports) {
-  return threadflight::Init(env, exports);
-}
+static Napi::Object InitThreadflight(Napi::Env env, Napi::Object exports) { return threadflight::Init(env, exports); }
 
 NODE_API_MODULE(threadflight, InitThreadflight)

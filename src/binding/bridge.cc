@@ -5,8 +5,7 @@
 
 namespace threadflight {
 
-Message::Message(std::shared_ptr<FlightTable> table, Notice notice, int32_t kind,
-                 std::shared_ptr<const Bytes> payload)
+Message::Message(std::shared_ptr<FlightTable> table, Notice notice, int32_t kind, std::shared_ptr<const Bytes> payload)
     : table_(std::move(table)), notice_(std::move(notice)), kind_(kind), payload_(std::move(payload)) {}
 
 Message::~Message() {
@@ -67,8 +66,8 @@ void Bridge::send(std::vector<std::unique_ptr<Message>> messages) {
   undeliverable.clear();
 }
 
-void Bridge::send_outcome(const std::shared_ptr<FlightTable>& table, std::vector<Notice>& notices,
-                          int32_t kind, std::shared_ptr<const Bytes> payload) {
+void Bridge::send_outcome(const std::shared_ptr<FlightTable>& table, std::vector<Notice>& notices, int32_t kind,
+                          std::shared_ptr<const Bytes> payload) {
   std::vector<std::unique_ptr<Message>> messages;
   messages.reserve(notices.size());
   for (Notice& n : notices) messages.push_back(std::make_unique<Message>(table, std::move(n), kind, payload));
@@ -93,8 +92,7 @@ void DeliverMessage(napi_env env, napi_value handler, void* /*context*/, void* d
   const std::string& key = message->key();  // UTF-16 code units, as JavaScript gave them
   napi_value args[5];
   napi_value undefined;
-  if (napi_get_undefined(env, &undefined) != napi_ok ||
-      napi_create_int32(env, message->kind(), &args[0]) != napi_ok ||
+  if (napi_get_undefined(env, &undefined) != napi_ok || napi_create_int32(env, message->kind(), &args[0]) != napi_ok ||
       napi_create_double(env, static_cast<double>(message->table_id()), &args[1]) != napi_ok ||
       napi_create_string_utf16(env, reinterpret_cast<const char16_t*>(key.data()), key.size() / sizeof(char16_t),
                                &args[2]) != napi_ok ||

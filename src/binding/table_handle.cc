@@ -22,8 +22,8 @@ Limits LimitsFrom(double max_subscribers, double max_duration_ms) {
                                ? std::numeric_limits<int32_t>::max()
                                : static_cast<int32_t>(max_subscribers);
   const double duration_ns = max_duration_ms * kNsPerMs;
-  limits.max_duration_ns = duration_ns >= 9.0e18 ? std::numeric_limits<int64_t>::max()
-                                                  : static_cast<int64_t>(duration_ns);
+  limits.max_duration_ns =
+      duration_ns >= 9.0e18 ? std::numeric_limits<int64_t>::max() : static_cast<int64_t>(duration_ns);
   return limits;
 }
 
@@ -31,8 +31,7 @@ std::string Describe(const Limits& limits) {
   const bool unlimited_subscribers = limits.max_subscribers == std::numeric_limits<int32_t>::max();
   const bool unlimited_duration = limits.max_duration_ns == std::numeric_limits<int64_t>::max();
   return "maxSubscribers " +
-         (unlimited_subscribers ? std::string("Infinity") : std::to_string(limits.max_subscribers)) +
-         ", maxDuration " +
+         (unlimited_subscribers ? std::string("Infinity") : std::to_string(limits.max_subscribers)) + ", maxDuration " +
          (unlimited_duration ? std::string("Infinity") : std::to_string(limits.max_duration_ns / 1'000'000)) +
          (unlimited_duration ? "" : " ms");
 }
@@ -79,8 +78,7 @@ bool TableHandle::Bind(Napi::Env env, Napi::Object handle, const char* name, con
 Napi::Value TableHandle::Open(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   double max_subscribers, max_duration_ms;
-  if (!ReadNumber(info, 1, "maxSubscribers", max_subscribers) ||
-      !ReadNumber(info, 2, "maxDuration", max_duration_ms)) {
+  if (!ReadNumber(info, 1, "maxSubscribers", max_subscribers) || !ReadNumber(info, 2, "maxDuration", max_duration_ms)) {
     return env.Undefined();
   }
   if (!(max_subscribers >= 1) || !(max_duration_ms > 0)) {
@@ -104,12 +102,13 @@ Napi::Value TableHandle::Open(const Napi::CallbackInfo& info) {
   if (!name.read(env, info[0])) return env.Undefined();
   try {
     Limits existing;
-    std::shared_ptr<FlightTable> table = TableRegistry::global().open_named(std::string(name.bytes()), limits, existing);
+    std::shared_ptr<FlightTable> table =
+        TableRegistry::global().open_named(std::string(name.bytes()), limits, existing);
     if (!table) {
-      Napi::Error error = Napi::Error::New(
-          env, "Singleflight name \"" + info[0].As<Napi::String>().Utf8Value() + "\" is already in use with " + Describe(existing) +
-                   "; this instance asked for " + Describe(limits) +
-                   ". Instances sharing a name must use the same options.");
+      Napi::Error error =
+          Napi::Error::New(env, "Singleflight name \"" + info[0].As<Napi::String>().Utf8Value() +
+                                    "\" is already in use with " + Describe(existing) + "; this instance asked for " +
+                                    Describe(limits) + ". Instances sharing a name must use the same options.");
       error.Set("code", Napi::String::New(env, "ERR_OPTIONS_MISMATCH"));
       error.ThrowAsJavaScriptException();
       return env.Undefined();
@@ -121,15 +120,14 @@ Napi::Value TableHandle::Open(const Napi::CallbackInfo& info) {
   }
   Napi::Object handle = Napi::Object::New(env);
   try {
-    const bool bound = Bind<&TableHandle::Join>(env, handle, "join", self) &&
-                       Bind<&TableHandle::Settle>(env, handle, "settle", self) &&
-                       Bind<&TableHandle::Leave>(env, handle, "leave", self) &&
-                       Bind<&TableHandle::Forget>(env, handle, "forget", self) &&
-                       Bind<&TableHandle::Has>(env, handle, "has", self) &&
-                       Bind<&TableHandle::Size>(env, handle, "size", self) &&
-                       Bind<&TableHandle::Clear>(env, handle, "clear", self) &&
-                       Bind<&TableHandle::Stats>(env, handle, "stats", self) &&
-                       Bind<&TableHandle::CountCloneFailure>(env, handle, "countCloneFailure", self);
+    const bool bound =
+        Bind<&TableHandle::Join>(env, handle, "join", self) &&
+        Bind<&TableHandle::Settle>(env, handle, "settle", self) &&
+        Bind<&TableHandle::Leave>(env, handle, "leave", self) &&
+        Bind<&TableHandle::Forget>(env, handle, "forget", self) && Bind<&TableHandle::Has>(env, handle, "has", self) &&
+        Bind<&TableHandle::Size>(env, handle, "size", self) && Bind<&TableHandle::Clear>(env, handle, "clear", self) &&
+        Bind<&TableHandle::Stats>(env, handle, "stats", self) &&
+        Bind<&TableHandle::CountCloneFailure>(env, handle, "countCloneFailure", self);
     if (!bound) return env.Undefined();
     // Fixed for the table's life; messages name their table by it.
     handle.Set("id", Napi::Number::New(env, static_cast<double>(self->table_id())));
@@ -232,8 +230,7 @@ Napi::Value TableHandle::Stats(const Napi::CallbackInfo& info) {
   Napi::Float64Array out = info[0].As<Napi::Float64Array>();
   out[0] = static_cast<double>(stats.in_flight);
   out[1] = static_cast<double>(stats.subscribers);
-  out[2] = stats.in_flight == 0 ? -1.0
-                                : static_cast<double>(now - stats.oldest_started_ns) / kNsPerMs;
+  out[2] = stats.in_flight == 0 ? -1.0 : static_cast<double>(now - stats.oldest_started_ns) / kNsPerMs;
   out[3] = static_cast<double>(table_->clone_failures());
   return env.Undefined();
 }

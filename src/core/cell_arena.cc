@@ -69,7 +69,8 @@ bool CellArena::grow() {
   owned_.push_back(std::make_unique<Page>());
   Page& fresh = *owned_.back();
   const uint32_t base = page_index * kCellsPerPage;
-  for (uint32_t i = 0; i + 1 < kCellsPerPage; ++i) fresh.cells[i].next_free.store(base + i + 2, std::memory_order_relaxed);
+  for (uint32_t i = 0; i + 1 < kCellsPerPage; ++i)
+    fresh.cells[i].next_free.store(base + i + 2, std::memory_order_relaxed);
   pages_[page_index].store(&fresh, std::memory_order_release);
   published_pages_.store(page_index + 1, std::memory_order_release);
   push_free(base, base + kCellsPerPage - 1);

@@ -12,8 +12,7 @@ int64_t monotonic_ns() noexcept {
     return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
   }
 #endif
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 

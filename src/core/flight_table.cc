@@ -89,8 +89,7 @@ void FlightTable::release_ref(Shard& shard, const FlightRef& flight) {
 }
 
 void FlightTable::publish_waiting(const FlightState& flight) {
-  arena_.at(flight.cell).waiting_threads.store(static_cast<int32_t>(flight.waiters.size()),
-                                               std::memory_order_release);
+  arena_.at(flight.cell).waiting_threads.store(static_cast<int32_t>(flight.waiters.size()), std::memory_order_release);
 }
 
 void FlightTable::lose_leader(Shard& shard, const FlightRef& flight, std::vector<Notice>& handovers) {
@@ -146,8 +145,8 @@ JoinResult FlightTable::join(std::string_view key, int64_t now_ns, EnvId env) {
   c.started_ms = static_cast<double>(now_ns) / 1e6;
   c.lane.store(1, std::memory_order_relaxed);
   c.subscribers.store(1, std::memory_order_release);
-  auto flight = std::make_shared<FlightState>(next_flight_id(), std::string(key), view.hash, cell,
-                                              now_ns, Participant{env, cell});
+  auto flight = std::make_shared<FlightState>(next_flight_id(), std::string(key), view.hash, cell, now_ns,
+                                              Participant{env, cell});
   shard.entries.emplace(KeyView{view.hash, flight->key}, flight);
   return {Role::kLeader, cell, cell, flight->id, now_ns};
 }
@@ -188,8 +187,7 @@ void FlightTable::acknowledge(const Notice& notice) {
   release_ref(shard, notice.flight);
 }
 
-LeaveResult FlightTable::leave(std::string_view key, uint32_t cell, uint64_t id, EnvId env,
-                               Notice& abandoned) {
+LeaveResult FlightTable::leave(std::string_view key, uint32_t cell, uint64_t id, EnvId env, Notice& abandoned) {
   const KeyView view{hash_(key), key};
   Shard& shard = shard_of(view.hash);
   std::lock_guard<std::mutex> lock(shard.mutex);

@@ -54,10 +54,10 @@ enum class Role : uint8_t {
 
 struct JoinResult {
   Role role;
-  uint32_t cell = 0;        // the flight's cell
-  uint32_t lane = 0;        // the caller's lane cell (== cell for a leader)
-  uint64_t id = 0;          // the flight's id, unique in the process
-  int64_t started_ns = 0;   // when the flight started
+  uint32_t cell = 0;       // the flight's cell
+  uint32_t lane = 0;       // the caller's lane cell (== cell for a leader)
+  uint64_t id = 0;         // the flight's id, unique in the process
+  int64_t started_ns = 0;  // when the flight started
 };
 
 enum class LeaveResult : uint8_t {
@@ -76,8 +76,7 @@ enum class SettleResult : uint8_t {
 
 // The state of one flight, shared by the table and by notifications in transit.
 struct FlightState {
-  FlightState(uint64_t id, std::string key, uint64_t hash, uint32_t cell, int64_t started_ns,
-              Participant leader)
+  FlightState(uint64_t id, std::string key, uint64_t hash, uint32_t cell, int64_t started_ns, Participant leader)
       : id(id), key(std::move(key)), hash(hash), cell(cell), started_ns(started_ns), leader(leader) {}
 
   const uint64_t id;
@@ -114,8 +113,8 @@ class FlightTable {
   static constexpr uint32_t kDefaultShards = 16;
 
   // shard_count is rounded up to a power of two. `hash` is replaceable for tests only.
-  explicit FlightTable(Limits limits, uint32_t shard_count = kDefaultShards,
-                       KeyHashFn hash = &seeded_hash, CellArena& arena = CellArena::global());
+  explicit FlightTable(Limits limits, uint32_t shard_count = kDefaultShards, KeyHashFn hash = &seeded_hash,
+                       CellArena& arena = CellArena::global());
   ~FlightTable();
   FlightTable(const FlightTable&) = delete;
   FlightTable& operator=(const FlightTable&) = delete;
@@ -129,8 +128,7 @@ class FlightTable {
   // else waiting the flight is over (kDone). With waiters: if !have_outcome, kNeedsPayload
   // (call again, the flight stays unjoinable meanwhile); else kNotify with `notify` filled,
   // and each notified waiter must be acknowledged with `acknowledge` once it is done.
-  SettleResult settle(std::string_view key, uint32_t cell, EnvId env, bool have_outcome,
-                      std::vector<Notice>& notify);
+  SettleResult settle(std::string_view key, uint32_t cell, EnvId env, bool have_outcome, std::vector<Notice>& notify);
 
   // A notified waiter is done with the flight (its thread will not touch the cells again).
   void acknowledge(const Notice& notice);

@@ -12,10 +12,20 @@ struct SipState {
   uint64_t v0, v1, v2, v3;
 
   void round() {
-    v0 += v1; v1 = rotl(v1, 13); v1 ^= v0; v0 = rotl(v0, 32);
-    v2 += v3; v3 = rotl(v3, 16); v3 ^= v2;
-    v0 += v3; v3 = rotl(v3, 21); v3 ^= v0;
-    v2 += v1; v1 = rotl(v1, 17); v1 ^= v2; v2 = rotl(v2, 32);
+    v0 += v1;
+    v1 = rotl(v1, 13);
+    v1 ^= v0;
+    v0 = rotl(v0, 32);
+    v2 += v3;
+    v3 = rotl(v3, 16);
+    v3 ^= v2;
+    v0 += v3;
+    v3 = rotl(v3, 21);
+    v3 ^= v0;
+    v2 += v1;
+    v1 = rotl(v1, 17);
+    v1 ^= v2;
+    v2 = rotl(v2, 32);
   }
 
   template <int C>
@@ -37,7 +47,7 @@ inline uint64_t load_le64(const unsigned char* p) {
 
 SipKey draw_seed() {
   std::random_device rd;
-  auto draw64 = [&rd] { return (uint64_t{rd()} << 32) ^ uint64_t{rd()}; };
+  auto draw64 = [&rd] { return (uint64_t{rd()} << 32) ^ uint64_t { rd() }; };
   return SipKey{draw64(), draw64()};
 }
 
@@ -45,8 +55,8 @@ SipKey draw_seed() {
 
 template <int C, int D>
 uint64_t siphash(const SipKey& key, std::string_view bytes) noexcept {
-  SipState s{key.k0 ^ 0x736f6d6570736575ULL, key.k1 ^ 0x646f72616e646f6dULL,
-             key.k0 ^ 0x6c7967656e657261ULL, key.k1 ^ 0x7465646279746573ULL};
+  SipState s{key.k0 ^ 0x736f6d6570736575ULL, key.k1 ^ 0x646f72616e646f6dULL, key.k0 ^ 0x6c7967656e657261ULL,
+             key.k1 ^ 0x7465646279746573ULL};
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
   const size_t len = bytes.size();
   const size_t whole = len & ~size_t{7};
@@ -69,8 +79,6 @@ const SipKey& process_hash_seed() noexcept {
   return seed;
 }
 
-uint64_t seeded_hash(std::string_view bytes) noexcept {
-  return siphash13(process_hash_seed(), bytes);
-}
+uint64_t seeded_hash(std::string_view bytes) noexcept { return siphash13(process_hash_seed(), bytes); }
 
 }  // namespace threadflight

@@ -17,12 +17,8 @@ struct SipKey {
 template <int C, int D>
 uint64_t siphash(const SipKey& key, std::string_view bytes) noexcept;
 
-inline uint64_t siphash13(const SipKey& key, std::string_view bytes) noexcept {
-  return siphash<1, 3>(key, bytes);
-}
-inline uint64_t siphash24(const SipKey& key, std::string_view bytes) noexcept {
-  return siphash<2, 4>(key, bytes);
-}
+inline uint64_t siphash13(const SipKey& key, std::string_view bytes) noexcept { return siphash<1, 3>(key, bytes); }
+inline uint64_t siphash24(const SipKey& key, std::string_view bytes) noexcept { return siphash<2, 4>(key, bytes); }
 
 // A seed drawn once per process from the OS random source.
 const SipKey& process_hash_seed() noexcept;

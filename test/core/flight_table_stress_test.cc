@@ -117,8 +117,12 @@ class Participant {
         }
         break;
       }
-      case Role::kRejected: ++counters_.rejected; break;
-      case Role::kExhausted: ADD_FAILURE() << "arena exhausted"; break;
+      case Role::kRejected:
+        ++counters_.rejected;
+        break;
+      case Role::kExhausted:
+        ADD_FAILURE() << "arena exhausted";
+        break;
     }
     read_mail();
     std::this_thread::yield();  // interleave the threads even on few cores
@@ -233,7 +237,7 @@ TEST_P(StressTest, EveryWaiterIsNotifiedOrHandedTheLeadAndNothingLeaks) {
 
 TEST_P(StressTest, DyingThreadsHandTheirFlightsOverAndNothingLeaks) {
   constexpr int kThreads = 8;
-  constexpr int kMortal = 4;     // threads 0..3 live many short lives, like workers restarted
+  constexpr int kMortal = 4;  // threads 0..3 live many short lives, like workers restarted
   constexpr int kLives = 40;
   constexpr int kStepsPerLife = 60;
   constexpr int kIterations = kLives * kStepsPerLife;

@@ -12,11 +12,10 @@ namespace {
 // SipHash-2-4 vectors (key 00..0f, message 00..len-1) check the implementation.
 TEST(SipHash, MatchesPublishedSipHash24Vectors) {
   const SipKey key{0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL};
-  const uint64_t expected[] = {0x726fdb47dd0e0e31ULL, 0x74f839c593dc67fdULL,
-                               0x0d6c8009d9a94f5aULL, 0x85676696d7fb7e2dULL,
-                               0xcf2794e0277187b7ULL, 0x18765564cd99a68dULL,
-                               0xcbc9466e58fee3ceULL, 0xab0200f58b01d137ULL,
-                               0x93f5f5799a932462ULL, 0x9e0082df0ba9e4b0ULL};
+  const uint64_t expected[] = {0x726fdb47dd0e0e31ULL, 0x74f839c593dc67fdULL, 0x0d6c8009d9a94f5aULL,
+                               0x85676696d7fb7e2dULL, 0xcf2794e0277187b7ULL, 0x18765564cd99a68dULL,
+                               0xcbc9466e58fee3ceULL, 0xab0200f58b01d137ULL, 0x93f5f5799a932462ULL,
+                               0x9e0082df0ba9e4b0ULL};
   std::string msg;
   for (uint64_t want : expected) {
     EXPECT_EQ(siphash24(key, msg), want) << "length " << msg.size();

@@ -69,7 +69,13 @@ const CONTEXTS = {
   layout: { langs: ['', 'text'], run: checkLayout },
 };
 
-const DEFAULT_CONTEXT = { sh: 'npm-commands', bash: 'npm-commands', shell: 'npm-commands', ts: 'typescript', typescript: 'typescript' };
+const DEFAULT_CONTEXT = {
+  sh: 'npm-commands',
+  bash: 'npm-commands',
+  shell: 'npm-commands',
+  ts: 'typescript',
+  typescript: 'typescript',
+};
 
 // --- reading the README ----------------------------------------------------------------------
 
@@ -94,10 +100,19 @@ function parseReadme(text) {
       const fence = open[1];
       const start = i;
       const code = [];
-      for (i++; i < lines.length && !(lines[i].trim().startsWith(fence) && lines[i].trim().replace(/[`~]/g, '') === ''); i++) {
+      for (
+        i++;
+        i < lines.length && !(lines[i].trim().startsWith(fence) && lines[i].trim().replace(/[`~]/g, '') === '');
+        i++
+      ) {
         code.push(lines[i]);
       }
-      blocks.push({ line: start + 1, lang: open[2].toLowerCase(), code: code.join('\n') + '\n', marker: pendingMarker });
+      blocks.push({
+        line: start + 1,
+        lang: open[2].toLowerCase(),
+        code: code.join('\n') + '\n',
+        marker: pendingMarker,
+      });
       pendingMarker = null;
       continue;
     }
@@ -121,7 +136,9 @@ function classify(block) {
   const context = CONTEXTS[name];
   if (!context) return new Error(`${where} is marked with an unknown context '${name}'. ${howTo}`);
   if (!context.langs.includes(block.lang)) {
-    return new Error(`${where} is marked '${name}', which takes ${context.langs.map((l) => l || '(no language)').join(' / ')} blocks. ${howTo}`);
+    return new Error(
+      `${where} is marked '${name}', which takes ${context.langs.map((l) => l || '(no language)').join(' / ')} blocks. ${howTo}`,
+    );
   }
   return name;
 }
@@ -174,7 +191,8 @@ describe('harness self-check', () => {
   });
 
   test('a ts block is type-checked against index.d.ts', () => {
-    const ok = "import { Singleflight } from 'threadflight';\nconst n: Promise<number> = new Singleflight().execute('k', async () => 1);\n";
+    const ok =
+      "import { Singleflight } from 'threadflight';\nconst n: Promise<number> = new Singleflight().execute('k', async () => 1);\n";
     expect(() => typeCheck({ line: 0, code: ok })).not.toThrow();
     expect(() => typeCheck({ line: 0, code: ok.replace('Promise<number>', 'Promise<string>') })).toThrow(/TS2322/);
   }, 120_000);
@@ -192,7 +210,9 @@ const IMPORT_LINE = /^\s*import\s[^(]/m;
 function runModule(block) {
   const esm = IMPORT_LINE.test(block.code);
   if (esm && /\brequire\s*\(/.test(block.code)) {
-    throw new Error(`README.md:${block.line}: the block mixes require() and import, which no one module can run: split it into a CommonJS block and an ES-module block`);
+    throw new Error(
+      `README.md:${block.line}: the block mixes require() and import, which no one module can run: split it into a CommonJS block and an ES-module block`,
+    );
   }
   // The names the block takes from the package, checked against the package's own exports.
   const names = [];
@@ -200,12 +220,17 @@ function runModule(block) {
     ? /import\s*\{([^}]*)\}\s*from\s*['"]threadflight['"]/g
     : /\{([^}]*)\}\s*=\s*require\(\s*['"]threadflight['"]\s*\)/g;
   for (const [, list] of block.code.matchAll(destructured)) {
-    for (const item of list.split(',').map((s) => s.trim()).filter(Boolean)) {
+    for (const item of list
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       const [exported, local = exported] = item.split(esm ? /\s+as\s+/ : /\s*:\s*/);
       names.push([exported.trim(), local.trim()]);
     }
   }
-  const checks = names.map(([e, l]) => `if (${l} !== __pkg.${e}) throw new Error('${l} is not the package export ${e}');`);
+  const checks = names.map(
+    ([e, l]) => `if (${l} !== __pkg.${e}) throw new Error('${l} is not the package export ${e}');`,
+  );
   const epilogue = esm
     ? `\nimport * as __pkg from 'threadflight';\n${checks.join('\n')}\n`
     : `\n;{ const __pkg = require('threadflight');\n${checks.join('\n')}\n}\n`;
@@ -217,7 +242,12 @@ function runModule(block) {
 function checkNpmCommands(block) {
   const commands = block.code
     .split('\n')
-    .map((l) => l.replace(/(^|\s)#.*$/, '').replace(/^\$\s+/, '').trim())
+    .map((l) =>
+      l
+        .replace(/(^|\s)#.*$/, '')
+        .replace(/^\$\s+/, '')
+        .trim(),
+    )
     .filter(Boolean);
   expect(commands.length).toBeGreaterThan(0);
   for (const command of commands) {
@@ -231,8 +261,10 @@ function checkNpmCommands(block) {
     } else if (command === 'npm ci') {
       expect(fs.existsSync(path.join(root, 'package-lock.json'))).toBe(true);
     } else {
-      throw new Error(`${where}: the test only knows npm install ${pkg.name}, npm ci, npm test and npm run <script>; ` +
-        'teach checkNpmCommands in test/docs/readme.test.js the command, or mark the block with another context');
+      throw new Error(
+        `${where}: the test only knows npm install ${pkg.name}, npm ci, npm test and npm run <script>; ` +
+          'teach checkNpmCommands in test/docs/readme.test.js the command, or mark the block with another context',
+      );
     }
   }
 }
@@ -244,11 +276,18 @@ function typeCheck(block) {
     path.join(dir, 'tsconfig.json'),
     JSON.stringify({
       compilerOptions: {
-        target: 'ES2022', module: 'commonjs', moduleResolution: 'node', lib: ['ES2022'],
-        types: ['node'], typeRoots: [path.join(root, 'node_modules', '@types')],
-        strict: true, noEmit: true, skipLibCheck: true,
+        target: 'ES2022',
+        module: 'commonjs',
+        moduleResolution: 'node',
+        lib: ['ES2022'],
+        types: ['node'],
+        typeRoots: [path.join(root, 'node_modules', '@types')],
+        strict: true,
+        noEmit: true,
+        skipLibCheck: true,
         // 'threadflight' is this package's index.d.ts
-        baseUrl: '.', paths: { threadflight: [path.join(root, 'index.d.ts')] },
+        baseUrl: '.',
+        paths: { threadflight: [path.join(root, 'index.d.ts')] },
       },
       files: ['block.ts'],
     }),
@@ -284,10 +323,13 @@ function run(file, args, what) {
 async function runExpress(block, context, expressPath) {
   const upstream = await Upstream.start();
   const esm = IMPORT_LINE.test(block.code);
-  const harness = `harness = require(${JSON.stringify(path.join(__dirname, 'child-harness.js'))})` +
+  const harness =
+    `harness = require(${JSON.stringify(path.join(__dirname, 'child-harness.js'))})` +
     `({ express: ${JSON.stringify(expressPath)}, upstream: ${JSON.stringify(upstream.url)} });`;
   const program = [
-    esm ? `import { createRequire } from 'node:module'; const require = createRequire(import.meta.url); const ${harness}` : `const ${harness}`,
+    esm
+      ? `import { createRequire } from 'node:module'; const require = createRequire(import.meta.url); const ${harness}`
+      : `const ${harness}`,
     `// ---- prelude of '${block.marker.context}' ----`,
     context.prelude.replace(/^ {6}/gm, ''),
     `// ---- README.md:${block.line} ----`,
@@ -295,7 +337,10 @@ async function runExpress(block, context, expressPath) {
     'harness.listen(app);',
     '',
   ].join('\n');
-  const file = path.join(tmp, `readme-L${block.line}-${path.basename(path.dirname(expressPath))}.${esm ? 'mjs' : 'cjs'}`);
+  const file = path.join(
+    tmp,
+    `readme-L${block.line}-${path.basename(path.dirname(expressPath))}.${esm ? 'mjs' : 'cjs'}`,
+  );
   fs.writeFileSync(file, program);
   const server = await ServerProcess.start(file, tmp);
   try {
@@ -466,7 +511,9 @@ class ServerProcess {
 
   died() {
     const { code, signal } = this.exit;
-    return new Error(`the server process died (exit code ${code}, signal ${signal}): the README snippet crashed it.\n--- its output ---\n${this.output}`);
+    return new Error(
+      `the server process died (exit code ${code}, signal ${signal}): the README snippet crashed it.\n--- its output ---\n${this.output}`,
+    );
   }
 
   /** Polls cond until true; fails at once if the process died, or after ms. */
@@ -475,7 +522,8 @@ class ServerProcess {
     for (;;) {
       if (cond()) return;
       if (this.exit) throw this.died();
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n--- server output ---\n${this.output}`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for ${what}\n--- server output ---\n${this.output}`);
       await sleep(5);
     }
   }
@@ -511,17 +559,24 @@ class ServerProcess {
     const id = String(++this.seq);
     let req;
     const response = new Promise((resolve, reject) => {
-      req = http.get({ host: '127.0.0.1', port: this.port, path: url, agent: false, headers: { 'x-readme-test': id } }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c) => (body += c));
-        res.on('end', () => {
-          let json;
-          try { json = JSON.parse(body); } catch { json = undefined; }
-          resolve({ status: res.statusCode, body, json });
-        });
-        res.on('error', reject);
-      });
+      req = http.get(
+        { host: '127.0.0.1', port: this.port, path: url, agent: false, headers: { 'x-readme-test': id } },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c) => (body += c));
+          res.on('end', () => {
+            let json;
+            try {
+              json = JSON.parse(body);
+            } catch {
+              json = undefined;
+            }
+            resolve({ status: res.statusCode, body, json });
+          });
+          res.on('error', reject);
+        },
+      );
       req.on('error', reject);
     }).catch(async (err) => {
       // A reset connection usually means the process died: say so, with its output.

@@ -32,7 +32,13 @@ async function expectEmpty(sf, survivors = [], keys = ['hot']) {
 /** The next caller of `key` starts a fresh flight, whose work runs. */
 async function expectFreshFlight(sf, key = 'hot') {
   let ran = false;
-  await expect(within(sf.execute(key, async () => ((ran = true), 'fresh')), SETTLE_MS, 'a fresh call')).resolves.toBe('fresh');
+  await expect(
+    within(
+      sf.execute(key, async () => ((ran = true), 'fresh')),
+      SETTLE_MS,
+      'a fresh call',
+    ),
+  ).resolves.toBe('fresh');
   expect(ran).toBe(true);
 }
 
@@ -70,7 +76,8 @@ async function workFails(mode) {
   }
   const there = await waiter.next('done');
   const led = await leader.next('done');
-  for (const { error } of [...there.outcomes, ...led.outcomes]) expect(error).toMatchObject({ ...expected, isError: true });
+  for (const { error } of [...there.outcomes, ...led.outcomes])
+    expect(error).toMatchObject({ ...expected, isError: true });
   expect(there.outcomes).toHaveLength(3);
   expect(Atomics.load(counters, 0)).toBe(1); // the work ran once; the error was not retried
   await expectEmpty(sf, [waiter, leader]);
@@ -91,7 +98,9 @@ async function leaderDies(scenario, kill) {
   const waiter = startFaultWorker({ scenario: 'wait', name, shared, id: 'W', callers: 3 });
   await waiter.next('waiting');
   const sf = new Singleflight({ name });
-  const here = [1, 2].map(() => sf.execute('hot', async () => (Atomics.add(counters, 0, 1), await sleep(20), { by: 'main' })));
+  const here = [1, 2].map(() =>
+    sf.execute('hot', async () => (Atomics.add(counters, 0, 1), await sleep(20), { by: 'main' })),
+  );
   await eventually(() => sf.getStats().totalSubscribers === 1 + 3 + 2);
 
   const exitCode = await kill(leader);
@@ -142,12 +151,22 @@ async function storm() {
   const name = uniqueName('storm');
   const options = { maxDuration: Infinity };
   const sf = new Singleflight({ name, ...options });
-  const survivors = [0, 1].map((i) => startFaultWorker({ scenario: 'keepCalling', name, shared, id: `S${i}`, options, workMs: 5 }));
+  const survivors = [0, 1].map((i) =>
+    startFaultWorker({ scenario: 'keepCalling', name, shared, id: `S${i}`, options, workMs: 5 }),
+  );
   const mine = [];
   const kills = [];
   const roles = ['leader', 'waiter', 'caller'];
   for (let i = 0; i < 50; i++) {
-    const doomed = startFaultWorker({ scenario: 'storm', name, shared, id: `D${i}`, role: roles[i % 3], options, workMs: 5 });
+    const doomed = startFaultWorker({
+      scenario: 'storm',
+      name,
+      shared,
+      id: `D${i}`,
+      role: roles[i % 3],
+      options,
+      workMs: 5,
+    });
     // One in five dies at once, maybe before it loaded anything; the others once they are in
     // the thick of it (leading, waiting or calling), after a random while.
     const start = i % 5 === 0 ? Promise.resolve() : doomed.next('started', SETTLE_MS);
@@ -178,7 +197,11 @@ function runChild(script, args, code) {
     timeout: 20_000,
     killSignal: 'SIGKILL',
   });
-  expect({ status: child.status, signal: child.signal, stderr: child.stderr }).toEqual({ status: code, signal: null, stderr: '' });
+  expect({ status: child.status, signal: child.signal, stderr: child.stderr }).toEqual({
+    status: code,
+    signal: null,
+    stderr: '',
+  });
   return child.stdout;
 }
 
@@ -197,7 +220,9 @@ async function expiryUnderLoad() {
   const { shared, counters } = sharedCounters();
   const name = uniqueName('expiry');
   const sf = new Singleflight({ name, ...options });
-  const workers = [1, 2, 3].map((id) => startFaultWorker({ scenario: 'expireUnderLoad', name, shared, id, options, keys: KEYS, callers: CALLERS }));
+  const workers = [1, 2, 3].map((id) =>
+    startFaultWorker({ scenario: 'expireUnderLoad', name, shared, id, options, keys: KEYS, callers: CALLERS }),
+  );
   await eventually(() => Atomics.load(counters, 1) === workers.length);
   release(counters);
   let aborted = 0;
@@ -226,7 +251,11 @@ async function expiryUnderLoad() {
   await expectEmpty(sf, workers, KEYS);
 
   // The next caller of each key starts afresh: here first, then in every worker.
-  const fresh = await settleAll(KEYS.map((key) => sf.execute(key, async () => (Atomics.add(counters, 0, 1), { fresh: 'main' }))), SETTLE_MS, 'fresh calls');
+  const fresh = await settleAll(
+    KEYS.map((key) => sf.execute(key, async () => (Atomics.add(counters, 0, 1), { fresh: 'main' }))),
+    SETTLE_MS,
+    'fresh calls',
+  );
   expect(fresh.map((o) => o.value)).toEqual(KEYS.map(() => ({ fresh: 'main' })));
   expect(Atomics.load(counters, 0)).toBe(2 * KEYS.length);
   workers.forEach((w) => w.worker.postMessage('release'));
@@ -243,7 +272,10 @@ const matrix = [
   ['work throws synchronously, with waiters in two other threads', () => workFails('throw')],
   ['work returns a rejected promise, with waiters in two other threads', () => workFails('reject')],
   ['work returns a thenable whose then() throws, with waiters in two other threads', () => workFails('thenable')],
-  ["the leader's worker is terminated mid-flight", () => leaderDies('leadUntilTold', (leader) => leader.worker.terminate())],
+  [
+    "the leader's worker is terminated mid-flight",
+    () => leaderDies('leadUntilTold', (leader) => leader.worker.terminate()),
+  ],
   [
     "the leader's worker is terminated while its work blocks the thread synchronously",
     () => leaderDies('leadBlocked', (leader) => leader.worker.terminate()),
@@ -251,16 +283,31 @@ const matrix = [
   [
     "process.exit() inside the leader worker's work, the main thread waiting on that flight",
     async () => {
-      const code = await leaderDies('leadUntilTold', (leader) => (leader.worker.postMessage('exit'), within(leader.exited, SETTLE_MS, 'the exit')));
+      const code = await leaderDies(
+        'leadUntilTold',
+        (leader) => (leader.worker.postMessage('exit'), within(leader.exited, SETTLE_MS, 'the exit')),
+      );
       expect(code).toBe(5);
     },
   ],
   ["a waiter's worker is terminated mid-flight", waiterDies],
   ['50 workers terminated at random moments around one hot key, survivors calling throughout', storm],
-  ['process.exit() while this thread leads and two workers wait (child process)', () => runChild('exit-mid-flight.js', ['main-leads'], 7)],
-  ['process.exit() while a worker leads and this thread and a worker wait (child process)', () => runChild('exit-mid-flight.js', ['worker-leads'], 7)],
-  ['process.exit() from inside the work while workers wait (child process)', () => runChild('exit-mid-flight.js', ['exit-inside-work'], 7)],
-  ['process.exit() while the value is on its way to waiting workers (child process)', () => runChild('exit-mid-flight.js', ['exit-while-delivering'], 7)],
+  [
+    'process.exit() while this thread leads and two workers wait (child process)',
+    () => runChild('exit-mid-flight.js', ['main-leads'], 7),
+  ],
+  [
+    'process.exit() while a worker leads and this thread and a worker wait (child process)',
+    () => runChild('exit-mid-flight.js', ['worker-leads'], 7),
+  ],
+  [
+    'process.exit() from inside the work while workers wait (child process)',
+    () => runChild('exit-mid-flight.js', ['exit-inside-work'], 7),
+  ],
+  [
+    'process.exit() while the value is on its way to waiting workers (child process)',
+    () => runChild('exit-mid-flight.js', ['exit-while-delivering'], 7),
+  ],
   [
     'workers that alone load the addon, created and destroyed 50 times (child process)',
     () => expect(runChild('worker-only-churn.js', ['50'], 0).trim()).toBe('rounds=50 ok'),

@@ -57,7 +57,9 @@ function startFaultWorker(workerData) {
           const at = waiters.indexOf(entry);
           if (at < 0) return;
           waiters.splice(at, 1);
-          reject(new Error(`no "${type}" message within ${timeoutMs} ms; got ${JSON.stringify(queue.map((m) => m.type))}`));
+          reject(
+            new Error(`no "${type}" message within ${timeoutMs} ms; got ${JSON.stringify(queue.map((m) => m.type))}`),
+          );
         }, timeoutMs).unref();
       });
     },

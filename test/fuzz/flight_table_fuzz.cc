@@ -4,8 +4,8 @@
 // and which cells are still owned).
 #include <algorithm>
 #include <cstddef>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <deque>
 #include <map>
@@ -22,8 +22,8 @@ namespace {
   fprintf(stderr, "model mismatch: %s\n", what);
   abort();
 }
-#define CHECK(cond) \
-  do {              \
+#define CHECK(cond)           \
+  do {                        \
     if (!(cond)) Fail(#cond); \
   } while (0)
 
@@ -63,14 +63,37 @@ class Harness {
     const int thread = a % kThreads;
     const std::string key = "k" + std::to_string(b % kKeys);
     switch (op % 9) {
-      case 0: case 1: Call(thread, key); break;
-      case 2: LeaveCaller(thread, b); break;
-      case 3: SettleOne(a, b % 2 == 0); break;
-      case 4: if (b % 2 == 0) AckOne(a); else DeliverStop(a); break;
-      case 5: CHECK(table_.forget(key) == Forget(key)); break;
-      case 6: if (b % 4 == 0) { table_.clear(); for (auto& f : flights_) MakeUnjoinable(*f); } break;
-      case 7: if (b % 3 == 0) Kill(thread); break;
-      case 8: now_ += (b % 30) * kMs; break;
+      case 0:
+      case 1:
+        Call(thread, key);
+        break;
+      case 2:
+        LeaveCaller(thread, b);
+        break;
+      case 3:
+        SettleOne(a, b % 2 == 0);
+        break;
+      case 4:
+        if (b % 2 == 0)
+          AckOne(a);
+        else
+          DeliverStop(a);
+        break;
+      case 5:
+        CHECK(table_.forget(key) == Forget(key));
+        break;
+      case 6:
+        if (b % 4 == 0) {
+          table_.clear();
+          for (auto& f : flights_) MakeUnjoinable(*f);
+        }
+        break;
+      case 7:
+        if (b % 3 == 0) Kill(thread);
+        break;
+      case 8:
+        now_ += (b % 30) * kMs;
+        break;
     }
     Verify();
   }
@@ -80,7 +103,8 @@ class Harness {
     while (!stops_.empty()) DeliverStop(0);
     for (size_t guard = 0; guard < 10000; ++guard) {
       ModelFlight* open = nullptr;
-      for (auto& f : flights_) if (!f->finished) open = f.get();
+      for (auto& f : flights_)
+        if (!f->finished) open = f.get();
       if (open == nullptr) break;
       Settle(*open, true);
       while (!pending_.empty()) AckOne(0);
@@ -92,12 +116,14 @@ class Harness {
 
  private:
   ModelFlight* Attached(const std::string& key) {
-    for (auto& f : flights_) if (f->joinable && f->key == key) return f.get();
+    for (auto& f : flights_)
+      if (f->joinable && f->key == key) return f.get();
     return nullptr;
   }
   Part* PartOf(ModelFlight& f, EnvId env) {
     if (!f.finished && f.leader.env == env) return &f.leader;
-    for (Part& w : f.waiters) if (w.env == env) return &w;
+    for (Part& w : f.waiters)
+      if (w.env == env) return &w;
     return nullptr;
   }
   void MakeUnjoinable(ModelFlight& f) { f.joinable = false; }
@@ -146,7 +172,8 @@ class Harness {
   void LeaveCaller(int thread, uint8_t pick) {
     const EnvId env = envs_[thread];
     std::vector<ModelFlight*> mine;
-    for (auto& f : flights_) if (!f->finished && PartOf(*f, env) && PartOf(*f, env)->callers > 0) mine.push_back(f.get());
+    for (auto& f : flights_)
+      if (!f->finished && PartOf(*f, env) && PartOf(*f, env)->callers > 0) mine.push_back(f.get());
     if (mine.empty()) return;
     ModelFlight& f = *mine[pick % mine.size()];
     Part& part = *PartOf(f, env);
@@ -178,7 +205,8 @@ class Harness {
 
   void SettleOne(uint8_t pick, bool eager) {
     std::vector<ModelFlight*> open;
-    for (auto& f : flights_) if (!f->finished) open.push_back(f.get());
+    for (auto& f : flights_)
+      if (!f->finished) open.push_back(f.get());
     if (!open.empty()) Settle(*open[pick % open.size()], eager);
   }
 
@@ -270,8 +298,9 @@ class Harness {
         ++joinable;
         subscribers += f->total();
       }
-      const bool cell_held = !f->finished || std::any_of(pending_.begin(), pending_.end(),
-                                                         [&](const Pending& p) { return p.notice.flight->id == f->id; });
+      const bool cell_held = !f->finished || std::any_of(pending_.begin(), pending_.end(), [&](const Pending& p) {
+        return p.notice.flight->id == f->id;
+      });
       if (cell_held) ++owned;
       if (!f->finished) {
         if (f->leader.lane != f->cell) ++owned;

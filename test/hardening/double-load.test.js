@@ -18,15 +18,21 @@ function expectBothDelivered(result) {
 
 // Defect 7 guard (passes today): every entry deleted, the `.node` included, so Node loads the
 // binding anew and each copy has its own bridge.
-test.each(['load-then-wait-all-entries', 'wait-then-load-all-entries'])('%s: both copies get the worker value', (scenario) => {
-  expectBothDelivered(cleanResult(runScenario('double-load.js', scenario)));
-});
+test.each(['load-then-wait-all-entries', 'wait-then-load-all-entries'])(
+  '%s: both copies get the worker value',
+  (scenario) => {
+    expectBothDelivered(cleanResult(runScenario('double-load.js', scenario)));
+  },
+);
 
 // Defect 7: the JavaScript deleted from require.cache and loaded again, the binding kept (as in
 // Jest); before or after the first copy's caller joined. Today the first copy's caller hangs.
-test.each(['load-then-wait-binding-kept', 'wait-then-load-binding-kept'])('%s: both copies get the worker value', (scenario) => {
-  expectBothDelivered(cleanResult(runScenario('double-load.js', scenario)));
-});
+test.each(['load-then-wait-binding-kept', 'wait-then-load-binding-kept'])(
+  '%s: both copies get the worker value',
+  (scenario) => {
+    expectBothDelivered(cleanResult(runScenario('double-load.js', scenario)));
+  },
+);
 
 // Sibling of defect 7: the leader worker is terminated; the first copy's waiting caller must
 // take the flight over and run its own work (today the hand-over goes to the second copy's
@@ -66,7 +72,9 @@ test('jest.isolateModules: a caller of the first copy still gets the worker valu
   });
   expect(second.Singleflight).not.toBe(first.Singleflight);
   const name = `isolate-${process.pid}-${Date.now()}`;
-  const worker = new Worker(path.join(__dirname, 'fixtures', 'double-load.js'), { workerData: { role: 'leadUntilTold', name } });
+  const worker = new Worker(path.join(__dirname, 'fixtures', 'double-load.js'), {
+    workerData: { role: 'leadUntilTold', name },
+  });
   try {
     const leading = new Promise((resolve) => worker.on('message', (m) => m.type === 'leading' && resolve(m)));
     await within(leading, 5000, 'the worker leading');

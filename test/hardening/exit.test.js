@@ -25,7 +25,11 @@ test.each(variants)('stuck %s flight, %s: FlightTimeoutError first, beforeExit o
     killSignal: 'SIGKILL',
   });
   const line = child.stdout.split('\n').find((l) => l.startsWith('RESULT '));
-  expect({ status: child.status, signal: child.signal, stderr: child.stderr }).toEqual({ status: 0, signal: null, stderr: '' });
+  expect({ status: child.status, signal: child.signal, stderr: child.stderr }).toEqual({
+    status: 0,
+    signal: null,
+    stderr: '',
+  });
   const { events, code } = JSON.parse(line.slice('RESULT '.length)).result;
   expect(code).toBe(0);
   const names = events.map((e) => e.event);
@@ -37,13 +41,16 @@ test.each(variants)('stuck %s flight, %s: FlightTimeoutError first, beforeExit o
 
 // Defect 9 in a worker thread (sibling): the worker's 'beforeExit' fires (several times,
 // today) while its stuck flight still has its caller.
-test.each(['unnamed', 'named'])('stuck %s flight in a worker: FlightTimeoutError first, beforeExit only after', (kind) => {
-  const result = cleanResult(runScenario('exit-stuck-flight-worker.js', kind, { timeout: 10_000 }));
-  expect(result.workerExitCode).toBe(0);
-  const names = result.events.map((e) => e.event);
-  expect(names[0]).toBe('rejected:ERR_FLIGHT_TIMEOUT');
-  expect(names).toContain('beforeExit');
-});
+test.each(['unnamed', 'named'])(
+  'stuck %s flight in a worker: FlightTimeoutError first, beforeExit only after',
+  (kind) => {
+    const result = cleanResult(runScenario('exit-stuck-flight-worker.js', kind, { timeout: 10_000 }));
+    expect(result.workerExitCode).toBe(0);
+    const names = result.events.map((e) => e.event);
+    expect(names[0]).toBe('rejected:ERR_FLIGHT_TIMEOUT');
+    expect(names).toContain('beforeExit');
+  },
+);
 
 // Defect 9 guard (passes today): a process whose flights are all done exits at once, well
 // under a second, despite the default maxDuration of 30 s.

@@ -60,7 +60,11 @@ describe.each(['worker-leads', 'main-leads'])('an Error class named like an Obje
 test('do(): shared is false for the only local caller when the value could not cross', () => {
   const result = run('do-uncloneable-1-local');
   expect(result.subscribers).toBe(2);
-  expect(result.remote).toMatchObject({ status: 'fulfilled', value: { value: { by: 'worker' }, shared: false }, ranOwnWork: true });
+  expect(result.remote).toMatchObject({
+    status: 'fulfilled',
+    value: { value: { by: 'worker' }, shared: false },
+    ranOwnWork: true,
+  });
   expect(result.local).toEqual([{ shared: false, fn: 'function' }]);
 });
 

@@ -51,9 +51,12 @@ function cleanResult(run) {
     const crashed = run.parsed.workerErrors ?? [];
     if (crashed.length !== 0) problems.push(`a worker died of an uncaught exception: ${crashed.join(' | ')}`);
   }
-  if (/FATAL ERROR|Aborted|core dumped|Segmentation fault/.test(run.stderr)) problems.push('stderr reports a fatal crash');
+  if (/FATAL ERROR|Aborted|core dumped|Segmentation fault/.test(run.stderr))
+    problems.push('stderr reports a fatal crash');
   if (problems.length !== 0) {
-    throw new Error(`${problems.join('; ')}\n--- result: ${JSON.stringify(run.parsed?.result)}\n--- stderr:\n${tail(run.stderr)}`);
+    throw new Error(
+      `${problems.join('; ')}\n--- result: ${JSON.stringify(run.parsed?.result)}\n--- stderr:\n${tail(run.stderr)}`,
+    );
   }
   return run.parsed.result;
 }

@@ -50,7 +50,10 @@ function mainLeads(kind, how) {
 function workerLeads(kind, how) {
   const result = cleanResult(runScenario('hostile-errors.js', `worker-leads-${kind}-${how}`));
   expect(result.joined).toBe(how === 'async' ? 4 : 3);
-  expect(result.leaderCallers).toEqual({ statuses: how === 'async' ? ['rejected', 'rejected'] : ['rejected'], veryError: true });
+  expect(result.leaderCallers).toEqual({
+    statuses: how === 'async' ? ['rejected', 'rejected'] : ['rejected'],
+    veryError: true,
+  });
   expect(result.remote).toHaveLength(2);
   for (const outcome of result.remote) expectRemoteOutcome(outcome, kind, 'main');
   expect({ view: result.view, workerView: result.workerView, workerAlive: result.workerAlive }).toEqual({

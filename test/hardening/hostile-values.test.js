@@ -39,12 +39,15 @@ describe('work returns a value whose `then` cannot be read', () => {
 describe('a thread takes a flight over and its own work returns such a value', () => {
   // Defect 1 through a hand-over: the leader worker is terminated; the waiting thread's work
   // returns the hostile value. Today the error escapes the bridge and crashes the process.
-  test.each(['handover-then-getter', 'handover-revoked-proxy', 'handover-promise-constructor-getter'])('%s', (scenario) => {
-    const result = cleanResult(runScenario('hostile-values.js', scenario));
-    expect(result.joined).toBe(2);
-    expect(result.ranOwnWork).toBe(true);
-    expectRejectedAndFree(result);
-  });
+  test.each(['handover-then-getter', 'handover-revoked-proxy', 'handover-promise-constructor-getter'])(
+    '%s',
+    (scenario) => {
+      const result = cleanResult(runScenario('hostile-values.js', scenario));
+      expect(result.joined).toBe(2);
+      expect(result.ranOwnWork).toBe(true);
+      expectRejectedAndFree(result);
+    },
+  );
 
   // Sibling of defect 1: the leader's value cannot be cloned (a function), so the waiting
   // thread runs its own work solo, and that returns the hostile value. Today: process crash.
@@ -65,7 +68,11 @@ test('the leader returns a then-getter value while a worker waits: both settle a
   expect(result.outcome).toBe('rejected');
   expect(result.expectedReason).toBe(true);
   if (result.remote.status === 'fulfilled') expect(result.remote.value).toEqual({ by: 'worker' });
-  else expect(result.remote).toMatchObject({ status: 'rejected', reason: { isError: true, message: 'the then getter threw' } });
+  else
+    expect(result.remote).toMatchObject({
+      status: 'rejected',
+      reason: { isError: true, message: 'the then getter threw' },
+    });
   expect(result.view).toEqual(FREE);
 });
 

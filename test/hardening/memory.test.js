@@ -4,7 +4,8 @@
 // (and arrayBuffers, where the instances' cell pages live), never by RSS.
 const { runScenario, cleanResult } = require('./helpers');
 
-const run = (scenario) => cleanResult(runScenario('memory.js', scenario, { nodeArgs: ['--expose-gc'], timeout: 30_000 }));
+const run = (scenario) =>
+  cleanResult(runScenario('memory.js', scenario, { nodeArgs: ['--expose-gc'], timeout: 30_000 }));
 
 // Defect 5: 100 000 unnamed instances, one settled flight each, dropped: within ~2 s (far
 // before the default maxDuration of 30 s) GC gives the heap back. Today: +166 MiB heap,

@@ -14,9 +14,9 @@ class World {
   constructor(maxSubscribers, maxDuration = Infinity) {
     this.sf = new Singleflight({ maxSubscribers, maxDuration });
     this.maxSubscribers = maxSubscribers;
-    this.works = [];    // real executions: { key, resolve, reject, signal }
-    this.flights = [];  // model: { key, work: index in works, callers: [caller], attached, settled }
-    this.callers = [];  // { flight, controller, expect: 'pending' | {value} | {error}, actual }
+    this.works = []; // real executions: { key, resolve, reject, signal }
+    this.flights = []; // model: { key, work: index in works, callers: [caller], attached, settled }
+    this.callers = []; // { flight, controller, expect: 'pending' | {value} | {error}, actual }
   }
 
   attached(key) {
@@ -45,14 +45,11 @@ class World {
       flight.callers.push(caller);
       caller.flight = flight;
     }
-    const work = (signal) =>
-      new Promise((resolve, reject) => this.works.push({ key, resolve, reject, signal }));
-    this.sf
-      .execute(key, work, controller ? { signal: controller.signal } : undefined)
-      .then(
-        (value) => (caller.actual = { value }),
-        (error) => (caller.actual = { error: typeof error?.code === 'string' ? error.code : error?.name ?? error }),
-      );
+    const work = (signal) => new Promise((resolve, reject) => this.works.push({ key, resolve, reject, signal }));
+    this.sf.execute(key, work, controller ? { signal: controller.signal } : undefined).then(
+      (value) => (caller.actual = { value }),
+      (error) => (caller.actual = { error: typeof error?.code === 'string' ? error.code : (error?.name ?? error) }),
+    );
     this.callers.push(caller);
   }
 
@@ -77,7 +74,8 @@ class World {
     flight.settled = true;
     flight.attached = false;
     const value = `v${flight.work}`;
-    if (!flight.expired) for (const c of flight.callers) if (c.expect === 'pending') c.expect = ok ? { value } : { error: value };
+    if (!flight.expired)
+      for (const c of flight.callers) if (c.expect === 'pending') c.expect = ok ? { value } : { error: value };
     if (ok) this.works[flight.work].resolve(value);
     else this.works[flight.work].reject(value);
   }
@@ -120,7 +118,9 @@ class World {
   }
 
   async finish() {
-    for (const f of this.flights) if (!f.settled && !f.abandoned) this.settle(this.flights.filter((g) => !g.settled && !g.abandoned).indexOf(f), true);
+    for (const f of this.flights)
+      if (!f.settled && !f.abandoned)
+        this.settle(this.flights.filter((g) => !g.settled && !g.abandoned).indexOf(f), true);
     await flush();
     this.check();
     expect(this.sf.getStats()).toMatchObject({ inFlightCount: 0, totalSubscribers: 0 });
@@ -147,15 +147,19 @@ const step = fc.oneof(
 
 test('the API agrees with the reference model on random sequences', async () => {
   await fc.assert(
-    fc.asyncProperty(fc.integer({ min: 1, max: 4 }), fc.array(step, { maxLength: 40 }), async (maxSubscribers, steps) => {
-      const world = new World(maxSubscribers);
-      for (const s of steps) {
-        apply(world, s);
-        await flush();
-        world.check();
-      }
-      await world.finish();
-    }),
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 4 }),
+      fc.array(step, { maxLength: 40 }),
+      async (maxSubscribers, steps) => {
+        const world = new World(maxSubscribers);
+        for (const s of steps) {
+          apply(world, s);
+          await flush();
+          world.check();
+        }
+        await world.finish();
+      },
+    ),
     { numRuns: Number(process.env.PROPERTY_RUNS ?? 300) },
   );
 }, 120_000);
@@ -205,7 +209,9 @@ test('timeouts agree with the reference model: expired callers fail, late result
             check();
           }
         }
-        for (const f of world.flights) if (!f.settled && !f.abandoned) world.settle(world.flights.filter((g) => !g.settled && !g.abandoned).indexOf(f), true);
+        for (const f of world.flights)
+          if (!f.settled && !f.abandoned)
+            world.settle(world.flights.filter((g) => !g.settled && !g.abandoned).indexOf(f), true);
         await flush();
         check();
         expect(world.sf.getStats()).toMatchObject({ inFlightCount: 0, totalSubscribers: 0 });

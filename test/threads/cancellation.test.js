@@ -1,7 +1,14 @@
 // Cancellation across worker_threads: one thread's callers leaving affects nobody else, and
 // the work stops only when every caller in every thread has left.
 const { Singleflight } = require('../..');
-const { sharedCounters, startWorker, eventually, uniqueName, expectFreshFlightElsewhereAfter, leadHere } = require('./helpers');
+const {
+  sharedCounters,
+  startWorker,
+  eventually,
+  uniqueName,
+  expectFreshFlightElsewhereAfter,
+  leadHere,
+} = require('./helpers');
 
 describe('cancellation across worker_threads', () => {
   test('callers aborting in another thread are rejected there; everyone else still gets the value', async () => {

@@ -46,7 +46,9 @@ function startWorker(workerData) {
           const at = waiters.indexOf(entry);
           if (at >= 0) {
             waiters.splice(at, 1);
-            reject(new Error(`no "${type}" message within ${timeoutMs} ms; got ${JSON.stringify(queue.map((m) => m.type))}`));
+            reject(
+              new Error(`no "${type}" message within ${timeoutMs} ms; got ${JSON.stringify(queue.map((m) => m.type))}`),
+            );
           }
         }, timeoutMs).unref();
       });

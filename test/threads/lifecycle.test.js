@@ -2,7 +2,15 @@
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
 const { Singleflight, FlightTimeoutError, TooManySubscribersError, OptionsMismatchError } = require('../..');
-const { sharedCounters, startWorker, eventually, uniqueName, sleep, expectFreshFlightElsewhereAfter, leadHere } = require('./helpers');
+const {
+  sharedCounters,
+  startWorker,
+  eventually,
+  uniqueName,
+  sleep,
+  expectFreshFlightElsewhereAfter,
+  leadHere,
+} = require('./helpers');
 
 const fixtures = path.join(__dirname, '..', 'fixtures');
 
@@ -12,7 +20,9 @@ describe('threads that go away', () => {
     const name = uniqueName('leader-dies');
     const leader = startWorker({ scenario: 'leadForever', name, shared });
     await leader.next('leading');
-    const waiters = [1, 2, 3].map((id) => startWorker({ scenario: 'waitFor', name, shared, id, callers: 4, workMs: 100 }));
+    const waiters = [1, 2, 3].map((id) =>
+      startWorker({ scenario: 'waitFor', name, shared, id, callers: 4, workMs: 100 }),
+    );
     await Promise.all(waiters.map((w) => w.next('waiting')));
     const sf = new Singleflight({ name });
     const here = [1, 2].map(() => sf.execute('hot', async () => (Atomics.add(counters, 0, 1), { id: 'main' })));
@@ -81,7 +91,14 @@ describe('limits apply to the flight process-wide', () => {
     const sf = new Singleflight({ name, maxSubscribers: 4 });
     const lead = leadHere(sf);
     const here = [lead.result, sf.execute('hot', () => 0)];
-    const waiter = startWorker({ scenario: 'waitFor', name, shared, id: 'W', callers: 4, options: { maxSubscribers: 4 } });
+    const waiter = startWorker({
+      scenario: 'waitFor',
+      name,
+      shared,
+      id: 'W',
+      callers: 4,
+      options: { maxSubscribers: 4 },
+    });
     await waiter.next('waiting');
     await expect(sf.execute('hot', () => 0)).rejects.toBeInstanceOf(TooManySubscribersError);
     lead.open('v');
@@ -113,7 +130,9 @@ describe('limits apply to the flight process-wide', () => {
     const sf = new Singleflight({ name, maxDuration: 1000 });
     expect(sf.maxDuration).toBe(1000);
     expect(() => new Singleflight({ name, maxDuration: 2000 })).toThrow(OptionsMismatchError);
-    expect(() => new Singleflight({ name, maxDuration: 2000 })).toThrow(/already in use with maxSubscribers Infinity, maxDuration 1000 ms/);
+    expect(() => new Singleflight({ name, maxDuration: 2000 })).toThrow(
+      /already in use with maxSubscribers Infinity, maxDuration 1000 ms/,
+    );
     expect(new Singleflight({ name, maxDuration: 1000 }).maxDuration).toBe(1000);
     const { shared } = sharedCounters();
     const other = startWorker({ scenario: 'construct', name, shared, options: { maxDuration: 2000 } });
@@ -134,7 +153,11 @@ describe('clear() across threads', () => {
 describe('processes end on their own', () => {
   const run = (script) => {
     const child = spawnSync(process.execPath, [path.join(fixtures, script)], { encoding: 'utf8', timeout: 60_000 });
-    expect({ status: child.status, signal: child.signal, stderr: child.stderr }).toEqual({ status: 0, signal: null, stderr: '' });
+    expect({ status: child.status, signal: child.signal, stderr: child.stderr }).toEqual({
+      status: 0,
+      signal: null,
+      stderr: '',
+    });
     return child.stdout;
   };
 

@@ -59,7 +59,12 @@ const NOT_OBJECTS = [
 
 describe('new Singleflight(options)', () => {
   test('omitted options and undefined values give the defaults', () => {
-    for (const sf of [new Singleflight(), new Singleflight(undefined), new Singleflight({}), new Singleflight({ maxSubscribers: undefined, maxDuration: undefined, name: undefined })]) {
+    for (const sf of [
+      new Singleflight(),
+      new Singleflight(undefined),
+      new Singleflight({}),
+      new Singleflight({ maxSubscribers: undefined, maxDuration: undefined, name: undefined }),
+    ]) {
       expect([sf.maxSubscribers, sf.maxDuration, sf.name]).toEqual([Infinity, 30_000, undefined]);
     }
     const named = new Singleflight({ maxSubscribers: 10, maxDuration: 500, name: uniqueName('users') });
@@ -70,12 +75,12 @@ describe('new Singleflight(options)', () => {
     expectThrows(() => Singleflight(), TypeError, 'Singleflight');
   });
 
-  test.each([
-    ...NOT_OBJECTS,
-    ['an array', [{ maxDuration: 5 }]],
-  ])('options as %s is a TypeError naming the options', (_label, options) => {
-    expectThrows(() => new Singleflight(options), TypeError, 'options must be an object');
-  });
+  test.each([...NOT_OBJECTS, ['an array', [{ maxDuration: 5 }]]])(
+    'options as %s is a TypeError naming the options',
+    (_label, options) => {
+      expectThrows(() => new Singleflight(options), TypeError, 'options must be an object');
+    },
+  );
 
   test.each([
     ['a misspelling', { maxSubscriber: 5 }, 'maxSubscriber'],
@@ -86,7 +91,11 @@ describe('new Singleflight(options)', () => {
     ['an own "__proto__"', JSON.parse('{"__proto__": 1}'), '__proto__'],
     ['next to valid ones', { maxDuration: 100, name: 'x', ttl: 5 }, 'ttl'],
   ])('an unknown option (%s) is a TypeError naming it', (_label, options, mentions) => {
-    expectThrows(() => new Singleflight(options), TypeError, `Unknown Singleflight option ${mentions.startsWith('"') ? mentions : `"${mentions}"`}`);
+    expectThrows(
+      () => new Singleflight(options),
+      TypeError,
+      `Unknown Singleflight option ${mentions.startsWith('"') ? mentions : `"${mentions}"`}`,
+    );
   });
 
   describe.each(['maxSubscribers', 'maxDuration'])('option %s', (option) => {
@@ -118,7 +127,11 @@ describe('new Singleflight(options)', () => {
       ['Number.MAX_VALUE', Number.MAX_VALUE],
       ['Number.MIN_VALUE', Number.MIN_VALUE],
     ])('%s is a RangeError naming it', (_label, value) => {
-      expectThrows(() => new Singleflight({ [option]: value }), RangeError, `"${option}" must be an integer from 1 to ${limit}`);
+      expectThrows(
+        () => new Singleflight({ [option]: value }),
+        RangeError,
+        `"${option}" must be an integer from 1 to ${limit}`,
+      );
     });
 
     test.each([
@@ -133,16 +146,23 @@ describe('new Singleflight(options)', () => {
   });
 
   describe('option name', () => {
-    test.each([...NOT_A_STRING_OR_NUMBER, ['a number', 5], ['a String object', Object('n')]])('as %s is a TypeError naming it', (_label, name) => {
-      expectThrows(() => new Singleflight({ name }), TypeError, '"name" must be a string');
-    });
+    test.each([...NOT_A_STRING_OR_NUMBER, ['a number', 5], ['a String object', Object('n')]])(
+      'as %s is a TypeError naming it',
+      (_label, name) => {
+        expectThrows(() => new Singleflight({ name }), TypeError, '"name" must be a string');
+      },
+    );
 
     test.each([
       ['empty', ''],
       ['257 characters', 'n'.repeat(257)],
       ['100 000 characters', 'n'.repeat(100_000)],
     ])('%s is a RangeError naming it', (_label, name) => {
-      expectThrows(() => new Singleflight({ name }), RangeError, `"name" must have 1 to 256 characters, received ${name.length}`);
+      expectThrows(
+        () => new Singleflight({ name }),
+        RangeError,
+        `"name" must have 1 to 256 characters, received ${name.length}`,
+      );
     });
 
     test.each([
@@ -196,35 +216,45 @@ describe.each(instances)('keys of %s', (_kind, create) => {
   const sf = create();
 
   describe.each(keyCalls)('%s(key)', (_method, call) => {
-    test.each([['undefined', undefined], ['a number', 42], ['NaN', NaN], ['a String object', Object('k')], ...NOT_A_STRING_OR_NUMBER])(
-      'with %s as key is a TypeError naming the key',
-      (_label, key) => {
-        const ran = jest.fn();
-        expectThrows(() => call(sf, key, ran), TypeError, 'key must be a string');
-        expect(ran).not.toHaveBeenCalled();
-        expect(sf.getStats()).toMatchObject({ inFlightCount: 0, totalSubscribers: 0 });
-      },
-    );
+    test.each([
+      ['undefined', undefined],
+      ['a number', 42],
+      ['NaN', NaN],
+      ['a String object', Object('k')],
+      ...NOT_A_STRING_OR_NUMBER,
+    ])('with %s as key is a TypeError naming the key', (_label, key) => {
+      const ran = jest.fn();
+      expectThrows(() => call(sf, key, ran), TypeError, 'key must be a string');
+      expect(ran).not.toHaveBeenCalled();
+      expect(sf.getStats()).toMatchObject({ inFlightCount: 0, totalSubscribers: 0 });
+    });
   });
 
   test.each([
     ['one past the limit', MAX_KEY_LENGTH + 1],
     ['twice the limit', 2 * MAX_KEY_LENGTH],
     ['a million characters', 1_000_000],
-  ])('execute and do with a key %s are a RangeError naming MAX_KEY_LENGTH, even with an aborted signal', (_label, length) => {
-    const key = 'k'.repeat(length);
-    const ran = jest.fn();
-    for (const call of [
-      () => sf.execute(key, ran),
-      () => sf.do(key, ran),
-      () => sf.execute(key, ran, { signal: AbortSignal.abort() }),
-      () => sf.do(key, ran, { signal: AbortSignal.abort() }),
-    ]) {
-      expectThrows(call, RangeError, `Singleflight key is ${length} characters long; the limit is MAX_KEY_LENGTH (${MAX_KEY_LENGTH})`);
-    }
-    expect(ran).not.toHaveBeenCalled();
-    expect(sf.getStats()).toMatchObject({ inFlightCount: 0, totalSubscribers: 0 });
-  });
+  ])(
+    'execute and do with a key %s are a RangeError naming MAX_KEY_LENGTH, even with an aborted signal',
+    (_label, length) => {
+      const key = 'k'.repeat(length);
+      const ran = jest.fn();
+      for (const call of [
+        () => sf.execute(key, ran),
+        () => sf.do(key, ran),
+        () => sf.execute(key, ran, { signal: AbortSignal.abort() }),
+        () => sf.do(key, ran, { signal: AbortSignal.abort() }),
+      ]) {
+        expectThrows(
+          call,
+          RangeError,
+          `Singleflight key is ${length} characters long; the limit is MAX_KEY_LENGTH (${MAX_KEY_LENGTH})`,
+        );
+      }
+      expect(ran).not.toHaveBeenCalled();
+      expect(sf.getStats()).toMatchObject({ inFlightCount: 0, totalSubscribers: 0 });
+    },
+  );
 
   test('isInFlight and forget of a key over the limit answer false: no flight can have it', () => {
     const key = 'k'.repeat(MAX_KEY_LENGTH + 1);
@@ -320,7 +350,7 @@ describe.each(instances)('work and call options of %s', (_kind, create) => {
       class Work {}
       const error = await call(sf, 'class', Work).catch((e) => e);
       expect(error).toBeInstanceOf(TypeError);
-      expect(error.message).toContain('without \'new\'');
+      expect(error.message).toContain("without 'new'");
       expect(sf.isInFlight('class')).toBe(false);
     });
   });
@@ -329,20 +359,24 @@ describe.each(instances)('work and call options of %s', (_kind, create) => {
 // --- functions without parameters --------------------------------------------------------
 
 describe.each(instances)('functions without parameters of %s ignore what they are given', (_kind, create) => {
-  test.each([['a number', 1], ['null', null], ['an object', { key: 'k' }], ['a symbol', Symbol('s')], ['a bigint', 1n], ['a function', () => 0]])(
-    '%s',
-    async (_label, junk) => {
-      const sf = create();
-      const lead = leadHere(sf);
-      expect(sf.getStats(junk)).toMatchObject({ inFlightCount: 1, totalSubscribers: 1 });
-      expect(sf.getInFlightCount(junk, junk)).toBe(1);
-      expect(sf.clear(junk)).toBeUndefined();
-      expect(sf.isInFlight('hot')).toBe(false); // clear() did its work
-      expect(sf.getInFlightCount(junk)).toBe(0);
-      lead.open('v');
-      await expect(lead.result).resolves.toBe('v');
-    },
-  );
+  test.each([
+    ['a number', 1],
+    ['null', null],
+    ['an object', { key: 'k' }],
+    ['a symbol', Symbol('s')],
+    ['a bigint', 1n],
+    ['a function', () => 0],
+  ])('%s', async (_label, junk) => {
+    const sf = create();
+    const lead = leadHere(sf);
+    expect(sf.getStats(junk)).toMatchObject({ inFlightCount: 1, totalSubscribers: 1 });
+    expect(sf.getInFlightCount(junk, junk)).toBe(1);
+    expect(sf.clear(junk)).toBeUndefined();
+    expect(sf.isInFlight('hot')).toBe(false); // clear() did its work
+    expect(sf.getInFlightCount(junk)).toBe(0);
+    lead.open('v');
+    await expect(lead.result).resolves.toBe('v');
+  });
 });
 
 // --- keys are compared exactly -------------------------------------------------------------
@@ -396,7 +430,13 @@ describe('keys of a named instance are compared exactly across a worker', () => 
     expect(sf.isInFlight(first)).toBe(true);
     expect(sf.isInFlight(second)).toBe(false);
     let ranHere = 0;
-    await expect(within(sf.execute(second, async () => (ranHere++, { by: 'main', key: second })), 10_000, 'the second key')).resolves.toEqual({ by: 'main', key: second });
+    await expect(
+      within(
+        sf.execute(second, async () => (ranHere++, { by: 'main', key: second })),
+        10_000,
+        'the second key',
+      ),
+    ).resolves.toEqual({ by: 'main', key: second });
     const joined = sf.execute(first, () => 'must not run');
     await eventually(() => sf.getStats().totalSubscribers === 2);
     leader.worker.postMessage('release');
@@ -431,7 +471,10 @@ describe('outcomes that cannot be cloned to a waiting worker', () => {
     const waiter = startFaultWorker({ scenario: 'wait', name, shared, id: 'W', callers: 2 });
     await waiter.next('waiting');
     await eventually(() => sf.getStats().totalSubscribers === 3);
-    const here = lead.result.then((value) => ({ value }), (error) => ({ error }));
+    const here = lead.result.then(
+      (value) => ({ value }),
+      (error) => ({ error }),
+    );
     outcome(lead);
     const mine = await within(here, 10_000, 'the leader');
     const theirs = (await waiter.next('done')).outcomes;
@@ -449,26 +492,39 @@ describe('outcomes that cannot be cloned to a waiting worker', () => {
     ['a thrown symbol', () => Symbol('thrown'), 'throw'],
     ['a thrown function', () => () => 'thrown', 'throw'],
     ['a thrown object holding a function', () => ({ retry() {} }), 'throw'],
-  ])('%s: the leader keeps it; the waiting worker runs its own work once; counted and warned', async (_label, make, how) => {
-    const original = make();
-    const { mine, theirs, ownRuns, stats } = await crossing((lead) => {
-      if (how === 'throw') lead.open(Promise.reject(original));
-      else lead.open(original);
-    });
-    expect(mine).toEqual(how === 'throw' ? { error: original } : { value: original });
-    expect(how === 'throw' ? mine.error : mine.value).toBe(original); // the very value, here
-    expect(theirs).toEqual([{ value: { by: 'W' } }, { value: { by: 'W' } }]);
-    expect(ownRuns).toBe(1); // once for both callers of that thread
-    expect(stats).toMatchObject({ inFlightCount: 0, totalSubscribers: 0, cloneFailures: 1 });
-    expect(warnings).toHaveBeenCalledTimes(1);
-    expect(warnings.mock.calls[0][1]).toMatchObject({ code: 'THREADFLIGHT_UNCLONEABLE' });
-  });
+  ])(
+    '%s: the leader keeps it; the waiting worker runs its own work once; counted and warned',
+    async (_label, make, how) => {
+      const original = make();
+      const { mine, theirs, ownRuns, stats } = await crossing((lead) => {
+        if (how === 'throw') lead.open(Promise.reject(original));
+        else lead.open(original);
+      });
+      expect(mine).toEqual(how === 'throw' ? { error: original } : { value: original });
+      expect(how === 'throw' ? mine.error : mine.value).toBe(original); // the very value, here
+      expect(theirs).toEqual([{ value: { by: 'W' } }, { value: { by: 'W' } }]);
+      expect(ownRuns).toBe(1); // once for both callers of that thread
+      expect(stats).toMatchObject({ inFlightCount: 0, totalSubscribers: 0, cloneFailures: 1 });
+      expect(warnings).toHaveBeenCalledTimes(1);
+      expect(warnings.mock.calls[0][1]).toMatchObject({ code: 'THREADFLIGHT_UNCLONEABLE' });
+    },
+  );
 
   test('an Error with a function among its own properties crosses without that property', async () => {
     const error = Object.assign(new RangeError('no row'), { code: 'E_ROW', retry() {}, attempt: 2 });
     const { mine, theirs, ownRuns, stats } = await crossing((lead) => lead.open(Promise.reject(error)));
     expect(mine.error).toBe(error);
-    expect(theirs).toEqual([1, 2].map(() => ({ error: expect.objectContaining({ name: 'RangeError', message: 'no row', code: 'E_ROW', isError: true, ownKeys: ['code', 'attempt'] }) })));
+    expect(theirs).toEqual(
+      [1, 2].map(() => ({
+        error: expect.objectContaining({
+          name: 'RangeError',
+          message: 'no row',
+          code: 'E_ROW',
+          isError: true,
+          ownKeys: ['code', 'attempt'],
+        }),
+      })),
+    );
     expect(ownRuns).toBe(0);
     expect(stats.cloneFailures).toBe(0);
     expect(warnings).not.toHaveBeenCalled();

@@ -127,10 +127,12 @@ describe('maxDuration', () => {
     for (let i = 0; i < 6; i++) {
       startedAt.push(performance.now());
       calls.push(
-        sf.execute(`slow:${i}`, () => new Promise(() => {})).catch((error) => {
-          endedAt[i] = performance.now();
-          return error;
-        }),
+        sf
+          .execute(`slow:${i}`, () => new Promise(() => {}))
+          .catch((error) => {
+            endedAt[i] = performance.now();
+            return error;
+          }),
       );
       await sleep(15);
     }
@@ -177,7 +179,13 @@ describe('maxDuration', () => {
     if (clear) sf.clear();
     await expect(first).rejects.toBeInstanceOf(FlightTimeoutError);
     const hangGuard = sleep(5_000).then(() => 'still pending after 5 s');
-    const outcome = await Promise.race([second.then(() => 'resolved', (error) => error), hangGuard]);
+    const outcome = await Promise.race([
+      second.then(
+        () => 'resolved',
+        (error) => error,
+      ),
+      hangGuard,
+    ]);
     expect(outcome).toBeInstanceOf(FlightTimeoutError);
     expect(performance.now() - startedInListener).toBeGreaterThanOrEqual(100 - 11);
     expect(sf.getStats().inFlightCount).toBe(0);

@@ -25,18 +25,33 @@ test('the packed tarball installs into an empty project and works with require a
     fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
     run(npm, ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], app);
 
-    const cjs = run(process.execPath, ['-e', `
+    const cjs = run(
+      process.execPath,
+      [
+        '-e',
+        `
       const { Singleflight } = require('threadflight');
       const sf = new Singleflight();
       Promise.all([sf.execute('k', async () => ({ v: 1 })), sf.execute('k', async () => ({ v: 2 }))])
-        .then(([a, b]) => console.log(a === b && a.v === 1 ? 'cjs ok' : 'cjs wrong'));`], app);
+        .then(([a, b]) => console.log(a === b && a.v === 1 ? 'cjs ok' : 'cjs wrong'));`,
+      ],
+      app,
+    );
     expect(cjs.trim()).toBe('cjs ok');
 
-    const esm = run(process.execPath, ['--input-type=module', '-e', `
+    const esm = run(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `
       import { Singleflight, FlightTimeoutError } from 'threadflight';
       const sf = new Singleflight({ maxDuration: 20 });
       const e = await sf.execute('k', () => new Promise(() => {})).catch((err) => err);
-      console.log(e instanceof FlightTimeoutError ? 'esm ok' : 'esm wrong');`], app);
+      console.log(e instanceof FlightTimeoutError ? 'esm ok' : 'esm wrong');`,
+      ],
+      app,
+    );
     expect(esm.trim()).toBe('esm ok');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
