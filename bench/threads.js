@@ -233,11 +233,17 @@ function probeStages(probe, dir) {
     }
   };
   const wire = load('wire.js');
-  const native = load('native.js');
-  const ThreadGroup = load('thread-group.js').ThreadGroup ?? function ThreadGroup() {};
+  // The layout after the lib/ restructuring (coalescer, native-table, binding), or before it
+  // (thread-group, native), so a baseline checkout can be probed too.
+  const current = fs.existsSync(path.join(dir, 'dist', 'coalescer.js'));
+  const leader = current ? load('coalescer.js').Coalescer : load('thread-group.js').ThreadGroup;
+  const receiver = current ? load('native-table.js').NativeTable : leader;
+  const native = load(current ? 'binding.js' : 'native.js');
+  const open = current ? 'openTable' : 'openGroup';
   const labels = new Map([
     [wire, 'wire'],
-    [ThreadGroup.prototype, 'ThreadGroup.prototype'],
+    [leader?.prototype, 'leader.prototype'],
+    [receiver?.prototype, 'receiver.prototype'],
   ]);
   const wrap = (object, name, before, after) => {
     const original = object?.[name];
@@ -252,27 +258,27 @@ function probeStages(probe, dir) {
       return result;
     };
   };
-  wrap(ThreadGroup.prototype, 'succeed', () => stamp(0));
+  wrap(leader?.prototype, 'succeed', () => stamp(0));
   wrap(
     wire,
     'packValue',
     () => stamp(1),
     () => stamp(2),
   );
-  wrap(ThreadGroup.prototype, 'receive', () => stamp(4));
+  wrap(receiver?.prototype, 'receive', () => stamp(4));
   wrap(
     wire,
     'unpackValue',
     () => stamp(5),
     () => stamp(6),
   );
-  const openGroup = native.binding?.openGroup;
-  if (typeof openGroup !== 'function') {
-    missing.push('binding.openGroup');
+  const openTable = native.binding?.[open];
+  if (typeof openTable !== 'function') {
+    missing.push(`binding.${open}`);
     return missing;
   }
-  native.binding.openGroup = (...args) => {
-    const table = openGroup(...args);
+  native.binding[open] = (...args) => {
+    const table = openTable(...args);
     wrap(table, 'settle', undefined, (settleArgs) => settleArgs.length > 2 && stamp(3));
     return table;
   };

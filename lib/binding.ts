@@ -1,6 +1,32 @@
 // The compiled addon, loaded once per thread, and what it offers JavaScript.
 import * as path from 'node:path';
-import type { Protocol } from './protocol';
+
+/** The numbers both sides agree on (src/binding/protocol.h); lib/protocol.ts checks them. */
+export interface Protocol {
+  version: number;
+  role: { leader: number; follower: number; rejected: number; exhausted: number };
+  settle: { done: number; notify: number; needsPayload: number; notLeader: number };
+  leave: { notWaiting: number; left: number; abandoned: number };
+  message: {
+    value: number;
+    error: number;
+    expired: number;
+    fallback: number;
+    lead: number;
+    abandon: number;
+    sharedFlag: number;
+  };
+  joinResult: { cell: number; lane: number; flightId: number; startedMs: number; length: number };
+  cell: {
+    bytes: number;
+    perPage: number;
+    subscribers: number;
+    lane: number;
+    waitingThreads: number;
+    unjoinable: number;
+    startedMs: number;
+  };
+}
 
 /** A named table's functions, bound to it in this thread (see src/binding/table_handle.h). */
 export interface TableHandle {
@@ -52,3 +78,24 @@ const ADDON = path.join(__dirname, '..', 'build', 'Release', 'threadflight.node'
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const binding = require(ADDON) as Binding;
+
+/**
+ * Two installed copies of threadflight (nested node_modules, a monorepo) each load their own
+ * addon, with its own process-wide tables: a named instance of one never shares a flight with
+ * the other's. That cannot be bridged safely (the copies may differ), so it is said, once per
+ * thread, where it first shows.
+ */
+function warnOfOtherCopies(): void {
+  const LOADED = Symbol.for('threadflight.loaded-addons');
+  const registry = globalThis as typeof globalThis & { [LOADED]?: Set<string> };
+  const loaded = (registry[LOADED] ??= new Set<string>());
+  loaded.add(ADDON);
+  if (loaded.size !== 2) return;
+  process.emitWarning(
+    `threadflight is loaded from two installed copies: ${[...loaded].join(' and ')}. ` +
+      'Named instances share flights only with instances of the same copy. ' +
+      'Install one copy (npm dedupe, or one version range across packages).',
+    { code: 'THREADFLIGHT_DUPLICATE', type: 'ThreadflightWarning' },
+  );
+}
+warnOfOtherCopies();

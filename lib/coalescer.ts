@@ -42,7 +42,7 @@ export class Coalescer implements TableEvents {
   readonly subscriberLimit: number;
   readonly maxDuration: number;
   private readonly table: Table;
-  private readonly deadlines: Deadlines;
+  private readonly deadlines: Deadlines<AnyFlight>;
 
   constructor(options: ResolvedOptions) {
     this.name = options.name;
@@ -50,7 +50,7 @@ export class Coalescer implements TableEvents {
     this.maxDuration = options.maxDuration;
     this.table =
       options.name === undefined ? new LocalTable() : new NativeTable({ ...options, name: options.name }, this);
-    this.deadlines = new Deadlines(options.maxDuration, (flights) => this.expireAll(flights));
+    this.deadlines = new Deadlines<AnyFlight>(options.maxDuration, (flights) => this.expireAll(flights));
   }
 
   get maxSubscribers(): number {

@@ -15,27 +15,40 @@
 // expire, and nothing keeps a settled flight or an idle table reachable for longer than a
 // period.
 import { binding } from './binding';
-import type { AnyFlight } from './flight';
+import { MAX_DURATION_LIMIT as MAX_TIMER_DELAY } from './options';
 
-/** Longest delay a Node timer accepts. */
-const MAX_TIMER_DELAY = 2 ** 31 - 1;
+/** What the slots keep: a flight (lib/flight.ts), with the links its slot threads through it. */
+export interface Tracked<F extends Tracked<F>> {
+  startedMs: number;
+  slot: Slot<F> | undefined;
+  prevInSlot: F | undefined;
+  nextInSlot: F | undefined;
+}
+
+/** What the scheduler orders: something due at a time, which it then tells. */
+interface Scheduled {
+  due: number;
+  /** Position in the scheduler's heap; -1 when not in it. */
+  heapIndex: number;
+  fire(now: number): void;
+}
 
 /** Flights whose deadlines fall in one window of one Deadlines. */
-export class Slot {
+export class Slot<F extends Tracked<F>> implements Scheduled {
   /** When every flight in it is past its deadline, on the core clock (ms). */
   due = Infinity;
   /** Position in the scheduler's heap; -1 when not in it. */
   heapIndex = -1;
   /** The newest flight; the others hang from it by prevInSlot. Only the newest is stored here:
    * a long-lived slot pointing at a young flight costs V8 a write barrier per store. */
-  last: AnyFlight | undefined;
+  last: F | undefined;
   size = 0;
   /** Held weakly: a slot left empty must not keep an instance nobody uses reachable until it
    * is due (its flights, while it has any, keep the instance reachable themselves). */
-  readonly owner: WeakRef<Deadlines>;
+  readonly owner: WeakRef<Deadlines<F>>;
 
   constructor(
-    owner: Deadlines,
+    owner: Deadlines<F>,
     /** The window of starts it covers (start / period, rounded down), and where that window
      * starts (ms); NaN for an open slot. */
     readonly window: number,
@@ -46,7 +59,7 @@ export class Slot {
     this.owner = new WeakRef(owner);
   }
 
-  add(flight: AnyFlight): void {
+  add(flight: F): void {
     const last = this.last;
     flight.slot = this;
     flight.prevInSlot = last;
@@ -55,7 +68,7 @@ export class Slot {
     this.size++;
   }
 
-  remove(flight: AnyFlight): void {
+  remove(flight: F): void {
     const { prevInSlot: prev, nextInSlot: next } = flight;
     if (prev !== undefined) prev.nextInSlot = next;
     if (next === undefined) this.last = prev;
@@ -64,11 +77,15 @@ export class Slot {
     this.size--;
   }
 
+  fire(now: number): void {
+    this.owner.deref()?.fire(this, now);
+  }
+
   /** Takes every flight out. */
-  drain(): AnyFlight[] {
-    const flights: AnyFlight[] = [];
+  drain(): F[] {
+    const flights: F[] = [];
     for (let flight = this.last; flight !== undefined;) {
-      const prev: AnyFlight | undefined = flight.prevInSlot;
+      const prev: F | undefined = flight.prevInSlot;
       flight.slot = flight.prevInSlot = flight.nextInSlot = undefined;
       flights.push(flight);
       flight = prev;
@@ -80,27 +97,27 @@ export class Slot {
 }
 
 /** The deadlines of one table's flights in this thread. */
-export class Deadlines {
+export class Deadlines<F extends Tracked<F>> {
   /** Within this much of its deadline a flight expires (never before it). */
   readonly period: number;
   /** The slot taking flights of unknown start; closes one period after it opened. */
-  private open: Slot | undefined;
+  private open: Slot<F> | undefined;
   /** The slot of the window last used, which the next flight most likely shares: kept when it
    * empties (flights one at a time would otherwise make and drop a slot each). Other slots
    * are dropped as soon as they are empty. */
-  private recent: Slot | undefined;
-  private readonly windows = new Map<number, Slot>();
+  private recent: Slot<F> | undefined;
+  private readonly windows = new Map<number, Slot<F>>();
 
   constructor(
     readonly maxDuration: number,
     /** Rejects the callers of flights past their deadline. Called from the timer. */
-    private readonly expire: (flights: AnyFlight[]) => void,
+    private readonly expire: (flights: F[]) => void,
   ) {
     this.period = Math.min(100, Math.max(1, Math.floor(maxDuration / 10)));
   }
 
   /** Tracks a flight starting now, without reading the clock when a slot is open. */
-  addStarting(flight: AnyFlight): void {
+  addStarting(flight: F): void {
     let slot = this.open;
     if (slot === undefined) {
       const now = binding.now();
@@ -112,7 +129,7 @@ export class Deadlines {
   }
 
   /** Tracks a flight whose start (on the core clock) it already has. */
-  addStarted(flight: AnyFlight): void {
+  addStarted(flight: F): void {
     if (this.maxDuration === Infinity) return; // nothing to expire, and the start is known
     const startedMs = flight.startedMs;
     let slot = this.recent;
@@ -135,7 +152,7 @@ export class Deadlines {
   }
 
   /** The flight settled: it no longer expires. */
-  remove(flight: AnyFlight): void {
+  remove(flight: F): void {
     const slot = flight.slot;
     if (slot === undefined) return;
     slot.remove(flight);
@@ -144,7 +161,7 @@ export class Deadlines {
   }
 
   /** Called by the scheduler when `slot` is due. */
-  fire(slot: Slot, now: number): void {
+  fire(slot: Slot<F>, now: number): void {
     if (slot === this.open) {
       // Every flight in it started by now: they expire maxDuration from now, or later.
       this.open = undefined;
@@ -157,12 +174,12 @@ export class Deadlines {
     this.expire(flights);
   }
 
-  private admit(slot: Slot, flight: AnyFlight): void {
+  private admit(slot: Slot<F>, flight: F): void {
     slot.add(flight);
     if (this.maxDuration !== Infinity) scheduler.flightAdded();
   }
 
-  private drop(slot: Slot): void {
+  private drop(slot: Slot<F>): void {
     scheduler.cancel(slot);
     if (this.windows.get(slot.window) === slot) this.windows.delete(slot.window);
     if (this.recent === slot) this.recent = undefined;
@@ -171,7 +188,7 @@ export class Deadlines {
 
 /** This thread's slots, by due time, behind one timer. */
 class Scheduler {
-  private readonly heap: Slot[] = [];
+  private readonly heap: Scheduled[] = [];
   private timer: NodeJS.Timeout | undefined;
   private timerDue = Infinity;
   /** Flights with a finite maxDuration in the air: while there are any, the timer is ref'd. */
@@ -181,13 +198,13 @@ class Scheduler {
   private idleCheckQueued = false;
   private firing = false;
 
-  schedule(slot: Slot, due: number): void {
+  schedule(slot: Scheduled, due: number): void {
     slot.due = due;
     this.push(slot);
     if (!this.firing && due < this.timerDue) this.arm(due);
   }
 
-  cancel(slot: Slot): void {
+  cancel(slot: Scheduled): void {
     if (slot.heapIndex >= 0) this.removeAt(slot.heapIndex);
   }
 
@@ -234,7 +251,7 @@ class Scheduler {
       while (this.heap.length !== 0 && this.heap[0].due <= now) {
         const slot = this.heap[0];
         this.removeAt(0);
-        slot.owner.deref()?.fire(slot, now);
+        slot.fire(now);
       }
     } finally {
       this.firing = false;
@@ -244,7 +261,7 @@ class Scheduler {
 
   // A binary min-heap by `due`; each slot knows its index, so it can leave from anywhere.
 
-  private push(slot: Slot): void {
+  private push(slot: Scheduled): void {
     slot.heapIndex = this.heap.length;
     this.heap.push(slot);
     this.up(slot.heapIndex);
@@ -253,7 +270,7 @@ class Scheduler {
   private removeAt(index: number): void {
     const heap = this.heap;
     const gone = heap[index];
-    const last = heap.pop() as Slot;
+    const last = heap.pop() as Scheduled;
     gone.heapIndex = -1;
     if (index === heap.length) return;
     heap[index] = last;

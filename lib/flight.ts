@@ -1,8 +1,7 @@
 // One flight as seen from one thread: the promise its callers here share, where this thread
 // counts them, and what this thread's part in it is (its state).
 import { isUnjoinable, waitingThreads, SUBSCRIBERS, LANE } from './cells';
-import type { Slot } from './expiry';
-import type { Table } from './table';
+import type { Slot, Tracked } from './expiry';
 
 export type Work<T> = (signal: AbortSignal) => T | PromiseLike<T>;
 
@@ -23,7 +22,7 @@ export const enum FlightState {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyFlight = Flight<any>;
 
-export class Flight<T> {
+export class Flight<T> implements Tracked<AnyFlight> {
   state: FlightState;
   readonly promise: Promise<T>;
   resolve!: (value: T) => void;
@@ -43,17 +42,15 @@ export class Flight<T> {
   work: Work<T> | undefined;
   private controller: AbortController | undefined;
   /** Where lib/expiry.ts keeps the flight until it settles. */
-  slot: Slot | undefined;
+  slot: Slot<AnyFlight> | undefined;
   prevInSlot: AnyFlight | undefined;
   nextInSlot: AnyFlight | undefined;
 
   constructor(
-    /** The table the flight belongs to; it hears of messages about it. */
-    readonly table: Table,
     readonly key: string,
     /** The flight's cell: its identity in the table. */
     readonly cell: number,
-    /** This thread's lane cell: with `id`, how messages for this thread find the flight. */
+    /** This thread's lane cell: where its callers are counted. */
     readonly lane: number,
     /** Process-wide id (0 in an unnamed table). */
     readonly id: number,

@@ -29,7 +29,7 @@ export class LocalTable extends Table {
     const page = this.cells.int32Page(cell);
     const base = this.cells.base(cell);
     initLocalCell(page, base);
-    const flight = new Flight(this, key, cell, cell, 0, FlightState.Leading, page, base, page, base);
+    const flight = new Flight(key, cell, cell, 0, FlightState.Leading, page, base, page, base);
     this.flights.set(key, flight);
     return flight;
   }

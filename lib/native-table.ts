@@ -54,7 +54,6 @@ export class NativeTable extends Table implements bridge.Receiver {
     const lane = joinResult[JoinSlot.lane] | 0;
     const state = role === Role.leader ? FlightState.Leading : FlightState.Following;
     const flight = new Flight(
-      this,
       key,
       cell,
       lane,

@@ -1,36 +1,10 @@
 // The numbers lib/ and the binding agree on. The binding exports them once, at load
 // (src/binding/protocol.h); this module checks the version it was written for and hands them
 // out, so no value is ever copied by hand.
-import { binding } from './binding';
+import { binding, type Protocol } from './binding';
 
 /** Raised with kProtocolVersion in src/binding/protocol.h. */
 const EXPECTED_VERSION = 2;
-
-export interface Protocol {
-  version: number;
-  role: { leader: number; follower: number; rejected: number; exhausted: number };
-  settle: { done: number; notify: number; needsPayload: number; notLeader: number };
-  leave: { notWaiting: number; left: number; abandoned: number };
-  message: {
-    value: number;
-    error: number;
-    expired: number;
-    fallback: number;
-    lead: number;
-    abandon: number;
-    sharedFlag: number;
-  };
-  joinResult: { cell: number; lane: number; flightId: number; startedMs: number; length: number };
-  cell: {
-    bytes: number;
-    perPage: number;
-    subscribers: number;
-    lane: number;
-    waitingThreads: number;
-    unjoinable: number;
-    startedMs: number;
-  };
-}
 
 function checked(protocol: Protocol | undefined): Protocol {
   if (protocol?.version !== EXPECTED_VERSION) {
