@@ -22,7 +22,6 @@ export interface Protocol {
     perPage: number;
     subscribers: number;
     lane: number;
-    waitingThreads: number;
     unjoinable: number;
     startedMs: number;
   };
@@ -36,7 +35,8 @@ export interface TableHandle {
   join(key: string): number;
   /** Without kind: settles if nobody else waits, else Settle.needsPayload. */
   settle(key: string, cell: number, kind?: number, payload?: Buffer): number;
-  leave(key: string, cell: number, flightId: number): number;
+  /** This thread's participant with lane `lane` stops waiting for the flight. */
+  leave(key: string, cell: number, flightId: number, lane: number): number;
   forget(key: string): boolean;
   has(key: string): boolean;
   size(): number;

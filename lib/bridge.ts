@@ -17,10 +17,11 @@ export interface Receiver {
 
 class Bridge {
   /** Each table's sides in this thread (one per copy of this JavaScript), held weakly: a side
-   * goes away with its instances. */
+   * goes away with its instances... */
   private readonly sides = new Map<number, Array<WeakRef<Receiver>>>();
   private readonly forgetSide = new FinalizationRegistry<number>((tableId) => this.prune(tableId));
-  private waiting = 0;
+  /** ...but not while it waits for a message: then it is held here, with how many it awaits. */
+  private readonly waiting = new Map<Receiver, number>();
 
   readonly onMessage: MessageHandler = (kind, tableId, key, flightId, payload) => {
     for (const side of this.sides.get(tableId) ?? []) {
@@ -42,12 +43,19 @@ class Bridge {
     this.forgetSide.register(side, tableId);
   }
 
-  startWaiting(): void {
-    if (this.waiting++ === 0) binding.refBridge(true);
+  startWaiting(side: Receiver): void {
+    if (this.waiting.size === 0) binding.refBridge(true);
+    this.waiting.set(side, (this.waiting.get(side) ?? 0) + 1);
   }
 
-  stopWaiting(): void {
-    if (--this.waiting === 0) binding.refBridge(false);
+  stopWaiting(side: Receiver): void {
+    const left = (this.waiting.get(side) ?? 1) - 1;
+    if (left > 0) {
+      this.waiting.set(side, left);
+      return;
+    }
+    this.waiting.delete(side);
+    if (this.waiting.size === 0) binding.refBridge(false);
   }
 
   private prune(tableId: number): void {
@@ -80,11 +88,12 @@ export function register(tableId: number, side: Receiver): void {
   bridge.register(tableId, side);
 }
 
-/** This thread waits for a message (about a flight led elsewhere) until stopWaiting(). */
-export function startWaiting(): void {
-  bridge.startWaiting();
+/** `side` waits for a message (about a flight led elsewhere) until stopWaiting(side): the
+ * thread's event loop stays alive, and the side reachable, meanwhile. */
+export function startWaiting(side: Receiver): void {
+  bridge.startWaiting(side);
 }
 
-export function stopWaiting(): void {
-  bridge.stopWaiting();
+export function stopWaiting(side: Receiver): void {
+  bridge.stopWaiting(side);
 }

@@ -1,6 +1,6 @@
 // The cell layout, in one place. A cell holds the counters of one flight (or of one thread's
-// part in a flight): callers in all threads, callers in one thread (its lane), threads waiting
-// elsewhere, the unjoinable flag, and the start time. Named tables keep cells in the native
+// part in a flight): callers in all threads, callers in one thread (its lane), the unjoinable
+// flag, and the start time. Named tables keep cells in the native
 // arena, whose pages every thread maps; an unnamed table keeps them in pages of its own. The
 // offsets come from the binding (protocol.cell).
 import { binding } from './binding';
@@ -8,7 +8,7 @@ import { protocol } from './protocol';
 
 const INT32_PER_CELL = protocol.cell.bytes / Int32Array.BYTES_PER_ELEMENT;
 const FLOAT64_PER_CELL = protocol.cell.bytes / Float64Array.BYTES_PER_ELEMENT;
-const { subscribers: SUBSCRIBERS, lane: LANE, waitingThreads: WAITING_THREADS, unjoinable: UNJOINABLE } = protocol.cell;
+const { subscribers: SUBSCRIBERS, lane: LANE, unjoinable: UNJOINABLE } = protocol.cell;
 const STARTED_MS = protocol.cell.startedMs;
 
 /** Pages of cells: the native arena's, or an unnamed table's own. Cells are small integers
@@ -59,7 +59,6 @@ export const nativeCells = new CellPages(protocol.cell.perPage, (index) => bindi
 export function initLocalCell(page: Int32Array, base: number): void {
   page[base + SUBSCRIBERS] = 1;
   page[base + LANE] = 1;
-  page[base + WAITING_THREADS] = 0;
   page[base + UNJOINABLE] = 0;
 }
 
@@ -69,10 +68,6 @@ export function markUnjoinable(page: Int32Array, base: number): void {
 
 export function isUnjoinable(page: Int32Array, base: number): boolean {
   return page[base + UNJOINABLE] !== 0;
-}
-
-export function waitingThreads(page: Int32Array, base: number): number {
-  return page[base + WAITING_THREADS];
 }
 
 export { INT32_PER_CELL, SUBSCRIBERS, LANE };

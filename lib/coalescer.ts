@@ -107,12 +107,11 @@ export class Coalescer implements TableEvents {
   private admit<T>(key: string, work: Work<T>): Flight<T> | Error {
     const flight = this.table.lookup(key) as Flight<T> | undefined;
     if (flight !== undefined && flight.joinable()) {
-      const before = this.table.addCallers(flight, 1);
+      const before = this.table.countIn(flight, this.subscriberLimit);
       if (before > 0 && before < this.subscriberLimit) {
         flight.lanes[flight.laneIndex]++;
         return flight;
       }
-      this.table.addCallers(flight, -1);
       // A count of 0 means every caller left: the flight is doomed, so start afresh instead.
       if (before > 0) return new TooManySubscribersError(key, this.maxSubscribers);
     }
@@ -139,27 +138,34 @@ export class Coalescer implements TableEvents {
    */
   private watch<T>(flight: Flight<T>, signal: AbortSignal): Promise<T> {
     return new Promise<T>((resolve, reject) => {
+      let answered = false;
       let listening = false;
-      const onAbort = (): void => {
-        stopListening();
-        reject(abortReason(signal));
-        this.leaveCaller(flight);
-      };
       const stopListening = (): void => {
         if (!listening) return;
         listening = false;
         try {
           signal.removeEventListener('abort', onAbort);
         } catch {
-          // It stays registered: aborting later finds the caller answered and the flight over.
+          // It stays registered: aborting later finds the caller answered.
         }
       };
+      /** The caller stops waiting (once: a signal may report its abort more than once). */
+      const leave = (reason: unknown): void => {
+        if (answered) return;
+        answered = true;
+        stopListening();
+        reject(reason);
+        this.leaveCaller(flight);
+      };
+      const onAbort = (): void => leave(abortReason(signal));
       flight.promise.then(
         (value) => {
+          answered = true;
           stopListening();
           resolve(value);
         },
         (error: unknown) => {
+          answered = true;
           stopListening();
           reject(error);
         },
@@ -168,8 +174,7 @@ export class Coalescer implements TableEvents {
         signal.addEventListener('abort', onAbort, { once: true });
         listening = true;
       } catch (error) {
-        reject(error); // the caller cannot be told of an abort: it stops waiting now
-        this.leaveCaller(flight);
+        leave(error); // the caller cannot be told of an abort: it stops waiting now
         return;
       }
       // The work runs synchronously before this: it may have aborted the signal already.
@@ -252,14 +257,13 @@ export class Coalescer implements TableEvents {
     else flight.reject(new FlightTimeoutError(flight.key, this.maxDuration));
   }
 
-  /** The outcome could not reach this thread: it runs its own work, outside the table. */
+  /** The outcome could not reach this thread: it runs its own work, outside the table. The
+   * deadline stays the flight's: its callers have waited since it started. */
   runHere(flight: AnyFlight): void {
     if (flight.state !== FlightState.Following) return;
     const work = flight.work as Work<unknown>;
     flight.work = undefined;
-    this.deadlines.remove(flight);
     flight.goSolo();
-    this.deadlines.addStarting(flight);
     this.lead(flight, work);
   }
 

@@ -43,9 +43,12 @@ export class Slot<F extends Tracked<F>> implements Scheduled {
    * a long-lived slot pointing at a young flight costs V8 a write barrier per store. */
   last: F | undefined;
   size = 0;
-  /** Held weakly: a slot left empty must not keep an instance nobody uses reachable until it
-   * is due (its flights, while it has any, keep the instance reachable themselves). */
+  /** Held weakly for firing: a slot left empty must not keep an instance nobody uses
+   * reachable until it is due. */
   readonly owner: WeakRef<Deadlines<F>>;
+  /** Held strongly while the slot has flights: a flight in the air expires even when nobody
+   * holds its instance any more. */
+  holder: Deadlines<F> | undefined; // read by nobody: a reference is all it is for
 
   constructor(
     owner: Deadlines<F>,
@@ -59,7 +62,8 @@ export class Slot<F extends Tracked<F>> implements Scheduled {
     this.owner = new WeakRef(owner);
   }
 
-  add(flight: F): void {
+  add(flight: F, owner: Deadlines<F>): void {
+    if (this.size === 0) this.holder = owner;
     const last = this.last;
     flight.slot = this;
     flight.prevInSlot = last;
@@ -74,7 +78,7 @@ export class Slot<F extends Tracked<F>> implements Scheduled {
     if (next === undefined) this.last = prev;
     else next.prevInSlot = prev;
     flight.slot = flight.prevInSlot = flight.nextInSlot = undefined;
-    this.size--;
+    if (--this.size === 0) this.holder = undefined;
   }
 
   fire(now: number): void {
@@ -92,6 +96,7 @@ export class Slot<F extends Tracked<F>> implements Scheduled {
     }
     this.last = undefined;
     this.size = 0;
+    this.holder = undefined;
     return flights.reverse();
   }
 }
@@ -175,7 +180,7 @@ export class Deadlines<F extends Tracked<F>> {
   }
 
   private admit(slot: Slot<F>, flight: F): void {
-    slot.add(flight);
+    slot.add(flight, this);
     if (this.maxDuration !== Infinity) scheduler.flightAdded();
   }
 
@@ -247,8 +252,9 @@ class Scheduler {
     this.timerDue = Infinity;
     this.firing = true;
     try {
-      const now = binding.now();
-      while (this.heap.length !== 0 && this.heap[0].due <= now) {
+      // The clock is read again for each slot: expiring one runs abort listeners, which take
+      // their time and may start flights in a slot due next.
+      for (let now = binding.now(); this.heap.length !== 0 && this.heap[0].due <= now; now = binding.now()) {
         const slot = this.heap[0];
         this.removeAt(0);
         slot.fire(now);

@@ -24,6 +24,12 @@ export class LocalTable extends Table {
   }
 
   /** `previous`, if any, was forgotten or cleared, or is ending: it needs no bookkeeping here. */
+  countIn(flight: AnyFlight, limit: number): number {
+    const before = flight.counters[flight.total];
+    if (before > 0 && before < limit) flight.counters[flight.total] = before + 1;
+    return before;
+  }
+
   join(key: string, _previous: AnyFlight | undefined): AnyFlight | number {
     const cell = this.free.pop() ?? this.allocated++;
     const page = this.cells.int32Page(cell);

@@ -8,7 +8,7 @@ import { binding, type TableHandle } from './binding';
 import { nativeCells } from './cells';
 import { OptionsMismatchError } from './errors';
 import { Flight, FlightState, type AnyFlight } from './flight';
-import type { ResolvedOptions } from './options';
+import { UNLIMITED_SUBSCRIBERS, type ResolvedOptions } from './options';
 import { JoinSlot, Message, Role, Settle } from './protocol';
 import { Ending, Table, type TableEvents, type TableStats } from './table';
 import * as wire from './wire';
@@ -47,6 +47,24 @@ export class NativeTable extends Table implements bridge.Receiver {
     return Atomics.add(flight.counters, flight.total, delta);
   }
 
+  /** Other threads count in at the same time: with a limit, a compare-and-swap, so that no
+   * caller is ever refused because of another that is being refused (a count over the limit
+   * for a moment). */
+  countIn(flight: AnyFlight, limit: number): number {
+    const counters = flight.counters;
+    const at = flight.total;
+    if (limit === UNLIMITED_SUBSCRIBERS) {
+      const before = Atomics.add(counters, at, 1);
+      if (before === 0) Atomics.sub(counters, at, 1); // doomed: it never counts again
+      return before;
+    }
+    for (;;) {
+      const before = Atomics.load(counters, at);
+      if (before <= 0 || before >= limit) return before;
+      if (Atomics.compareExchange(counters, at, before, before + 1) === before) return before;
+    }
+  }
+
   join(key: string, previous: AnyFlight | undefined): AnyFlight | number {
     const role = this.handle.join(key);
     if (role !== Role.leader && role !== Role.follower) return role;
@@ -67,17 +85,16 @@ export class NativeTable extends Table implements bridge.Receiver {
     flight.startedMs = joinResult[JoinSlot.startedMs];
     if (previous !== undefined) this.displaced.set(previous.id, previous);
     this.flights.set(key, flight);
-    if (state === FlightState.Following) bridge.startWaiting();
+    if (state === FlightState.Following) bridge.startWaiting(this);
     return flight;
   }
 
   finish(flight: AnyFlight, ending: Ending, outcome: unknown): boolean {
     this.release(flight);
-    // The waiting count is read without a lock; the table double-checks and asks for the
-    // outcome (needsPayload) if someone joined meanwhile.
-    if (!flight.waitedForElsewhere() && this.handle.settle(flight.key, flight.cell) !== Settle.needsPayload) {
-      return false;
-    }
+    // With nobody waiting elsewhere this ends the flight. Otherwise it makes the flight
+    // unjoinable first and asks for the outcome: packing it runs the value's own code (getters),
+    // which may call back in here for the same key, and must then start a new flight.
+    if (this.handle.settle(flight.key, flight.cell) !== Settle.needsPayload) return false;
     // Read before settling, which takes this thread's callers off the count.
     const callers = Atomics.load(flight.counters, flight.total);
     let kind = Message.fallback;
@@ -95,7 +112,7 @@ export class NativeTable extends Table implements bridge.Receiver {
 
   leave(flight: AnyFlight): void {
     this.release(flight);
-    this.handle.leave(flight.key, flight.cell, flight.id);
+    this.handle.leave(flight.key, flight.cell, flight.id, flight.lane);
   }
 
   /** A message from another thread; undefined if flight `flightId` is not one of this side's. */
@@ -106,7 +123,7 @@ export class NativeTable extends Table implements bridge.Receiver {
     const base = kind & ~Message.sharedFlag;
     if (base === Message.lead) {
       if (flight.state !== FlightState.Following) return false;
-      bridge.stopWaiting();
+      bridge.stopWaiting(this);
       return this.events.takeLead(flight);
     }
     if (base === Message.abandon) {
@@ -146,8 +163,9 @@ export class NativeTable extends Table implements bridge.Receiver {
     this.flights.clear();
   }
 
+  /** Asks the table, which also knows which flights are past maxDuration. */
   has(key: string): boolean {
-    return this.flights.get(key)?.joinable() === true || this.handle.has(key);
+    return this.handle.has(key);
   }
 
   size(): number {
@@ -168,7 +186,7 @@ export class NativeTable extends Table implements bridge.Receiver {
   /** This thread's part in the flight in the table is over: no more messages for it. */
   private release(flight: AnyFlight): void {
     if (!this.untrack(flight)) this.displaced.delete(flight.id);
-    if (flight.state === FlightState.Following) bridge.stopWaiting();
+    if (flight.state === FlightState.Following) bridge.stopWaiting(this);
   }
 
   private displace(key: string): void {

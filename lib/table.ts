@@ -51,6 +51,12 @@ export abstract class Table {
   abstract addCallers(flight: AnyFlight, delta: number): number;
 
   /**
+   * Counts one more caller into the flight if it has room (a count above 0, the flight not
+   * doomed, and below `limit`); returns the count before, whether or not it counted.
+   */
+  abstract countIn(flight: AnyFlight, limit: number): number;
+
+  /**
    * Starts the key's flight (Leading) or joins the one another thread leads (Following), and
    * keeps it as this thread's flight for the key in place of `previous` (what lookup() found,
    * an unjoinable flight or nothing); or returns the Role refusing the caller.

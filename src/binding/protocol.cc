@@ -65,7 +65,6 @@ Napi::Object ExportProtocol(Napi::Env env) {
                                     {"perPage", CellArena::kCellsPerPage},
                                     {"subscribers", FieldIndex<int32_t>(offsetof(Cell, subscribers))},
                                     {"lane", FieldIndex<int32_t>(offsetof(Cell, lane))},
-                                    {"waitingThreads", FieldIndex<int32_t>(offsetof(Cell, waiting_threads))},
                                     {"unjoinable", FieldIndex<int32_t>(offsetof(Cell, unjoinable))},
                                     {"startedMs", FieldIndex<double>(offsetof(Cell, started_ms))}}));
   napi_object_freeze(env, protocol);

@@ -183,13 +183,15 @@ Napi::Value TableHandle::Settle(const Napi::CallbackInfo& info) {
 Napi::Value TableHandle::Leave(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   KeyBytes key;
-  double cell, id;
-  if (!key.read(env, info[0]) || !ReadNumber(info, 1, "cell", cell) || !ReadNumber(info, 2, "flightId", id)) {
+  double cell, id, lane;
+  if (!key.read(env, info[0]) || !ReadNumber(info, 1, "cell", cell) || !ReadNumber(info, 2, "flightId", id) ||
+      !ReadNumber(info, 3, "lane", lane)) {
     return env.Undefined();
   }
   Notice abandoned;
+  const Participant who{state_->id, static_cast<uint32_t>(lane)};
   const LeaveResult result =
-      table_->leave(key.bytes(), static_cast<uint32_t>(cell), static_cast<uint64_t>(id), state_->id, abandoned);
+      table_->leave(key.bytes(), static_cast<uint32_t>(cell), static_cast<uint64_t>(id), who, abandoned);
   if (result == LeaveResult::kAbandoned) {
     std::vector<Handover> leaders{Handover{table_, std::move(abandoned)}};
     Bridge::global().send_to_leaders(leaders, MessageKind::kAbandon);

@@ -29,7 +29,7 @@ class TableHandle {
   Napi::Value Join(const Napi::CallbackInfo& info);
   // settle(key, cell[, kind, payload]) -> SettleResult. Without kind: "is anyone else waiting?"
   Napi::Value Settle(const Napi::CallbackInfo& info);
-  // leave(key, cell, flightId) -> LeaveResult; tells the leader to stop if nobody is left.
+  // leave(key, cell, flightId, lane) -> LeaveResult; tells the leader to stop if nobody is left.
   Napi::Value Leave(const Napi::CallbackInfo& info);
   // forget(key) -> whether a joinable flight was made unjoinable.
   Napi::Value Forget(const Napi::CallbackInfo& info);

@@ -46,7 +46,6 @@ void CellArena::give_back(uint32_t cell) noexcept {
   Cell& c = at(cell);
   c.subscribers.store(0, std::memory_order_relaxed);
   c.lane.store(0, std::memory_order_relaxed);
-  c.waiting_threads.store(0, std::memory_order_relaxed);
   c.unjoinable.store(0, std::memory_order_relaxed);
   c.started_ms = 0;
   push_free(cell, cell);

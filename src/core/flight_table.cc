@@ -88,22 +88,28 @@ void FlightTable::release_ref(Shard& shard, const FlightRef& flight) {
   free_cell(shard, flight->cell);
 }
 
-void FlightTable::publish_waiting(const FlightState& flight) {
-  arena_.at(flight.cell).waiting_threads.store(static_cast<int32_t>(flight.waiters.size()), std::memory_order_release);
-}
-
 void FlightTable::lose_leader(Shard& shard, const FlightRef& flight, std::vector<Notice>& handovers) {
   drop_participant(shard, *flight, flight->leader);
   if (!flight->waiters.empty()) {
     flight->leader = flight->waiters.front();
     flight->waiters.erase(flight->waiters.begin());
-    publish_waiting(*flight);
     handovers.push_back(Notice{flight, flight->leader});
   } else {
     flight->finished = true;
     make_unjoinable(shard, flight);
   }
   release_ref(shard, flight);  // the old leader's
+}
+
+int32_t FlightTable::count_in(std::atomic<int32_t>& subscribers) const noexcept {
+  // Only when the count is below the limit and not 0 (doomed), and never even for a moment
+  // otherwise: callers counting in from JavaScript at the same time must not be refused
+  // because of a caller that is being refused itself.
+  int32_t before = subscribers.load(std::memory_order_acquire);
+  while (before > 0 && before < limits_.max_subscribers &&
+         !subscribers.compare_exchange_weak(before, before + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
+  }
+  return before;
 }
 
 JoinResult FlightTable::join(std::string_view key, int64_t now_ns, EnvId env) {
@@ -116,12 +122,9 @@ JoinResult FlightTable::join(std::string_view key, int64_t now_ns, EnvId env) {
     FlightRef flight = entry->second;
     auto& subscribers = arena_.at(flight->cell).subscribers;
     const bool too_old = expired(*flight, now_ns);
-    const int32_t before = too_old ? 0 : subscribers.fetch_add(1, std::memory_order_acq_rel);
+    const int32_t before = too_old ? 0 : count_in(subscribers);
     if (before > 0) {
-      if (before >= limits_.max_subscribers) {
-        subscribers.fetch_sub(1, std::memory_order_acq_rel);
-        return {Role::kRejected, flight->cell, 0, flight->id, flight->started_ns};
-      }
+      if (before >= limits_.max_subscribers) return {Role::kRejected, flight->cell, 0, flight->id, flight->started_ns};
       uint32_t lane;
       if (!take_cell(shard, lane)) {
         subscribers.fetch_sub(1, std::memory_order_acq_rel);
@@ -130,12 +133,10 @@ JoinResult FlightTable::join(std::string_view key, int64_t now_ns, EnvId env) {
       arena_.at(lane).lane.store(1, std::memory_order_release);
       flight->waiters.push_back(Participant{env, lane});
       ++flight->refs;
-      publish_waiting(*flight);
       return {Role::kFollower, flight->cell, lane, flight->id, flight->started_ns};
     }
     // Expired, or doomed (every caller left, so its leader is being told to stop): no longer
     // joinable. Its leader still settles it.
-    if (!too_old) subscribers.fetch_sub(1, std::memory_order_acq_rel);
     make_unjoinable(shard, flight);
   }
 
@@ -174,7 +175,6 @@ SettleResult FlightTable::settle(std::string_view key, uint32_t cell, EnvId env,
   flight->finished = true;
   for (const Participant& waiter : flight->waiters) notify.push_back(Notice{flight, waiter});
   flight->waiters.clear();
-  publish_waiting(*flight);
   drop_participant(shard, *flight, flight->leader);
   release_ref(shard, flight);
   return anyone_waiting ? SettleResult::kNotify : SettleResult::kDone;
@@ -187,7 +187,8 @@ void FlightTable::acknowledge(const Notice& notice) {
   release_ref(shard, notice.flight);
 }
 
-LeaveResult FlightTable::leave(std::string_view key, uint32_t cell, uint64_t id, EnvId env, Notice& abandoned) {
+LeaveResult FlightTable::leave(std::string_view key, uint32_t cell, uint64_t id, const Participant& who,
+                               Notice& abandoned) {
   const KeyView view{hash_(key), key};
   Shard& shard = shard_of(view.hash);
   std::lock_guard<std::mutex> lock(shard.mutex);
@@ -195,11 +196,10 @@ LeaveResult FlightTable::leave(std::string_view key, uint32_t cell, uint64_t id,
   FlightRef flight = find_flight(shard, view, cell);
   if (!flight || flight->id != id) return LeaveResult::kNotWaiting;
   auto& waiters = flight->waiters;
-  auto it = std::find_if(waiters.begin(), waiters.end(), [env](const Participant& p) { return p.env == env; });
+  auto it = std::find_if(waiters.begin(), waiters.end(),
+                         [&who](const Participant& p) { return p.env == who.env && p.lane == who.lane; });
   if (it == waiters.end()) return LeaveResult::kNotWaiting;
-  const Participant who = *it;
   waiters.erase(it);
-  publish_waiting(*flight);
   drop_participant(shard, *flight, who);
   release_ref(shard, flight);
   if (flight->finished || arena_.at(flight->cell).subscribers.load(std::memory_order_acquire) != 0) {
@@ -240,7 +240,6 @@ void FlightTable::forget_env(EnvId env, std::vector<Notice>& handovers, std::vec
         drop_participant(shard, *flight, who);
         release_ref(shard, flight);
       }
-      publish_waiting(*flight);
       if (flight->finished) continue;
       if (flight->leader.env == env) {
         lose_leader(shard, flight, handovers);

@@ -133,10 +133,11 @@ class FlightTable {
   // A notified waiter is done with the flight (its thread will not touch the cells again).
   void acknowledge(const Notice& notice);
 
-  // A waiting thread stops waiting for flight `id` (its callers gave up); what is left in its
+  // A waiting participant (a thread, and its lane: one thread may take part twice, through two
+  // copies of the JavaScript) stops waiting for flight `id` (its callers gave up); what is left in its
   // lane is taken off the flight's count. If that leaves the flight without any caller, the
   // flight becomes unjoinable and `abandoned` names its leader, to be told to stop.
-  LeaveResult leave(std::string_view key, uint32_t cell, uint64_t id, EnvId env, Notice& abandoned);
+  LeaveResult leave(std::string_view key, uint32_t cell, uint64_t id, const Participant& who, Notice& abandoned);
 
   // Makes the key's current flight unjoinable (its callers keep it). False if there was none.
   bool forget(std::string_view key);
@@ -194,6 +195,8 @@ class FlightTable {
   Shard& shard_of(uint64_t hash) noexcept { return shards_[(hash >> 40) & shard_mask_]; }
   const Shard& shard_of(uint64_t hash) const noexcept { return shards_[(hash >> 40) & shard_mask_]; }
 
+  // Counts one more caller into a flight's total if it has room; returns the count before.
+  int32_t count_in(std::atomic<int32_t>& subscribers) const noexcept;
   bool take_cell(Shard& shard, uint32_t& cell);
   void free_cell(Shard& shard, uint32_t cell);
   // The unsettled flight `cell` of `key`, joinable or not; null if none.
@@ -206,7 +209,6 @@ class FlightTable {
   void release_ref(Shard& shard, const FlightRef& flight);
   // The flight lost its leader: hands it to the first waiter, or ends it.
   void lose_leader(Shard& shard, const FlightRef& flight, std::vector<Notice>& handovers);
-  void publish_waiting(const FlightState& flight);
   bool expired(const FlightState& flight, int64_t now_ns) const noexcept {
     return now_ns - flight.started_ns >= limits_.max_duration_ns;
   }

@@ -111,7 +111,8 @@ class Participant {
         // the repeat), so waits are counted per flight.
         waiting_.emplace(j.id, Waiting{key, j.cell});
         Notice abandoned;
-        if (rng_() % 8 == 0 && table_.leave(key, j.cell, j.id, env_, abandoned) != LeaveResult::kNotWaiting) {
+        if (rng_() % 8 == 0 && table_.leave(key, j.cell, j.id, threadflight::Participant{env_, j.lane}, abandoned) !=
+                                   LeaveResult::kNotWaiting) {
           ++counters_.left;
           waiting_.erase(waiting_.find(j.id));
         }

@@ -43,7 +43,6 @@ TEST_F(Table, FirstCallerLeadsAndCallersFromOtherThreadsFollow) {
   EXPECT_EQ(lead.lane, lead.cell);
   EXPECT_EQ(cell(lead.cell).subscribers.load(), 1);
   EXPECT_EQ(cell(lead.cell).lane.load(), 1);
-  EXPECT_EQ(cell(lead.cell).waiting_threads.load(), 0);
 
   JoinResult follow = table.join("user:123", 5 * kMs, kWorkerA);
   ASSERT_EQ(follow.role, Role::kFollower);
@@ -53,7 +52,6 @@ TEST_F(Table, FirstCallerLeadsAndCallersFromOtherThreadsFollow) {
   EXPECT_EQ(follow.started_ns, 0);
   EXPECT_EQ(cell(lead.cell).subscribers.load(), 2);
   EXPECT_EQ(cell(follow.lane).lane.load(), 1);
-  EXPECT_EQ(cell(lead.cell).waiting_threads.load(), 1);
   EXPECT_EQ(table.size(kNow), 1u);
 }
 
@@ -139,15 +137,32 @@ TEST_F(Table, LeaveTakesAThreadsCallersOffTheFlight) {
   EXPECT_EQ(table.stats(kNow).subscribers, 4);
 
   Notice abandoned;
-  EXPECT_EQ(table.leave("k", lead.cell, lead.id + 1, kWorkerA, abandoned), LeaveResult::kNotWaiting) << "wrong id";
-  EXPECT_EQ(table.leave("k", lead.cell, lead.id, kWorkerB, abandoned), LeaveResult::kNotWaiting) << "not a waiter";
-  EXPECT_EQ(table.leave("k", lead.cell, lead.id, kWorkerA, abandoned), LeaveResult::kLeft);
-  EXPECT_EQ(table.leave("k", lead.cell, lead.id, kWorkerA, abandoned), LeaveResult::kNotWaiting);
+  const Participant a{kWorkerA, follow.lane};
+  EXPECT_EQ(table.leave("k", lead.cell, lead.id + 1, a, abandoned), LeaveResult::kNotWaiting) << "wrong id";
+  EXPECT_EQ(table.leave("k", lead.cell, lead.id, Participant{kWorkerB, follow.lane}, abandoned),
+            LeaveResult::kNotWaiting)
+      << "not a waiter";
+  EXPECT_EQ(table.leave("k", lead.cell, lead.id, a, abandoned), LeaveResult::kLeft);
+  EXPECT_EQ(table.leave("k", lead.cell, lead.id, a, abandoned), LeaveResult::kNotWaiting);
   EXPECT_TRUE(table.contains("k", kNow)) << "the leader's caller still waits";
   EXPECT_EQ(table.stats(kNow).subscribers, 1);
-  EXPECT_EQ(cell(lead.cell).waiting_threads.load(), 0);
   EXPECT_EQ(settle("k", lead, kMain, false), SettleResult::kDone);
   EXPECT_EQ(table.owned_cells(), 0u);
+}
+
+// One thread may take part twice in a flight (two copies of the JavaScript over one addon):
+// leaving names the participant by its lane, so the other part keeps its callers.
+TEST_F(Table, LeaveNamesTheParticipantByItsLane) {
+  JoinResult lead = table.join("k", 0, kMain);
+  JoinResult first = table.join("k", 0, kWorkerA);
+  JoinResult second = table.join("k", 0, kWorkerA);
+  ASSERT_NE(first.lane, second.lane);
+  Notice abandoned;
+  cell(lead.cell).subscribers.fetch_sub(1);
+  cell(second.lane).lane.fetch_sub(1);
+  EXPECT_EQ(table.leave("k", lead.cell, lead.id, Participant{kWorkerA, second.lane}, abandoned), LeaveResult::kLeft);
+  EXPECT_EQ(cell(first.lane).lane.load(), 1) << "the other part of the thread keeps its caller";
+  EXPECT_EQ(table.stats(kNow).subscribers, 2);
 }
 
 // Refcounted leave: callers leave one by one (JS takes them off the total and its lane);
@@ -165,13 +180,13 @@ TEST_F(Table, WhenTheLastCallerAnywhereLeavesTheFlightIsAbandoned) {
   // Worker A's caller leaves: worker B still has two.
   cell(lead.cell).subscribers.fetch_sub(1);
   cell(a.lane).lane.fetch_sub(1);
-  EXPECT_EQ(table.leave("k", lead.cell, lead.id, kWorkerA, abandoned), LeaveResult::kLeft);
+  EXPECT_EQ(table.leave("k", lead.cell, lead.id, Participant{kWorkerA, a.lane}, abandoned), LeaveResult::kLeft);
   EXPECT_TRUE(table.contains("k", kNow));
   EXPECT_EQ(table.stats(kNow).subscribers, 2);
   // Worker B's two callers leave: nobody is left.
   cell(lead.cell).subscribers.fetch_sub(2);
   cell(b.lane).lane.fetch_sub(2);
-  EXPECT_EQ(table.leave("k", lead.cell, lead.id, kWorkerB, abandoned), LeaveResult::kAbandoned);
+  EXPECT_EQ(table.leave("k", lead.cell, lead.id, Participant{kWorkerB, b.lane}, abandoned), LeaveResult::kAbandoned);
   EXPECT_EQ(abandoned.to.env, kMain);
   EXPECT_EQ(abandoned.flight->id, lead.id);
   EXPECT_FALSE(table.contains("k", kNow)) << "a new caller never joins a doomed flight";
@@ -240,7 +255,6 @@ TEST_F(Table, ALostLeaderHandsTheFlightToTheFirstWaiter) {
   EXPECT_EQ(handovers[0].to.lane, a.lane);
   EXPECT_TRUE(table.contains("k", kNow)) << "the flight stays joinable under its new leader";
   EXPECT_EQ(table.stats(kNow).subscribers, 2) << "the dead thread's callers are gone";
-  EXPECT_EQ(cell(lead.cell).waiting_threads.load(), 1);
 
   EXPECT_EQ(settle("k", lead, kMain), SettleResult::kNotLeader);
   EXPECT_EQ(settle("k", lead, kWorkerA), SettleResult::kNotify);
@@ -267,7 +281,6 @@ TEST_F(Table, ALostWaiterDisappearsFromTheFlight) {
   table.forget_env(kWorkerA, handovers, abandoned);
   EXPECT_TRUE(handovers.empty());
   EXPECT_EQ(table.stats(kNow).subscribers, 1);
-  EXPECT_EQ(cell(lead.cell).waiting_threads.load(), 0);
   EXPECT_EQ(settle("k", lead, kMain, false), SettleResult::kDone);
   EXPECT_EQ(table.owned_cells(), 0u);
 }
@@ -442,7 +455,6 @@ TEST(CellArena, ARecycledCellStartsClean) {
     const Cell& c = arena.at(j.cell);
     EXPECT_EQ(c.subscribers.load(), 1);
     EXPECT_EQ(c.lane.load(), 1);
-    EXPECT_EQ(c.waiting_threads.load(), 0);
     EXPECT_EQ(c.unjoinable.load(), 0) << "a stale flag would make the new flight unjoinable";
   }
 }

@@ -186,7 +186,7 @@ class Harness {
       return;
     }
     Notice abandoned;
-    const LeaveResult r = table_.leave(f.key, f.cell, f.id, env, abandoned);
+    const LeaveResult r = table_.leave(f.key, f.cell, f.id, Participant{env, part.lane}, abandoned);
     for (auto it = f.waiters.begin(); it != f.waiters.end(); ++it) {
       if (it->env == env) {
         f.waiters.erase(it);
