@@ -23,6 +23,7 @@ export interface Protocol {
     subscribers: number;
     lane: number;
     unjoinable: number;
+    waitingThreads: number;
     startedMs: number;
   };
 }
@@ -36,11 +37,11 @@ export interface TableHandle {
   /** Without kind: settles if nobody else waits, else Settle.needsPayload. */
   settle(key: string, cell: number, kind?: number, payload?: Buffer): number;
   /** This thread's participant with lane `lane` stops waiting for the flight. */
-  leave(key: string, cell: number, flightId: number, lane: number): number;
+  leave(key: string, cell: number, flightId: number, lane: number): void;
   forget(key: string): boolean;
   has(key: string): boolean;
   size(): number;
-  clear(): number;
+  clear(): void;
   /** Fills [inFlight, subscribers, oldest age in ms or -1, clone failures]. */
   stats(out: Float64Array): void;
   /** Counts one more clone failure; returns the count before it. */

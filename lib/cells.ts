@@ -1,6 +1,6 @@
 // The cell layout, in one place. A cell holds the counters of one flight (or of one thread's
 // part in a flight): callers in all threads, callers in one thread (its lane), the unjoinable
-// flag, and the start time. Named tables keep cells in the native
+// flag, threads waiting elsewhere, and the start time. Named tables keep cells in the native
 // arena, whose pages every thread maps; an unnamed table keeps them in pages of its own. The
 // offsets come from the binding (protocol.cell).
 import { binding } from './binding';
@@ -8,7 +8,7 @@ import { protocol } from './protocol';
 
 const INT32_PER_CELL = protocol.cell.bytes / Int32Array.BYTES_PER_ELEMENT;
 const FLOAT64_PER_CELL = protocol.cell.bytes / Float64Array.BYTES_PER_ELEMENT;
-const { subscribers: SUBSCRIBERS, lane: LANE, unjoinable: UNJOINABLE } = protocol.cell;
+const { subscribers: SUBSCRIBERS, lane: LANE, unjoinable: UNJOINABLE, waitingThreads: WAITING_THREADS } = protocol.cell;
 const STARTED_MS = protocol.cell.startedMs;
 
 /** Pages of cells: the native arena's, or an unnamed table's own. Cells are small integers
@@ -60,10 +60,22 @@ export function initLocalCell(page: Int32Array, base: number): void {
   page[base + SUBSCRIBERS] = 1;
   page[base + LANE] = 1;
   page[base + UNJOINABLE] = 0;
+  page[base + WAITING_THREADS] = 0;
 }
 
+/** Plain store: only a native table's cells are read by other threads, and those only mark
+ * it through markSharedUnjoinable. */
 export function markUnjoinable(page: Int32Array, base: number): void {
   page[base + UNJOINABLE] = 1;
+}
+
+export function markSharedUnjoinable(page: Int32Array, base: number): void {
+  Atomics.store(page, base + UNJOINABLE, 1);
+}
+
+/** Threads other than the leader's waiting for the flight (published by the native table). */
+export function waitingThreads(page: Int32Array, base: number): number {
+  return Atomics.load(page, base + WAITING_THREADS);
 }
 
 export function isUnjoinable(page: Int32Array, base: number): boolean {

@@ -126,8 +126,12 @@ export class Coalescer implements TableEvents {
     // A table that stamps its flights (a named one) knows when this one started.
     if (Number.isNaN(started.startedMs)) this.deadlines.addStarting(started);
     else this.deadlines.addStarted(started);
-    if (started.state === FlightState.Leading) this.lead(started, work);
-    else started.work = work;
+    if (started.state === FlightState.Leading) {
+      this.deadlines.holdLoop();
+      this.lead(started, work);
+    } else {
+      started.work = work;
+    }
     return started;
   }
 
@@ -241,6 +245,7 @@ export class Coalescer implements TableEvents {
 
   /** This thread's part in the flight is over; its callers are answered next, if at all. */
   private end(flight: AnyFlight): void {
+    if (flight.state === FlightState.Leading || flight.state === FlightState.Solo) this.deadlines.releaseLoop();
     flight.state = FlightState.Settled;
     flight.work = undefined;
     this.deadlines.remove(flight);
@@ -264,6 +269,7 @@ export class Coalescer implements TableEvents {
     const work = flight.work as Work<unknown>;
     flight.work = undefined;
     flight.goSolo();
+    this.deadlines.holdLoop();
     this.lead(flight, work);
   }
 
@@ -272,6 +278,7 @@ export class Coalescer implements TableEvents {
     const work = flight.work;
     flight.work = undefined;
     flight.state = FlightState.Leading;
+    this.deadlines.holdLoop();
     this.lead(flight, work);
     return true;
   }

@@ -161,7 +161,6 @@ export class Deadlines<F extends Tracked<F>> {
     const slot = flight.slot;
     if (slot === undefined) return;
     slot.remove(flight);
-    if (this.maxDuration !== Infinity) scheduler.flightGone();
     if (slot.size === 0 && slot !== this.open && slot !== this.recent) this.drop(slot);
   }
 
@@ -175,13 +174,21 @@ export class Deadlines<F extends Tracked<F>> {
     }
     this.drop(slot);
     const flights = slot.drain();
-    for (let i = 0; i < flights.length; i++) scheduler.flightGone();
     this.expire(flights);
+  }
+
+  /** A flight this thread runs is in the air: the event loop stays alive until releaseLoop().
+   * (A thread waiting for another thread's flight is kept alive by the bridge.) */
+  holdLoop(): void {
+    if (this.maxDuration !== Infinity) scheduler.flightAdded();
+  }
+
+  releaseLoop(): void {
+    if (this.maxDuration !== Infinity) scheduler.flightGone();
   }
 
   private admit(slot: Slot<F>, flight: F): void {
     slot.add(flight, this);
-    if (this.maxDuration !== Infinity) scheduler.flightAdded();
   }
 
   private drop(slot: Slot<F>): void {
@@ -196,7 +203,7 @@ class Scheduler {
   private readonly heap: Scheduled[] = [];
   private timer: NodeJS.Timeout | undefined;
   private timerDue = Infinity;
-  /** Flights with a finite maxDuration in the air: while there are any, the timer is ref'd. */
+  /** Flights with a finite maxDuration this thread runs: while there are any, the timer is ref'd. */
   private live = 0;
   /** Whether the timer is ref'd (or will be, once armed). */
   private holding = false;
@@ -218,12 +225,13 @@ class Scheduler {
     if (!this.holding) this.hold();
   }
 
-  /** Letting go of the event loop is deferred to the end of this turn of it: a flight ending
-   * and the next one starting within the turn (the usual case under load) cost a count each. */
+  /** Letting go of the event loop is deferred until the code running now and its promise
+   * callbacks are done (process.nextTick, which needs no native call): a flight ending and the
+   * next one starting meanwhile (a loop of awaited calls, say) cost a count each. */
   flightGone(): void {
     if (--this.live === 0 && !this.idleCheckQueued) {
       this.idleCheckQueued = true;
-      setImmediate(this.checkIdle);
+      process.nextTick(this.checkIdle);
     }
   }
 

@@ -1,6 +1,6 @@
 // One flight as seen from one thread: the promise its callers here share, where this thread
 // counts them, and what this thread's part in it is (its state).
-import { isUnjoinable, SUBSCRIBERS, LANE } from './cells';
+import { isUnjoinable, markSharedUnjoinable, waitingThreads, SUBSCRIBERS, LANE } from './cells';
 import type { Slot, Tracked } from './expiry';
 
 export type Work<T> = (signal: AbortSignal) => T | PromiseLike<T>;
@@ -80,6 +80,17 @@ export class Flight<T> implements Tracked<AnyFlight> {
    * expiry, settling). Only meaningful while the flight is Leading or Following. */
   joinable(): boolean {
     return !isUnjoinable(this.counters, this.total - SUBSCRIBERS);
+  }
+
+  /** Whether threads other than this one wait for the outcome (read without a lock: the table
+   * double-checks when settling). */
+  waitedForElsewhere(): boolean {
+    return waitingThreads(this.counters, this.total - SUBSCRIBERS) !== 0;
+  }
+
+  /** No caller joins it any more, in any thread (a shared table's flight). */
+  close(): void {
+    markSharedUnjoinable(this.counters, this.total - SUBSCRIBERS);
   }
 
   /** Leaves the table: from now on its callers (this thread's alone) are counted here. */

@@ -91,10 +91,15 @@ export class NativeTable extends Table implements bridge.Receiver {
 
   finish(flight: AnyFlight, ending: Ending, outcome: unknown): boolean {
     this.release(flight);
-    // With nobody waiting elsewhere this ends the flight. Otherwise it makes the flight
-    // unjoinable first and asks for the outcome: packing it runs the value's own code (getters),
-    // which may call back in here for the same key, and must then start a new flight.
-    if (this.handle.settle(flight.key, flight.cell) !== Settle.needsPayload) return false;
+    if (flight.waitedForElsewhere()) {
+      // Closed before packing: packing runs the outcome's own code (getters), which may call
+      // back in here for the same key, and must then start a new flight.
+      flight.close();
+    } else if (this.handle.settle(flight.key, flight.cell) !== Settle.needsPayload) {
+      // The count is read without a lock; the table double-checks, and asks for the outcome
+      // (and closes the flight) if someone joined meanwhile.
+      return false;
+    }
     // Read before settling, which takes this thread's callers off the count.
     const callers = Atomics.load(flight.counters, flight.total);
     let kind = Message.fallback;

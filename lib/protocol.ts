@@ -4,7 +4,7 @@
 import { binding, type Protocol } from './binding';
 
 /** Raised with kProtocolVersion in src/binding/protocol.h. */
-const EXPECTED_VERSION = 3;
+const EXPECTED_VERSION = 4;
 
 function checked(protocol: Protocol | undefined): Protocol {
   if (protocol?.version !== EXPECTED_VERSION) {

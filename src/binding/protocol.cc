@@ -29,7 +29,9 @@ static_assert(offsetof(Cell, subscribers) % sizeof(int32_t) == 0 && offsetof(Cel
 Napi::Object Frozen(Napi::Env env, std::initializer_list<Entry> entries) {
   Napi::Object object = Napi::Object::New(env);
   for (const auto& [name, value] : entries) object.Set(name, Napi::Number::New(env, value));
-  napi_object_freeze(env, object);
+  // Frozen so that no copy of the JavaScript can change what the others read; if freezing
+  // fails, the values are still right.
+  static_cast<void>(napi_object_freeze(env, object));
   return object;
 }
 
@@ -66,8 +68,9 @@ Napi::Object ExportProtocol(Napi::Env env) {
                                     {"subscribers", FieldIndex<int32_t>(offsetof(Cell, subscribers))},
                                     {"lane", FieldIndex<int32_t>(offsetof(Cell, lane))},
                                     {"unjoinable", FieldIndex<int32_t>(offsetof(Cell, unjoinable))},
+                                    {"waitingThreads", FieldIndex<int32_t>(offsetof(Cell, waiting_threads))},
                                     {"startedMs", FieldIndex<double>(offsetof(Cell, started_ms))}}));
-  napi_object_freeze(env, protocol);
+  static_cast<void>(napi_object_freeze(env, protocol));
   return protocol;
 }
 

@@ -190,13 +190,12 @@ Napi::Value TableHandle::Leave(const Napi::CallbackInfo& info) {
   }
   Notice abandoned;
   const Participant who{state_->id, static_cast<uint32_t>(lane)};
-  const LeaveResult result =
-      table_->leave(key.bytes(), static_cast<uint32_t>(cell), static_cast<uint64_t>(id), who, abandoned);
-  if (result == LeaveResult::kAbandoned) {
+  if (table_->leave(key.bytes(), static_cast<uint32_t>(cell), static_cast<uint64_t>(id), who, abandoned) ==
+      LeaveResult::kAbandoned) {
     std::vector<Handover> leaders{Handover{table_, std::move(abandoned)}};
     Bridge::global().send_to_leaders(leaders, MessageKind::kAbandon);
   }
-  return Napi::Number::New(env, static_cast<double>(result));
+  return env.Undefined();
 }
 
 Napi::Value TableHandle::Forget(const Napi::CallbackInfo& info) {
@@ -216,7 +215,8 @@ Napi::Value TableHandle::Size(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value TableHandle::Clear(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(table_->clear()));
+  table_->clear();
+  return info.Env().Undefined();
 }
 
 Napi::Value TableHandle::Stats(const Napi::CallbackInfo& info) {

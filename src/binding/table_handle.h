@@ -29,13 +29,14 @@ class TableHandle {
   Napi::Value Join(const Napi::CallbackInfo& info);
   // settle(key, cell[, kind, payload]) -> SettleResult. Without kind: "is anyone else waiting?"
   Napi::Value Settle(const Napi::CallbackInfo& info);
-  // leave(key, cell, flightId, lane) -> LeaveResult; tells the leader to stop if nobody is left.
+  // leave(key, cell, flightId, lane): this thread's participant stops waiting; tells the leader
+  // to stop if nobody is left.
   Napi::Value Leave(const Napi::CallbackInfo& info);
   // forget(key) -> whether a joinable flight was made unjoinable.
   Napi::Value Forget(const Napi::CallbackInfo& info);
   Napi::Value Has(const Napi::CallbackInfo& info);
   Napi::Value Size(const Napi::CallbackInfo& info);
-  // clear() -> how many flights were made unjoinable.
+  // clear(): every flight unjoinable.
   Napi::Value Clear(const Napi::CallbackInfo& info);
   // stats(out: Float64Array(4)) fills [inFlight, subscribers, oldestAgeMs or -1, cloneFailures].
   Napi::Value Stats(const Napi::CallbackInfo& info);

@@ -47,6 +47,7 @@ void CellArena::give_back(uint32_t cell) noexcept {
   c.subscribers.store(0, std::memory_order_relaxed);
   c.lane.store(0, std::memory_order_relaxed);
   c.unjoinable.store(0, std::memory_order_relaxed);
+  c.waiting_threads.store(0, std::memory_order_relaxed);
   c.started_ms = 0;
   push_free(cell, cell);
 }

@@ -28,13 +28,17 @@ struct alignas(32) Cell {
   // flight's total if the thread dies.
   std::atomic<int32_t> lane{0};
   // Flight cell: 1 once the flight is no longer joinable (forgotten, cleared, expired, doomed,
-  // settling), so that threads holding it in their map stop handing it to new callers.
+  // settling), so that threads holding it in their map stop handing it to new callers. Its
+  // leader's thread sets it too, before it packs the outcome.
   std::atomic<int32_t> unjoinable{0};
-  // Free cell: the next free cell + 1 (0: none). Never read by JavaScript.
-  std::atomic<uint32_t> next_free{0};
+  // Flight cell: threads other than the leader's that wait for the outcome. The leader reads
+  // it when settling, to pack the outcome only when someone elsewhere needs it, in one call.
+  std::atomic<int32_t> waiting_threads{0};
   // Flight cell: monotonic start in ms, for expiry in every thread.
   double started_ms = 0;
-  uint64_t reserved = 0;
+  // Free cell: the next free cell + 1 (0: none). Never read by JavaScript.
+  std::atomic<uint32_t> next_free{0};
+  uint32_t reserved = 0;
 };
 static_assert(sizeof(Cell) == 32, "JS maps cells with a 32-byte stride");
 static_assert(std::atomic<int32_t>::is_always_lock_free, "JS updates counters with Atomics");

@@ -88,11 +88,16 @@ void FlightTable::release_ref(Shard& shard, const FlightRef& flight) {
   free_cell(shard, flight->cell);
 }
 
+void FlightTable::publish_waiting(const FlightState& flight) {
+  arena_.at(flight.cell).waiting_threads.store(static_cast<int32_t>(flight.waiters.size()), std::memory_order_release);
+}
+
 void FlightTable::lose_leader(Shard& shard, const FlightRef& flight, std::vector<Notice>& handovers) {
   drop_participant(shard, *flight, flight->leader);
   if (!flight->waiters.empty()) {
     flight->leader = flight->waiters.front();
     flight->waiters.erase(flight->waiters.begin());
+    publish_waiting(*flight);
     handovers.push_back(Notice{flight, flight->leader});
   } else {
     flight->finished = true;
@@ -121,8 +126,11 @@ JoinResult FlightTable::join(std::string_view key, int64_t now_ns, EnvId env) {
   if (entry != shard.entries.end()) {
     FlightRef flight = entry->second;
     auto& subscribers = arena_.at(flight->cell).subscribers;
-    const bool too_old = expired(*flight, now_ns);
-    const int32_t before = too_old ? 0 : count_in(subscribers);
+    // Too old, or flagged unjoinable by its leader's thread (settling: its outcome's own code
+    // runs while it is packed, and must not join it): not joined, like a doomed one.
+    const bool closed =
+        expired(*flight, now_ns) || arena_.at(flight->cell).unjoinable.load(std::memory_order_acquire) != 0;
+    const int32_t before = closed ? 0 : count_in(subscribers);
     if (before > 0) {
       if (before >= limits_.max_subscribers) return {Role::kRejected, flight->cell, 0, flight->id, flight->started_ns};
       uint32_t lane;
@@ -133,6 +141,7 @@ JoinResult FlightTable::join(std::string_view key, int64_t now_ns, EnvId env) {
       arena_.at(lane).lane.store(1, std::memory_order_release);
       flight->waiters.push_back(Participant{env, lane});
       ++flight->refs;
+      publish_waiting(*flight);
       return {Role::kFollower, flight->cell, lane, flight->id, flight->started_ns};
     }
     // Expired, or doomed (every caller left, so its leader is being told to stop): no longer
@@ -175,6 +184,7 @@ SettleResult FlightTable::settle(std::string_view key, uint32_t cell, EnvId env,
   flight->finished = true;
   for (const Participant& waiter : flight->waiters) notify.push_back(Notice{flight, waiter});
   flight->waiters.clear();
+  publish_waiting(*flight);
   drop_participant(shard, *flight, flight->leader);
   release_ref(shard, flight);
   return anyone_waiting ? SettleResult::kNotify : SettleResult::kDone;
@@ -200,6 +210,7 @@ LeaveResult FlightTable::leave(std::string_view key, uint32_t cell, uint64_t id,
                          [&who](const Participant& p) { return p.env == who.env && p.lane == who.lane; });
   if (it == waiters.end()) return LeaveResult::kNotWaiting;
   waiters.erase(it);
+  publish_waiting(*flight);
   drop_participant(shard, *flight, who);
   release_ref(shard, flight);
   if (flight->finished || arena_.at(flight->cell).subscribers.load(std::memory_order_acquire) != 0) {
@@ -240,6 +251,7 @@ void FlightTable::forget_env(EnvId env, std::vector<Notice>& handovers, std::vec
         drop_participant(shard, *flight, who);
         release_ref(shard, flight);
       }
+      publish_waiting(*flight);
       if (flight->finished) continue;
       if (flight->leader.env == env) {
         lose_leader(shard, flight, handovers);

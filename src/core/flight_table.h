@@ -201,6 +201,8 @@ class FlightTable {
   void free_cell(Shard& shard, uint32_t cell);
   // The unsettled flight `cell` of `key`, joinable or not; null if none.
   FlightRef find_flight(Shard& shard, const KeyView& key, uint32_t cell) const;
+  // Publishes how many threads wait for the flight, for its leader's thread to read.
+  void publish_waiting(const FlightState& flight);
   // Moves the flight from `entries` to `unjoinable` and flags its cell, if it is still joinable.
   void make_unjoinable(Shard& shard, const FlightRef& flight);
   // Takes one participant's callers off the flight's total and frees its lane cell.

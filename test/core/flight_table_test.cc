@@ -165,6 +165,25 @@ TEST_F(Table, LeaveNamesTheParticipantByItsLane) {
   EXPECT_EQ(table.stats(kNow).subscribers, 2);
 }
 
+// The leader's thread closes its flight in the cell before it packs the outcome (which runs
+// the outcome's own code): a join then starts a new flight, and the leader still settles the
+// old one, reaching the threads that waited before.
+TEST_F(Table, AFlightItsLeaderClosedIsNotJoined) {
+  JoinResult lead = table.join("k", 0, kMain);
+  JoinResult early = table.join("k", 0, kWorkerA);
+  ASSERT_EQ(early.role, Role::kFollower);
+  EXPECT_EQ(cell(lead.cell).waiting_threads.load(), 1);
+  cell(lead.cell).unjoinable.store(1);
+  JoinResult late = table.join("k", 0, kWorkerB);
+  EXPECT_EQ(late.role, Role::kLeader) << "a new flight, not the closed one";
+  ASSERT_EQ(settle("k", lead, kMain), SettleResult::kNotify);
+  ASSERT_EQ(notices.size(), 1u);
+  EXPECT_EQ(notices[0].to.env, kWorkerA);
+  table.acknowledge(notices[0]);
+  EXPECT_EQ(settle("k", late, kWorkerB), SettleResult::kDone);
+  EXPECT_EQ(table.owned_cells(), 0u);
+}
+
 // Refcounted leave: callers leave one by one (JS takes them off the total and its lane);
 // when the last caller anywhere is gone, the flight is doomed and its leader is told.
 TEST_F(Table, WhenTheLastCallerAnywhereLeavesTheFlightIsAbandoned) {
