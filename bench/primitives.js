@@ -1,6 +1,6 @@
 // The costs that bound the per-call overhead, each measured alone in one process (medians of
 // 7 rounds): what a Node-API call, a join + settle on the process-wide table, an atomic
-// increment and a structured clone cost here. The README's profile of the named path cites
+// increment, an AbortSignal and a structured clone cost here. The README's profile of the named path cites
 // these. Usage: node bench/primitives.js [--json out.json]
 const fs = require('node:fs');
 const v8 = require('node:v8');
@@ -54,6 +54,12 @@ const cases = {
       for (let i = 0; i < n; i++) Atomics.add(plain, 8, 1);
     },
     2e7,
+  ],
+  'new AbortController().signal': [
+    (n) => {
+      for (let i = 0; i < n; i++) sink += new AbortController().signal.aborted ? 1 : 0;
+    },
+    2e5,
   ],
   'v8.serialize + deserialize, small object': [
     (n) => {

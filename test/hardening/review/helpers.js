@@ -4,24 +4,8 @@ const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
-/** The promise's outcome, or { status: 'hung' } after `ms`. Never rejects. */
-async function settle(promise, ms) {
-  let timer;
-  const hung = new Promise((resolve) => {
-    timer = setTimeout(() => resolve({ status: 'hung', after: ms }), ms);
-  });
-  try {
-    return await Promise.race([
-      Promise.resolve(promise).then(
-        (value) => ({ status: 'fulfilled', value }),
-        (reason) => ({ status: 'rejected', reason }),
-      ),
-      hung,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+// The promise's outcome, or { status: 'hung' } after `ms`: the harness's own.
+const { settle } = require('../fixtures/harness');
 
 /** Runs `node [nodeArgs] test/hardening/review/fixtures/<file> [...args]` with a hard timeout. */
 function runFixture(file, args = [], { timeout = 15_000, nodeArgs = [] } = {}) {

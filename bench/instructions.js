@@ -1,0 +1,115 @@
+// Instructions per call, counted by valgrind's callgrind (which repeats exactly, however busy
+// the machine is), for this checkout and, with --baseline, another one: sequential misses,
+// hits (100 callers per flight), and flights that cross to another environment (a second copy
+// of the package loaded over a fresh addon instance, so every outcome travels through the
+// bridge, as between threads). Each figure is the difference between a long and a short run
+// of the same scenario, so start-up, compilation and warm-up cancel out.
+//   node bench/instructions.js [--baseline <checkout>] [--json out.json]
+// Needs valgrind (apt-get install valgrind). Takes a few minutes.
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const { machine, baselineDir, checkout, ROOT } = require('./common');
+
+const SCENARIOS = {
+  'unnamed miss': { kind: 'miss', named: false, short: 20_000, long: 120_000, callsPerUnit: 1 },
+  'named miss': { kind: 'miss', named: true, short: 20_000, long: 120_000, callsPerUnit: 1 },
+  'unnamed hit': { kind: 'hit', named: false, short: 500, long: 2500, callsPerUnit: 100 },
+  'named hit': { kind: 'hit', named: true, short: 500, long: 2500, callsPerUnit: 100 },
+  'cross-environment flight': { kind: 'cross', named: true, short: 5000, long: 20_000, callsPerUnit: 1 },
+};
+
+/** The scenario itself, run under callgrind in a child process. */
+async function scenario(lib, kind, named, units) {
+  const { Singleflight } = require(lib);
+  const work = () => Promise.resolve(1);
+  if (kind === 'miss') {
+    const sf = named ? new Singleflight({ name: 'instructions' }) : new Singleflight();
+    for (let i = 0; i < units; i++) await sf.execute(`user:${i}`, work);
+  } else if (kind === 'hit') {
+    const sf = named ? new Singleflight({ name: 'instructions' }) : new Singleflight();
+    const pending = new Array(100);
+    for (let i = 0; i < units; i++) {
+      for (let j = 0; j < 100; j++) pending[j] = sf.execute(`user:${i}`, work);
+      await Promise.all(pending);
+    }
+  } else {
+    for (const key of Object.keys(require.cache)) delete require.cache[key];
+    const other = require(lib);
+    const leader = new Singleflight({ name: 'instructions' });
+    const follower = new other.Singleflight({ name: 'instructions' });
+    for (let i = 0; i < units; i++) {
+      let release;
+      const gate = new Promise((resolve) => (release = resolve));
+      const led = leader.execute(`user:${i}`, () => gate);
+      const followed = follower.execute(`user:${i}`, () => {
+        throw new Error('the follower ran its own work');
+      });
+      release({ id: i, name: 'Ada', roles: ['admin', 'dev'] });
+      await led;
+      await followed;
+    }
+  }
+}
+
+function instructions(lib, name, units) {
+  const { kind, named } = SCENARIOS[name];
+  const run = spawnSync(
+    'valgrind',
+    [
+      '--tool=callgrind',
+      '--callgrind-out-file=/dev/null',
+      process.execPath,
+      '--single-threaded',
+      __filename,
+      '--scenario',
+      lib,
+      kind,
+      String(named),
+      String(units),
+    ],
+    { encoding: 'utf8', timeout: 600_000 },
+  );
+  const collected = /Collected : (\d+)/.exec(run.stderr);
+  if (run.status !== 0 || collected === null) throw new Error(`callgrind failed: ${run.stderr.slice(-2000)}`);
+  return Number(collected[1]);
+}
+
+function perCall(lib, name) {
+  const { short, long, callsPerUnit } = SCENARIOS[name];
+  return Math.round((instructions(lib, name, long) - instructions(lib, name, short)) / ((long - short) * callsPerUnit));
+}
+
+async function main() {
+  const at = process.argv.indexOf('--scenario');
+  if (at > 0) {
+    const [lib, kind, named, units] = process.argv.slice(at + 1);
+    await scenario(lib, kind, named === 'true', Number(units));
+    return;
+  }
+  const baselineAt = process.argv.indexOf('--baseline');
+  const base = baselineDir(baselineAt > 0 ? process.argv[baselineAt + 1] : undefined);
+  const rows = [];
+  for (const name of Object.keys(SCENARIOS)) {
+    const current = perCall(ROOT, name);
+    const row = { scenario: name, instructionsPerCall: current };
+    if (base !== undefined) {
+      row.baseline = perCall(base, name);
+      row.vsBaseline = +(current / row.baseline).toFixed(3);
+    }
+    rows.push(row);
+    console.log(JSON.stringify(row));
+  }
+  const record = machine({
+    tool: 'valgrind --tool=callgrind',
+    current: checkout(ROOT),
+    baseline: base && checkout(base),
+  });
+  console.table(rows);
+  const jsonAt = process.argv.indexOf('--json');
+  if (jsonAt > 0) fs.writeFileSync(process.argv[jsonAt + 1], `${JSON.stringify({ machine: record, rows }, null, 2)}\n`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
