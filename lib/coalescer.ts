@@ -227,7 +227,7 @@ export class Coalescer implements TableEvents {
 
   /** Ends a flight this thread runs (unless it ended already: expired, abandoned). */
   private finishLeading(flight: AnyFlight, ending: Ending, outcome: unknown): boolean {
-    if (flight.state !== FlightState.Leading && flight.state !== FlightState.Solo) return false;
+    if (!flight.runsHere()) return false;
     const callersHere = flight.callersHere();
     const reachedElsewhere = flight.state === FlightState.Leading && this.table.finish(flight, ending, outcome);
     flight.shared = callersHere > 1 || reachedElsewhere;
@@ -245,7 +245,7 @@ export class Coalescer implements TableEvents {
 
   /** This thread's part in the flight is over; its callers are answered next, if at all. */
   private end(flight: AnyFlight): void {
-    if (flight.state === FlightState.Leading || flight.state === FlightState.Solo) this.deadlines.releaseLoop();
+    if (flight.runsHere()) this.deadlines.releaseLoop();
     flight.state = FlightState.Settled;
     flight.work = undefined;
     this.deadlines.remove(flight);

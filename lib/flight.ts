@@ -30,6 +30,8 @@ export class Flight<T> implements Tracked<AnyFlight> {
   /** counters[total]: callers of the flight in all threads (Atomics when the table is shared). */
   counters: Int32Array;
   total: number;
+  /** Where the flight's cell starts in `counters` while the flight is in its table. */
+  readonly base: number;
   /** lanes[lane]: callers of the flight in this thread, written only by this thread. */
   lanes: Int32Array;
   laneIndex: number;
@@ -66,9 +68,15 @@ export class Flight<T> implements Tracked<AnyFlight> {
       this.reject = reject;
     });
     this.counters = cellPage;
+    this.base = cellBase;
     this.total = cellBase + SUBSCRIBERS;
     this.lanes = lanePage;
     this.laneIndex = laneBase + LANE;
+  }
+
+  /** Whether this thread runs the work (Leading, or Solo). */
+  runsHere(): boolean {
+    return this.state === FlightState.Leading || this.state === FlightState.Solo;
   }
 
   /** Callers in this thread still waiting. */
@@ -79,18 +87,18 @@ export class Flight<T> implements Tracked<AnyFlight> {
   /** Whether new callers may join: false once any thread made it unjoinable (forget, clear,
    * expiry, settling). Only meaningful while the flight is Leading or Following. */
   joinable(): boolean {
-    return !isUnjoinable(this.counters, this.total - SUBSCRIBERS);
+    return !isUnjoinable(this.counters, this.base);
   }
 
   /** Whether threads other than this one wait for the outcome (read without a lock: the table
    * double-checks when settling). */
   waitedForElsewhere(): boolean {
-    return waitingThreads(this.counters, this.total - SUBSCRIBERS) !== 0;
+    return waitingThreads(this.counters, this.base) !== 0;
   }
 
   /** No caller joins it any more, in any thread (a shared table's flight). */
   close(): void {
-    markSharedUnjoinable(this.counters, this.total - SUBSCRIBERS);
+    markSharedUnjoinable(this.counters, this.base);
   }
 
   /** Leaves the table: from now on its callers (this thread's alone) are counted here. */

@@ -23,13 +23,13 @@ export class LocalTable extends Table {
     return before;
   }
 
-  /** `previous`, if any, was forgotten or cleared, or is ending: it needs no bookkeeping here. */
   countIn(flight: AnyFlight, limit: number): number {
     const before = flight.counters[flight.total];
     if (before > 0 && before < limit) flight.counters[flight.total] = before + 1;
     return before;
   }
 
+  /** `previous`, if any, was forgotten or cleared, or is ending: it needs no bookkeeping here. */
   join(key: string, _previous: AnyFlight | undefined): AnyFlight | number {
     const cell = this.free.pop() ?? this.allocated++;
     const page = this.cells.int32Page(cell);
@@ -43,7 +43,7 @@ export class LocalTable extends Table {
   /** Nobody else ever waits here: the flight just ends. */
   finish(flight: AnyFlight, _ending: Ending, _outcome: unknown): boolean {
     this.untrack(flight);
-    markUnjoinable(flight.counters, this.cells.base(flight.cell));
+    markUnjoinable(flight.counters, flight.base);
     this.free.push(flight.cell);
     return false;
   }
@@ -54,13 +54,13 @@ export class LocalTable extends Table {
   forget(key: string): boolean {
     const flight = this.flights.get(key);
     if (flight === undefined || !flight.joinable()) return false;
-    markUnjoinable(flight.counters, this.cells.base(flight.cell));
+    markUnjoinable(flight.counters, flight.base);
     this.flights.delete(key);
     return true;
   }
 
   clear(): void {
-    for (const flight of this.flights.values()) markUnjoinable(flight.counters, this.cells.base(flight.cell));
+    for (const flight of this.flights.values()) markUnjoinable(flight.counters, flight.base);
     this.flights.clear();
   }
 

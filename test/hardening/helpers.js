@@ -8,12 +8,13 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const FIXTURES = path.join(__dirname, 'fixtures');
 
 /**
- * Runs `node [nodeArgs] fixtures/<file> <scenario>`; returns its exit status, signal, output,
- * the parsed RESULT line (or undefined) and the wall time.
+ * Runs `node [nodeArgs] fixtures/<file> <scenario>` (`file` relative to fixtures/, `scenario`
+ * one argument or several); returns its exit status, signal, output, the parsed RESULT line
+ * (or undefined) and the wall time.
  */
 function runScenario(file, scenario, { timeout = 15_000, nodeArgs = [], node = process.execPath, env } = {}) {
   const started = Date.now();
-  const child = spawnSync(node, [...nodeArgs, path.join(FIXTURES, file), scenario], {
+  const child = spawnSync(node, [...nodeArgs, path.join(FIXTURES, file), ...[scenario].flat()], {
     cwd: ROOT,
     encoding: 'utf8',
     timeout,
