@@ -4,15 +4,17 @@
 export interface SingleflightOptions {
   /**
    * Most callers one flight may have, its leader included. Callers beyond it are rejected at
-   * once with TooManySubscribersError. An integer >= 1, or Infinity (the default).
+   * once with TooManySubscribersError. An integer from 1 to 2^31-1 (the shared count is a
+   * 32-bit integer), or Infinity (the default).
    */
   maxSubscribers?: number;
   /**
    * Milliseconds a flight may run. When it runs longer, all its callers are rejected with
    * FlightTimeoutError, the signal given to work is aborted, and the next caller starts a new
-   * flight. An integer from 1 to 2^31-1, or Infinity to never expire. Default 30000.
-   * Never early; an unnamed instance, which reads the clock at most once per tenth of
-   * maxDuration (100 ms at most), may expire a flight up to that much late.
+   * flight. An integer from 1 to 2^31-1 (the longest a Node timer waits), or Infinity to never
+   * expire. Default 30000. Counted from the flight's start, in every thread that waits for it;
+   * never early, and at most a tenth of maxDuration (100 ms at most) late. While a flight with a
+   * finite maxDuration has callers, it keeps its thread's event loop alive.
    */
   maxDuration?: number;
   /**
@@ -29,9 +31,9 @@ export interface SingleflightStats {
   inFlightCount: number;
   /** Callers waiting on those flights, leaders included. */
   totalSubscribers: number;
-  /** Age in ms of the oldest of those flights, or null when there is none. In an unnamed
-   * instance a flight younger than its clock period (a tenth of maxDuration, 100 ms at most)
-   * may count as 0. */
+  /** Age in ms of the oldest of those flights, or null when there is none. An unnamed
+   * instance, which reads no clock per flight, may count a flight up to a tenth of maxDuration
+   * (100 ms at most) older than it is. */
   oldestCallAge: number | null;
   /**
    * Results that could not be cloned to callers waiting in other threads (who then ran their
