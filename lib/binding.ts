@@ -1,5 +1,6 @@
 // The compiled addon, loaded once per thread, and what it offers JavaScript.
-import * as path from 'node:path';
+// From dist/ as from lib/: the locator is plain JavaScript, shipped in lib/ uncompiled.
+import { loadAddon } from '../lib/locate-addon.cjs';
 
 /** The numbers both sides agree on (src/binding/protocol.h); lib/protocol.ts checks them. */
 export interface Protocol {
@@ -75,10 +76,19 @@ export interface Binding {
   pinned: boolean;
 }
 
-const ADDON = path.join(__dirname, '..', 'build', 'Release', 'threadflight.node');
+/** Raised with kProtocolVersion in src/binding/protocol.h. */
+const EXPECTED_PROTOCOL = 4;
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-export const binding = require(ADDON) as Binding;
+/** Why an addon cannot serve this JavaScript, if it cannot. */
+function refuseStale(addon: unknown): string | undefined {
+  const version = (addon as Partial<Binding>).protocol?.version;
+  if (version === EXPECTED_PROTOCOL) return undefined;
+  return `speaks protocol ${String(version)}, this JavaScript expects ${EXPECTED_PROTOCOL} (a stale build)`;
+}
+
+const loaded = loadAddon(refuseStale);
+const ADDON = loaded.file;
+export const binding = loaded.addon as Binding;
 
 /**
  * Two installed copies of threadflight (nested node_modules, a monorepo) each load their own

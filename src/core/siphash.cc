@@ -1,7 +1,15 @@
 #include "siphash.h"
 
+#include <cstdio>
 #include <cstring>
+
+#if defined(__linux__)
+#include <unistd.h>  // getentropy
+#elif defined(__APPLE__)
+#include <sys/random.h>  // getentropy
+#else
 #include <random>
+#endif
 
 namespace threadflight {
 namespace {
@@ -45,10 +53,24 @@ inline uint64_t load_le64(const unsigned char* p) {
   return v;
 }
 
+// The seed comes from the operating system's generator. On Linux and macOS that is getentropy:
+// std::random_device would link in arc4random, which only the newest C libraries have, and a
+// prebuilt addon must load on older ones.
 SipKey draw_seed() {
+  uint64_t words[2] = {0, 0};
+#if defined(__linux__) || defined(__APPLE__)
+  if (getentropy(words, sizeof words) != 0) {
+    // Kernels without getrandom (Linux < 3.17): read the device instead.
+    if (std::FILE* device = std::fopen("/dev/urandom", "rb")) {
+      [[maybe_unused]] size_t read = std::fread(words, 1, sizeof words, device);
+      std::fclose(device);
+    }
+  }
+#else
   std::random_device rd;
-  auto draw64 = [&rd] { return (uint64_t{rd()} << 32) ^ uint64_t { rd() }; };
-  return SipKey{draw64(), draw64()};
+  for (uint64_t& word : words) word = (uint64_t{rd()} << 32) ^ uint64_t { rd() };
+#endif
+  return SipKey{words[0], words[1]};
 }
 
 }  // namespace

@@ -14,6 +14,8 @@ function secondCopy() {
   const copy = path.join(dir, 'node_modules', 'threadflight');
   fs.mkdirSync(path.join(copy, 'build', 'Release'), { recursive: true });
   fs.cpSync(path.join(ROOT, 'dist'), path.join(copy, 'dist'), { recursive: true });
+  fs.mkdirSync(path.join(copy, 'lib'));
+  fs.copyFileSync(path.join(ROOT, 'lib', 'locate-addon.cjs'), path.join(copy, 'lib', 'locate-addon.cjs'));
   fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(copy, 'package.json'));
   fs.copyFileSync(
     path.join(ROOT, 'build', 'Release', 'threadflight.node'),

@@ -1,4 +1,5 @@
 // Small helpers shared by the unit tests.
+const { loadAddon } = require('../../lib/locate-addon.cjs');
 
 /** A promise with its resolve/reject exposed, for work whose completion the test controls. */
 function deferred() {
@@ -21,7 +22,7 @@ const flushMicrotasks = () => new Promise((resolve) => setImmediate(resolve));
  * Returns the package and the counts by function name.
  */
 function loadCountingCrossings() {
-  const addon = require.resolve('../../build/Release/threadflight.node');
+  const addon = loadAddon().file; // the binary the package itself loads
   const crossings = {};
   const counted = (handle) =>
     new Proxy(handle, {

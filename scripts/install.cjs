@@ -1,0 +1,65 @@
+'use strict';
+// npm's install step for threadflight: use the prebuilt addon when one fits this machine,
+// compile only when none does (or when asked to with npm_config_build_from_source).
+// Compiling takes CMake and a C++20 compiler; everything else comes from the npm registry
+// (cmake-js, and the Node-API headers of node-api-headers: nothing is downloaded from nodejs.org).
+
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const { currentTarget, describeTarget, prebuildPath } = require('../lib/locate-addon.cjs');
+
+const PACKAGE_ROOT = path.join(__dirname, '..');
+
+/** `npm install --build-from-source` sets it to 'true'; a list of package names also counts. */
+function buildFromSourceRequested() {
+  const setting = process.env.npm_config_build_from_source ?? '';
+  return setting === 'true' || setting.split(',').includes('threadflight');
+}
+
+/** Why the prebuild for this machine cannot be used, or undefined if it loads. */
+function prebuildProblem(file) {
+  if (!fs.existsSync(file)) return 'the package has none for this platform';
+  // Loaded in a child: a binary that crashes on load must not take the install down with it.
+  const probe = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(file)})`], { encoding: 'utf8' });
+  if (probe.status === 0) return undefined;
+  return `it does not load: ${(probe.stderr || `exit ${probe.status ?? probe.signal}`).trim().split('\n')[0]}`;
+}
+
+/** A git checkout (the TypeScript sources are not in the package): prebuilds there may be older than the sources. */
+function isSourceCheckout() {
+  return fs.existsSync(path.join(PACKAGE_ROOT, 'lib', 'index.ts'));
+}
+
+function compile() {
+  const cmakeJs = path.join(path.dirname(require.resolve('cmake-js/package.json')), 'bin', 'cmake-js');
+  const run = spawnSync(process.execPath, [cmakeJs, 'compile', '--out', 'build'], {
+    cwd: PACKAGE_ROOT,
+    stdio: 'inherit',
+  });
+  return run.status === 0;
+}
+
+function main() {
+  const target = describeTarget(currentTarget());
+  if (buildFromSourceRequested() || isSourceCheckout()) {
+    const why = isSourceCheckout() ? 'a checkout of the sources' : 'npm_config_build_from_source';
+    console.log(`threadflight: compiling the addon for ${target} (${why})`);
+  } else {
+    const problem = prebuildProblem(prebuildPath());
+    if (problem === undefined) {
+      console.log(`threadflight: using the prebuilt addon for ${target}`);
+      return 0;
+    }
+    console.log(`threadflight: no usable prebuild for ${target} (${problem}); compiling the addon`);
+  }
+  if (compile()) return 0;
+  console.error(
+    `threadflight: compiling the addon for ${target} failed (the output is above). ` +
+      'It needs CMake 3.15+ and a C++20 compiler (g++ 10+ or clang 12+; Visual Studio 2022 on Windows). ' +
+      'Install them and run `npm rebuild threadflight`.',
+  );
+  return 1;
+}
+
+process.exitCode = main();
