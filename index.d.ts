@@ -24,6 +24,29 @@ export interface SingleflightOptions {
    * pair throws OptionsMismatchError. Without a name an instance shares nothing.
    */
   name?: string;
+  /**
+   * Shares flights across processes and hosts too (requires `name`): a coordinator such as
+   * `redisCoordinator()` from `threadflight/redis`. Threads of one process still coalesce in
+   * the process first; only the thread leading a key's flight here talks to the coordinator.
+   */
+  distributed?: Coordinator;
+}
+
+/** One flight of this process, as a Singleflight hands it to its `distributed` coordinator. */
+export interface DistributedFlight<T> {
+  readonly name: string;
+  readonly key: string;
+  /** The instance's maxDuration in ms (Infinity for none). */
+  readonly maxDuration: number;
+  /** The callers' work: run it at most once here, or not at all. */
+  readonly work: Work<T>;
+  /** Aborted when no caller in this process waits for the flight any more. */
+  readonly signal: AbortSignal;
+}
+
+/** Coordinates flights across processes: settles with the outcome of the one execution. */
+export interface Coordinator {
+  run<T>(flight: DistributedFlight<T>): Promise<T>;
 }
 
 export interface SingleflightStats {

@@ -10,3 +10,4 @@ export {
   FlightCapacityError,
   OptionsMismatchError,
 } from './errors';
+export type { Coordinator, DistributedFlight } from './distributed';

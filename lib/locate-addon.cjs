@@ -15,8 +15,15 @@ const PACKAGE_ROOT = path.join(__dirname, '..');
 const PREBUILDS = path.join(PACKAGE_ROOT, 'prebuilds');
 const LOCAL_BUILD = path.join(PACKAGE_ROOT, 'build', 'Release', 'threadflight.node');
 
+let libc;
+
 /** What a Linux machine's C library is: 'glibc' or 'musl' (the two ABIs prebuilds are made for). */
 function linuxLibc() {
+  libc ??= probeLibc();
+  return libc;
+}
+
+function probeLibc() {
   try {
     // ldd is a script naming its C library: the cheapest reliable probe (detect-libc's first too).
     const ldd = fs.readFileSync('/usr/bin/ldd', 'latin1');
@@ -25,6 +32,7 @@ function linuxLibc() {
   } catch {
     // no ldd (distroless images): ask the running Node.js
   }
+  if (process.report) process.report.excludeNetwork = true; // the report's slow part, not needed
   const header = process.report?.getReport().header;
   return header && 'glibcVersionRuntime' in header ? 'glibc' : 'musl';
 }
@@ -52,13 +60,15 @@ function shippedPrebuilds() {
   } catch {
     return [];
   }
-  return dirs.flatMap((dir) =>
-    fs
-      .readdirSync(path.join(PREBUILDS, dir))
-      .map((file) => /^threadflight(?:\.(\w+))?\.node$/.exec(file))
-      .filter(Boolean)
-      .map((match) => describeTarget({ dir, libc: match[1] })),
-  );
+  return dirs
+    .filter((dir) => fs.statSync(path.join(PREBUILDS, dir)).isDirectory())
+    .flatMap((dir) =>
+      fs
+        .readdirSync(path.join(PREBUILDS, dir))
+        .map((file) => /^threadflight(?:\.(\w+))?\.node$/.exec(file))
+        .filter(Boolean)
+        .map((match) => describeTarget({ dir, libc: match[1] })),
+    );
 }
 
 /** The places tried, in order. */

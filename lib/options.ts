@@ -1,11 +1,13 @@
 // What callers pass in, validated where it enters: constructor options once (so the hot path
 // never re-checks them), and each call's options. Bad input is a TypeError or RangeError naming
 // the option, thrown at the call site.
+import { isCoordinator, type Coordinator } from './distributed';
 
 export interface SingleflightOptions {
   maxSubscribers?: number;
   maxDuration?: number;
   name?: string;
+  distributed?: Coordinator;
 }
 
 export interface ResolvedOptions {
@@ -14,6 +16,7 @@ export interface ResolvedOptions {
   /** Milliseconds; Infinity disables expiry. */
   maxDuration: number;
   name: string | undefined;
+  distributed: Coordinator | undefined;
 }
 
 export const DEFAULT_MAX_DURATION = 30_000;
@@ -27,7 +30,7 @@ export const MAX_NAME_LENGTH = 256;
 /** Longest key accepted, in UTF-16 code units. */
 export const MAX_KEY_LENGTH = 65_536;
 
-const KNOWN = new Set(['maxSubscribers', 'maxDuration', 'name']);
+const KNOWN = new Set(['maxSubscribers', 'maxDuration', 'name', 'distributed']);
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return `a string (${JSON.stringify(value.slice(0, 40))})`;
@@ -51,7 +54,12 @@ function checkCount(value: unknown, option: string, limit: number): number {
 
 export function resolveOptions(options: unknown): ResolvedOptions {
   if (options === undefined) {
-    return { maxSubscribers: MAX_SUBSCRIBERS_LIMIT, maxDuration: DEFAULT_MAX_DURATION, name: undefined };
+    return {
+      maxSubscribers: MAX_SUBSCRIBERS_LIMIT,
+      maxDuration: DEFAULT_MAX_DURATION,
+      name: undefined,
+      distributed: undefined,
+    };
   }
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new TypeError(`Singleflight options must be an object, received ${describe(options)}`);
@@ -59,7 +67,9 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   const given = options as Record<string, unknown>;
   for (const option of Object.keys(given)) {
     if (!KNOWN.has(option)) {
-      throw new TypeError(`Unknown Singleflight option "${option}" (known options: maxSubscribers, maxDuration, name)`);
+      throw new TypeError(
+        `Unknown Singleflight option "${option}" (known options: maxSubscribers, maxDuration, name, distributed)`,
+      );
     }
   }
 
@@ -85,10 +95,27 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     name = given.name;
   }
 
+  let distributed: Coordinator | undefined;
+  if (given.distributed !== undefined) {
+    if (!isCoordinator(given.distributed)) {
+      throw new TypeError(
+        'Singleflight option "distributed" must be a coordinator (an object with a run method, ' +
+          `e.g. redisCoordinator() from threadflight/redis), received ${describe(given.distributed)}`,
+      );
+    }
+    if (name === undefined) {
+      throw new TypeError(
+        'Singleflight option "distributed" needs a "name": processes share the flights of instances with the same name',
+      );
+    }
+    distributed = given.distributed;
+  }
+
   return {
     maxSubscribers: maxSubscribers === Infinity ? UNLIMITED_SUBSCRIBERS : maxSubscribers,
     maxDuration,
     name,
+    distributed,
   };
 }
 

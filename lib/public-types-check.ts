@@ -2,6 +2,8 @@
 // index.d.ts: a mismatch fails `tsc`. Emits nothing of use at run time.
 import type * as Public from '../index';
 import type * as Impl from './index';
+import type * as PublicRedis from '../redis';
+import type * as ImplRedis from './redis/index';
 
 type Assert<T extends true> = T;
 type Extends<A, B> = [A] extends [B] ? true : false;
@@ -46,4 +48,10 @@ export type Checks = [
   >,
   Assert<Extends<InstanceType<typeof Impl.FlightTimeoutError>, Impl.ThreadflightError>>,
   Assert<Extends<Public.CallOptions, Impl.CallOptions>>,
+  Assert<Extends<Impl.Coordinator, Public.Coordinator>>,
+  Assert<Extends<Public.Coordinator, Impl.Coordinator>>,
+  Assert<Extends<ReturnType<typeof ImplRedis.redisCoordinator>, PublicRedis.RedisCoordinator>>,
+  Assert<Extends<PublicRedis.RedisCoordinatorOptions, ImplRedis.RedisCoordinatorOptions>>,
+  Assert<Extends<ImplRedis.CoordinatorStats, PublicRedis.CoordinatorStats>>,
+  Assert<Extends<PublicRedis.RedisAdapter, ImplRedis.RedisAdapter>>,
 ];

@@ -1,6 +1,7 @@
 // Singleflight: the public coalescing API. Instances are thin: what they coalesce lives in a
 // Coalescer, shared by every instance of the same name in this thread.
 import { Coalescer } from './coalescer';
+import type { Coordinator } from './distributed';
 import { OptionsMismatchError } from './errors';
 import type { Work } from './flight';
 import {
@@ -57,9 +58,12 @@ function coalescerFor(options: ResolvedOptions): Coalescer {
 
 export class Singleflight {
   private readonly coalescer: Coalescer;
+  private readonly distributed: Coordinator | undefined;
 
   constructor(options?: SingleflightOptions) {
-    this.coalescer = coalescerFor(resolveOptions(options));
+    const resolved = resolveOptions(options);
+    this.coalescer = coalescerFor(resolved);
+    this.distributed = resolved.distributed;
   }
 
   /** The name given at construction, if any. */
@@ -83,17 +87,24 @@ export class Singleflight {
    */
   execute<T>(key: string, work: Work<T>, options?: CallOptions): Promise<T> {
     checkCall(key, work);
-    if (options === undefined) return this.coalescer.execute(key, work);
+    const run = this.distributed === undefined ? work : this.acrossProcesses(key, work);
+    if (options === undefined) return this.coalescer.execute(key, run);
     const signal = callSignal(options);
-    return signal === undefined
-      ? this.coalescer.execute(key, work)
-      : this.coalescer.executeWithSignal(key, work, signal);
+    return signal === undefined ? this.coalescer.execute(key, run) : this.coalescer.executeWithSignal(key, run, signal);
   }
 
   /** Like execute(), and tells whether the value was delivered to more than one caller. */
   do<T>(key: string, work: Work<T>, options?: CallOptions): Promise<{ value: T; shared: boolean }> {
     checkCall(key, work);
-    return this.coalescer.do(key, work, options === undefined ? undefined : callSignal(options));
+    const run = this.distributed === undefined ? work : this.acrossProcesses(key, work);
+    return this.coalescer.do(key, run, options === undefined ? undefined : callSignal(options));
+  }
+
+  /** The work this process's flight runs when a coordinator shares flights across processes. */
+  private acrossProcesses<T>(key: string, work: Work<T>): Work<T> {
+    const coordinator = this.distributed as Coordinator;
+    const { name, maxDuration } = this.coalescer as { name: string; maxDuration: number };
+    return (signal) => coordinator.run({ name, key, maxDuration, work, signal });
   }
 
   /**

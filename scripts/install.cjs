@@ -11,7 +11,7 @@ const { currentTarget, describeTarget, prebuildPath } = require('../lib/locate-a
 
 const PACKAGE_ROOT = path.join(__dirname, '..');
 
-/** `npm install --build-from-source` sets it to 'true'; a list of package names also counts. */
+/** 'true' forces a compile (as for prebuild-install and node-gyp-build); so does a list naming threadflight. */
 function buildFromSourceRequested() {
   const setting = process.env.npm_config_build_from_source ?? '';
   return setting === 'true' || setting.split(',').includes('threadflight');
@@ -21,9 +21,11 @@ function buildFromSourceRequested() {
 function prebuildProblem(file) {
   if (!fs.existsSync(file)) return 'the package has none for this platform';
   // Loaded in a child: a binary that crashes on load must not take the install down with it.
-  const probe = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(file)})`], { encoding: 'utf8' });
+  const load = `try { require(${JSON.stringify(file)}) } catch (e) { console.error(e.message); process.exit(1) }`;
+  const probe = spawnSync(process.execPath, ['-e', load], { encoding: 'utf8' });
   if (probe.status === 0) return undefined;
-  return `it does not load: ${(probe.stderr || `exit ${probe.status ?? probe.signal}`).trim().split('\n')[0]}`;
+  const said = probe.stderr.trim().split('\n')[0];
+  return `it does not load: ${said || `exit ${probe.status ?? probe.signal}`}`;
 }
 
 /** A git checkout (the TypeScript sources are not in the package): prebuilds there may be older than the sources. */
@@ -32,7 +34,13 @@ function isSourceCheckout() {
 }
 
 function compile() {
-  const cmakeJs = path.join(path.dirname(require.resolve('cmake-js/package.json')), 'bin', 'cmake-js');
+  let cmakeJs;
+  try {
+    cmakeJs = path.join(path.dirname(require.resolve('cmake-js/package.json')), 'bin', 'cmake-js');
+  } catch {
+    console.error('threadflight: cmake-js, which compiles the addon, is not installed (npm install cmake-js)');
+    return false;
+  }
   const run = spawnSync(process.execPath, [cmakeJs, 'compile', '--out', 'build'], {
     cwd: PACKAGE_ROOT,
     stdio: 'inherit',
@@ -48,6 +56,8 @@ function main() {
   } else {
     const problem = prebuildProblem(prebuildPath());
     if (problem === undefined) {
+      // A build left by an earlier install would be loaded first (see locate-addon.cjs).
+      fs.rmSync(path.join(PACKAGE_ROOT, 'build'), { recursive: true, force: true });
       console.log(`threadflight: using the prebuilt addon for ${target}`);
       return 0;
     }

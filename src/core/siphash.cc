@@ -1,5 +1,6 @@
 #include "siphash.h"
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 
@@ -59,12 +60,19 @@ inline uint64_t load_le64(const unsigned char* p) {
 SipKey draw_seed() {
   uint64_t words[2] = {0, 0};
 #if defined(__linux__) || defined(__APPLE__)
-  if (getentropy(words, sizeof words) != 0) {
+  bool drawn = getentropy(words, sizeof words) == 0;
+  if (!drawn) {
     // Kernels without getrandom (Linux < 3.17): read the device instead.
     if (std::FILE* device = std::fopen("/dev/urandom", "rb")) {
-      [[maybe_unused]] size_t read = std::fread(words, 1, sizeof words, device);
+      drawn = std::fread(words, 1, sizeof words, device) == sizeof words;
       std::fclose(device);
     }
+  }
+  if (!drawn) {
+    // No entropy source at all: a seed no other process shares is still better than none.
+    const auto now = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+    words[0] ^= now ^ reinterpret_cast<uintptr_t>(&words);
+    words[1] ^= rotl(now, 29) ^ reinterpret_cast<uintptr_t>(&draw_seed);
   }
 #else
   std::random_device rd;

@@ -287,7 +287,11 @@ function typeCheck(block) {
         skipLibCheck: true,
         // 'threadflight' is this package's index.d.ts
         baseUrl: '.',
-        paths: { threadflight: [path.join(root, 'index.d.ts')] },
+        paths: {
+          threadflight: [path.join(root, 'index.d.ts')],
+          'threadflight/redis': [path.join(root, 'redis.d.ts')],
+          ioredis: [path.join(root, 'node_modules', 'ioredis')],
+        },
       },
       files: ['block.ts'],
     }),

@@ -23,6 +23,8 @@ describe('the packed tarball', () => {
         'CHANGELOG.md',
         'index.d.ts',
         'index.d.mts',
+        'redis.d.ts',
+        'dist/redis/index.js',
         'dist/index.js',
         'lib/index.mjs',
         'lib/locate-addon.cjs',
@@ -39,13 +41,14 @@ describe('the packed tarball', () => {
 
   test('carries nothing else: no tests, benchmarks, examples, build trees or stray files', () => {
     const shipped =
-      /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|index\.d\.m?ts|CMakeLists\.txt|lib\/index\.mjs|lib\/locate-addon\.cjs|scripts\/install\.cjs|dist\/[\w-]+\.js|src\/(core|binding)\/[\w]+\.(cc|h)|prebuilds\/[\w-]+\/threadflight(\.\w+)?\.node)$/;
+      /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|index\.d\.m?ts|redis\.d\.ts|CMakeLists\.txt|lib\/index\.mjs|lib\/locate-addon\.cjs|scripts\/install\.cjs|dist\/(redis\/)?[\w-]+\.js|src\/(core|binding)\/[\w]+\.(cc|h)|prebuilds\/[\w-]+\/threadflight(\.\w+)?\.node)$/;
     expect(files.filter((file) => !shipped.test(file))).toEqual([]);
   });
 
   test('dist/ is exactly the compiled lib/: no module left over from an older layout', () => {
     const sources = fs
-      .readdirSync(path.join(root, 'lib'))
+      .readdirSync(path.join(root, 'lib'), { recursive: true })
+      .map((file) => file.split(path.sep).join('/'))
       .filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts') && file !== 'public-types-check.ts')
       .map((file) => `dist/${file.replace(/\.ts$/, '.js')}`);
     expect(files.filter((file) => file.startsWith('dist/')).sort()).toEqual(sources.sort());

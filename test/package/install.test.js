@@ -131,10 +131,12 @@ onLinuxX64('with build tools', () => {
   test('a prebuild that does not load makes the install compile', () => {
     const app = emptyApp('broken-prebuild');
     expect(installTarball(app, { flags: ['--ignore-scripts'] }).status).toBe(0);
-    fs.writeFileSync(path.join(app, PREBUILD), 'not a shared object');
+    fs.writeFileSync(path.join(app, PREBUILD), 'not a shared object\n'.repeat(256));
     const rebuild = run(npm, ['rebuild', '--foreground-scripts', 'threadflight'], { cwd: app });
     expect(rebuild.status).toBe(0);
-    expect(rebuild.output).toMatch(/no usable prebuild for linux-x64 \(glibc\) \(it does not load: .*\); compiling/);
+    expect(rebuild.output).toMatch(
+      /no usable prebuild for linux-x64 \(glibc\) \(it does not load: .*invalid ELF header\); compiling/,
+    );
     const checked = checkApp(app);
     expectWorking(checked);
     expect(checked.report.addon).toEqual([fs.realpathSync(path.join(app, LOCAL_BUILD))]);

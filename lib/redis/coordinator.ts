@@ -1,0 +1,598 @@
+// One execution per key across processes and hosts, through Redis. Redis holds, per flight, a
+// lease naming the process that runs the work; the others subscribe to the flight's channel,
+// then look, and wait for the record the leader publishes. Redis is an efficiency lock here, not
+// a correctness one: whatever goes wrong with it (down, slow, failed over, a lease lost), each
+// process falls back to running its own work, and no caller is ever left waiting on Redis.
+import { createHash, randomBytes } from 'node:crypto';
+import type { Coordinator, DistributedFlight } from '../distributed';
+import { FlightTimeoutError } from '../errors';
+import type { RedisAdapter } from './adapter';
+import { Kind, type Outcome, type Records } from './record';
+import { ABANDON, LOOK, RELEASE, RENEW, SETTLE, UNWAIT, type Script } from './scripts';
+
+export interface CoordinatorSettings {
+  adapter: RedisAdapter;
+  records: Records;
+  prefix: string;
+  leaseMs: number;
+  resultTtlMs: number;
+  commandTimeoutMs: number;
+  retryAfterMs: number;
+  /** Called by close(), after the coordinator stopped listening. */
+  onClose: () => Promise<void>;
+}
+
+/** What this process's coordinator did, since it was made. */
+export interface CoordinatorStats {
+  /** Flights whose work ran here, holding the lease (takeovers included). */
+  led: number;
+  /** Flights whose outcome came from another process. */
+  received: number;
+  /** Flights taken over from a leader whose lease lapsed. */
+  tookOver: number;
+  /** Flights whose work ran here without coordination, because Redis could not be used. */
+  ranLocally: number;
+  /** Outcomes that could not be published (codec failure, too large): waiters ran their own work. */
+  unsendable: number;
+  /** Records refused here (not signed with the secret, unreadable): this process ran its own work. */
+  refused: number;
+  /** Leases found taken over while the work was still running here. */
+  lostLeases: number;
+  /** Redis commands that failed or timed out. */
+  redisErrors: number;
+}
+
+type Warning = 'THREADFLIGHT_REDIS_UNAVAILABLE' | 'THREADFLIGHT_REDIS_UNSENDABLE' | 'THREADFLIGHT_REDIS_REFUSED';
+
+/** How long after a lease's expiry a waiter looks again: the leader's renewal may be in transit. */
+const LOOK_AGAIN_SLACK_MS = 25;
+
+class TimeoutError extends Error {}
+
+export class RedisCoordinator implements Coordinator {
+  private readonly counts: CoordinatorStats = {
+    led: 0,
+    received: 0,
+    tookOver: 0,
+    ranLocally: 0,
+    unsendable: 0,
+    refused: 0,
+    lostLeases: 0,
+    redisErrors: 0,
+  };
+  private readonly warned = new Set<string>();
+  private readonly channels: Channels;
+  /** Until when (Date.now()) Redis is not tried after a failure. */
+  private pausedUntil = 0;
+  private readonly pending = new Set<Promise<void>>();
+  private readonly leading = new Set<{ renew(): Promise<void> }>();
+  private renewTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(readonly settings: CoordinatorSettings) {
+    this.channels = new Channels(settings.adapter);
+  }
+
+  run<T>(flight: DistributedFlight<T>): Promise<T> {
+    if (this.closed || Date.now() < this.pausedUntil) return this.runLocally(flight);
+    return new FlightRun(this, flight).start();
+  }
+
+  stats(): CoordinatorStats {
+    return { ...this.counts };
+  }
+
+  /** Stops using Redis (flights run locally from now on) and closes what the coordinator opened. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // Commands already sent (a lease given up as its callers left, a record being published)
+    // finish first, with whatever they set off.
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    await this.channels.close();
+    await this.settings.onClose();
+  }
+
+  // --- used by FlightRun --------------------------------------------------------------------
+
+  /** Adds or removes a leading run from the renewal tick: one timer for all leases held here. */
+  renewing(run: { renew(): Promise<void> }, on: boolean): void {
+    if (on) this.leading.add(run);
+    else this.leading.delete(run);
+    if (this.leading.size > 0 && this.renewTimer === undefined) {
+      this.renewTimer = setInterval(
+        () => {
+          for (const leading of this.leading) void leading.renew();
+        },
+        Math.max(1, Math.floor(this.settings.leaseMs / 3)),
+      );
+      this.renewTimer.unref();
+    } else if (this.leading.size === 0 && this.renewTimer !== undefined) {
+      clearInterval(this.renewTimer);
+      this.renewTimer = undefined;
+    }
+  }
+
+  /** Runs a script with the command timeout; a failure pauses coordination for retryAfterMs. */
+  command(script: Script, keys: string[], args: Array<string | Buffer>): Promise<unknown> {
+    const sent = withTimeout(this.settings.adapter.runScript(script, keys, args), this.settings.commandTimeoutMs);
+    const tracked: Promise<void> = sent.then(
+      () => {
+        this.pending.delete(tracked);
+      },
+      (error: unknown) => {
+        this.pending.delete(tracked);
+        this.failed(error);
+      },
+    );
+    this.pending.add(tracked);
+    return sent;
+  }
+
+  failed(error: unknown): void {
+    this.counts.redisErrors += 1;
+    this.pausedUntil = Date.now() + this.settings.retryAfterMs;
+    const why =
+      error instanceof TimeoutError ? `no reply within ${this.settings.commandTimeoutMs} ms` : describe(error);
+    this.warnOnce(
+      'THREADFLIGHT_REDIS_UNAVAILABLE',
+      '',
+      `threadflight/redis: Redis cannot be used (${why}); each process runs its own work until it can ` +
+        `(tried again after ${this.settings.retryAfterMs} ms). stats().redisErrors counts the failures.`,
+    );
+  }
+
+  count(what: keyof CoordinatorStats): void {
+    this.counts[what] += 1;
+  }
+
+  warnOnce(code: Warning, name: string, message: string): void {
+    const id = `${code}\0${name}`;
+    if (this.warned.has(id)) return;
+    this.warned.add(id);
+    process.emitWarning(message, { code, type: 'ThreadflightWarning' });
+  }
+
+  listen(channel: string, listener: (message: Buffer) => void): Promise<void> {
+    return withTimeout(this.channels.listen(channel, listener), this.settings.commandTimeoutMs).catch(
+      (error: unknown) => {
+        this.channels.unlisten(channel, listener);
+        this.failed(error);
+        throw error;
+      },
+    );
+  }
+
+  unlisten(channel: string, listener: (message: Buffer) => void): void {
+    this.channels.unlisten(channel, listener);
+  }
+
+  runLocally<T>(flight: DistributedFlight<T>): Promise<T> {
+    this.counts.ranLocally += 1;
+    return new Promise<T>((resolve) => resolve(flight.work(flight.signal)));
+  }
+}
+
+/** The keys of one flight: one hash tag (one Cluster slot); no user data in the names. */
+class FlightKeys {
+  readonly lease: string;
+  readonly waiters: string;
+  readonly channel: string;
+  private readonly base: string;
+
+  constructor(prefix: string, name: string, key: string) {
+    const digest = createHash('sha256').update(`${name.length}:${name}:`).update(key).digest('base64url');
+    this.base = `${prefix}:tf:{${digest}}`;
+    this.lease = `${this.base}:lease`;
+    this.waiters = `${this.base}:waiters`;
+    this.channel = this.base;
+  }
+
+  done(token: string): string {
+    return `${this.base}:done:${token}`;
+  }
+}
+
+/** The flight this process waits for: its token and its start (server time, ms). */
+interface Awaited {
+  token: string;
+  start: number;
+}
+
+type LookReply =
+  | { kind: 'done'; record: Buffer }
+  | { kind: 'lead' | 'expired'; start: number; now: number }
+  | { kind: 'wait'; token: string; start: number; pttl: number; now: number };
+
+const enum Phase {
+  Looking,
+  Waiting,
+  Leading,
+  Settled,
+}
+
+/** This process's part in one flight: look, then lead or wait, until it settles once. */
+class FlightRun<T> {
+  private readonly keys: FlightKeys;
+  private readonly token = randomBytes(12).toString('base64url');
+  private readonly waiterId = randomBytes(12).toString('base64url');
+  private phase = Phase.Looking;
+  private awaited: Awaited | undefined;
+  private listening = false;
+  private lookTimer: NodeJS.Timeout | undefined;
+  private deadlineTimer: NodeJS.Timeout | undefined;
+  /** The lease's deadline (server ms; 0: none), while this run leads. */
+  private deadline = 0;
+  private lostLease = false;
+  private work: AbortController | undefined;
+  private abandonedHere = false;
+  private readonly early: Buffer[] = [];
+  private resolve!: (value: T) => void;
+  private reject!: (error: unknown) => void;
+  private readonly onMessage = (message: Buffer) => this.received(message);
+  private readonly onAbort = () => this.abandon();
+
+  constructor(
+    private readonly coordinator: RedisCoordinator,
+    private readonly flight: DistributedFlight<T>,
+  ) {
+    this.keys = new FlightKeys(coordinator.settings.prefix, flight.name, flight.key);
+  }
+
+  start(): Promise<T> {
+    const settled = new Promise<T>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    if (this.flight.signal.aborted) {
+      this.reject(this.flight.signal.reason);
+      return settled;
+    }
+    this.flight.signal.addEventListener('abort', this.onAbort, { once: true });
+    void this.firstLook();
+    return settled;
+  }
+
+  // --- looking ------------------------------------------------------------------------------
+
+  private async firstLook(): Promise<void> {
+    const reply = await this.look(undefined);
+    if (reply === undefined || this.cameTooLate(reply)) return;
+    if (reply.kind !== 'wait') return this.follow(reply);
+    // Someone leads: listen first, then look again, so that no publication can fall between.
+    this.listening = true;
+    try {
+      await this.coordinator.listen(this.keys.channel, this.onMessage);
+    } catch {
+      this.listening = false;
+      return this.fallBack();
+    }
+    if (this.phase === Phase.Settled) return this.cleanUp();
+    this.awaited = { token: reply.token, start: reply.start };
+    const again = await this.look(this.awaited);
+    if (again !== undefined && !this.cameTooLate(again)) this.follow(again);
+  }
+
+  /** The run settled (its callers left) while LOOK was on its way: undo what LOOK did. */
+  private cameTooLate(reply: LookReply): boolean {
+    if (this.phase !== Phase.Settled) return false;
+    if (reply.kind === 'lead') this.coordinator.command(RELEASE, [this.keys.lease], [this.token]).catch(() => {});
+    if (reply.kind === 'wait') this.coordinator.command(UNWAIT, [this.keys.waiters], [this.waiterId]).catch(() => {});
+    return true;
+  }
+
+  /** Runs LOOK; undefined if Redis failed (the run then fell back). */
+  private async look(awaited: Awaited | undefined): Promise<LookReply | undefined> {
+    const settings = this.coordinator.settings;
+    const maxDuration = this.flight.maxDuration === Infinity ? 0 : this.flight.maxDuration;
+    let raw: unknown;
+    try {
+      raw = await this.coordinator.command(
+        LOOK,
+        [this.keys.lease, this.keys.waiters, this.keys.done(awaited?.token ?? '')],
+        [
+          this.token,
+          String(settings.leaseMs),
+          String(maxDuration),
+          this.waiterId,
+          awaited === undefined ? '' : String(awaited.start),
+          String(settings.leaseMs * 2),
+        ],
+      );
+    } catch {
+      this.fallBack();
+      return undefined;
+    }
+    return parseLook(raw);
+  }
+
+  private follow(reply: LookReply): void {
+    switch (reply.kind) {
+      case 'done':
+        return this.deliver(reply.record);
+      case 'expired':
+        return this.settle(false, new FlightTimeoutError(this.flight.key, this.flight.maxDuration));
+      case 'lead':
+        if (this.awaited !== undefined) this.coordinator.count('tookOver');
+        return this.lead(reply.start, reply.now);
+      case 'wait':
+        return this.wait(reply);
+    }
+  }
+
+  // --- waiting ------------------------------------------------------------------------------
+
+  private wait(reply: Extract<LookReply, { kind: 'wait' }>): void {
+    this.phase = Phase.Waiting;
+    this.awaited = { token: reply.token, start: reply.start };
+    this.armDeadline(reply.start, reply.now);
+    clearTimeout(this.lookTimer);
+    // When the lease would lapse, look again: the leader may have settled unheard, died, or
+    // renewed; a lapsed lease is then taken over by exactly one waiter.
+    this.lookTimer = setTimeout(() => void this.lookAgain(), Math.max(reply.pttl, 0) + LOOK_AGAIN_SLACK_MS);
+    const early = this.early.splice(0);
+    for (const message of early) if (this.phase === Phase.Waiting) this.deliver(message, true);
+  }
+
+  private async lookAgain(): Promise<void> {
+    if (this.phase !== Phase.Waiting) return;
+    const reply = await this.look(this.awaited);
+    if (reply !== undefined && !this.cameTooLate(reply)) this.follow(reply);
+  }
+
+  private received(message: Buffer): void {
+    // Heard before LOOK's reply came back (another connection): kept until it has.
+    if (this.phase === Phase.Looking) this.early.push(message);
+    else if (this.phase === Phase.Waiting) this.deliver(message, true);
+  }
+
+  /** Delivers a record of the awaited flight; a record of another flight is ignored when heard
+   * on the channel (it is an older or newer flight's). */
+  private deliver(record: Buffer, heard = false): void {
+    const { name, key } = this.flight;
+    const decoded = this.coordinator.settings.records.decode({ name, key, token: this.awaited?.token ?? '' }, record);
+    if ('refused' in decoded) {
+      if (heard && decoded.refused === 'the record is for another flight') return;
+      this.coordinator.count('refused');
+      this.coordinator.warnOnce(
+        'THREADFLIGHT_REDIS_REFUSED',
+        name,
+        `threadflight/redis: a record for "${name}" was refused (${decoded.refused}); this process runs ` +
+          'its own work instead. stats().refused counts these. This warning is shown once per name.',
+      );
+      return this.fallBack();
+    }
+    if (decoded.kind === Kind.Unsendable) return this.fallBack();
+    this.coordinator.count('received');
+    this.settle(decoded.kind === Kind.Value, decoded.outcome);
+  }
+
+  // --- leading ------------------------------------------------------------------------------
+
+  private lead(start: number, now: number): void {
+    this.phase = Phase.Leading;
+    this.coordinator.count('led');
+    this.stopListening();
+    clearTimeout(this.lookTimer);
+    this.armDeadline(start, now);
+    const deadline = this.flight.maxDuration === Infinity ? 0 : start + this.flight.maxDuration;
+    const controller = (this.work = new AbortController());
+    this.deadline = deadline;
+    this.coordinator.renewing(this, true);
+    new Promise<T>((resolve) => resolve(this.flight.work(controller.signal))).then(
+      (value) => this.publish({ kind: Kind.Value, value }),
+      (error: unknown) => this.publish({ kind: Kind.Error, error }),
+    );
+  }
+
+  /** Keeps the lease while the work runs; lets the work go when no caller anywhere waits. */
+  async renew(): Promise<void> {
+    const deadline = this.deadline;
+    let waiting: number;
+    try {
+      waiting = Number(
+        await this.coordinator.command(
+          RENEW,
+          [this.keys.lease, this.keys.waiters],
+          [this.token, String(this.coordinator.settings.leaseMs), String(deadline)],
+        ),
+      );
+    } catch {
+      return; // counted; the lease may lapse and be taken over, which is the safe outcome
+    }
+    if (this.phase !== Phase.Leading) return;
+    if (waiting < 0) {
+      if (this.lostLease) return;
+      this.lostLease = true;
+      this.coordinator.count('lostLeases');
+      this.coordinator.renewing(this, false);
+      return; // finish for this process's callers; SETTLE will not publish over a newer flight
+    }
+    if (this.abandonedHere && waiting === 0) this.abandonIfAlone();
+  }
+
+  private publish(outcome: Outcome): void {
+    this.coordinator.renewing(this, false);
+    if (this.phase !== Phase.Leading) return;
+    const { name, key } = this.flight;
+    const { record, problem } = this.coordinator.settings.records.encode({ name, key, token: this.token }, outcome);
+    if (problem !== undefined) {
+      this.coordinator.count('unsendable');
+      this.coordinator.warnOnce(
+        'THREADFLIGHT_REDIS_UNSENDABLE',
+        name,
+        `threadflight/redis: an outcome for "${name}" cannot be sent to other processes (${problem}); ` +
+          'they run their own work instead. stats().unsendable counts these. This warning is shown once per name.',
+      );
+    }
+    // Sent before this process's callers are answered, not awaited: a next flight of the key
+    // from here goes out on the same connection after it, so it finds this one settled. A
+    // failure is counted (waiters then find the lease lapsed and take over); close() waits.
+    this.coordinator
+      .command(
+        SETTLE,
+        [this.keys.lease, this.keys.done(this.token), this.keys.waiters],
+        [this.token, record, String(this.coordinator.settings.resultTtlMs), this.keys.channel],
+      )
+      .catch(() => {});
+    if (outcome.kind === Kind.Value) this.settle(true, outcome.value);
+    else this.settle(false, outcome.error);
+  }
+
+  // --- leaving ------------------------------------------------------------------------------
+
+  /** No caller in this process waits any more. */
+  private abandon(): void {
+    if (this.phase === Phase.Settled) return;
+    if (this.phase !== Phase.Leading) {
+      if (this.phase === Phase.Waiting) {
+        this.coordinator.command(UNWAIT, [this.keys.waiters], [this.waiterId]).catch(() => {});
+      }
+      return this.settle(false, this.flight.signal.reason);
+    }
+    // The work may still serve other processes: let it go only when none waits for it.
+    this.abandonedHere = true;
+    this.abandonIfAlone();
+  }
+
+  /** Gives the lease and the work up, atomically, unless another process waits for them. */
+  private abandonIfAlone(): void {
+    this.coordinator.command(ABANDON, [this.keys.lease, this.keys.waiters], [this.token]).then(
+      (waiting) => {
+        if (Number(waiting) <= 0) this.giveUp();
+      },
+      () => this.giveUp(),
+    );
+  }
+
+  private giveUp(): void {
+    if (this.phase !== Phase.Leading) return;
+    this.work?.abort(this.flight.signal.reason);
+    this.settle(false, this.flight.signal.reason);
+  }
+
+  // --- ending -------------------------------------------------------------------------------
+
+  /** Redis cannot be used for this flight (or its record cannot): the work runs here. */
+  private fallBack(): void {
+    if (this.phase === Phase.Settled || this.phase === Phase.Leading) return;
+    this.cleanUp();
+    this.phase = Phase.Settled;
+    this.coordinator.runLocally(this.flight).then(this.resolve, this.reject);
+  }
+
+  private settle(ok: boolean, outcome: unknown): void {
+    if (this.phase === Phase.Settled) return;
+    this.phase = Phase.Settled;
+    this.cleanUp();
+    if (ok) this.resolve(outcome as T);
+    else this.reject(outcome);
+  }
+
+  private cleanUp(): void {
+    clearTimeout(this.lookTimer);
+    clearTimeout(this.deadlineTimer);
+    this.coordinator.renewing(this, false);
+    this.flight.signal.removeEventListener('abort', this.onAbort);
+    this.stopListening();
+  }
+
+  private stopListening(): void {
+    if (!this.listening) return;
+    this.listening = false;
+    this.coordinator.unlisten(this.keys.channel, this.onMessage);
+  }
+
+  /** One deadline for the flight in every process: its start, on the server's clock. */
+  private armDeadline(start: number, now: number): void {
+    if (this.flight.maxDuration === Infinity || this.deadlineTimer !== undefined) return;
+    const left = Math.max(0, start + this.flight.maxDuration - now);
+    this.deadlineTimer = setTimeout(() => {
+      this.work?.abort(new FlightTimeoutError(this.flight.key, this.flight.maxDuration));
+      this.settle(false, new FlightTimeoutError(this.flight.key, this.flight.maxDuration));
+    }, left);
+  }
+}
+
+function parseLook(raw: unknown): LookReply {
+  const reply = raw as Buffer[];
+  const kind = String(reply[0]);
+  if (kind === 'done') return { kind, record: reply[1] };
+  if (kind === 'wait') {
+    const lease = String(reply[1]);
+    const space = lease.indexOf(' ');
+    return {
+      kind,
+      token: lease.slice(0, space),
+      start: Number(lease.slice(space + 1)),
+      pttl: Number(String(reply[2])),
+      now: Number(String(reply[3])),
+    };
+  }
+  if (kind === 'lead' || kind === 'expired') {
+    return { kind, start: Number(String(reply[1])), now: Number(String(reply[2])) };
+  }
+  throw new Error(`unexpected reply to LOOK: ${kind}`);
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new TimeoutError(`no reply within ${ms} ms`)), ms);
+    timer.unref();
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+/** Channel subscriptions shared by the flights of one coordinator, counted per channel. */
+class Channels {
+  private readonly listeners = new Map<string, Set<(message: Buffer) => void>>();
+  private readonly subscribed = new Map<string, Promise<void>>();
+
+  constructor(private readonly adapter: RedisAdapter) {
+    adapter.onMessage((channel, message) => {
+      for (const listener of this.listeners.get(channel) ?? []) listener(message);
+    });
+  }
+
+  listen(channel: string, listener: (message: Buffer) => void): Promise<void> {
+    let listeners = this.listeners.get(channel);
+    if (listeners === undefined) {
+      listeners = new Set();
+      this.listeners.set(channel, listeners);
+      const subscribed = this.adapter.subscribe(channel);
+      subscribed.catch(() => {}); // its listeners hear of a failure; with none left, nobody need
+      this.subscribed.set(channel, subscribed);
+    }
+    listeners.add(listener);
+    return this.subscribed.get(channel) as Promise<void>;
+  }
+
+  unlisten(channel: string, listener: (message: Buffer) => void): void {
+    const listeners = this.listeners.get(channel);
+    if (listeners === undefined || !listeners.delete(listener) || listeners.size > 0) return;
+    this.listeners.delete(channel);
+    this.subscribed.delete(channel);
+    this.adapter.unsubscribe(channel).catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    const channels = [...this.listeners.keys()];
+    this.listeners.clear();
+    this.subscribed.clear();
+    await Promise.allSettled(channels.map((channel) => this.adapter.unsubscribe(channel)));
+  }
+}

@@ -1,0 +1,142 @@
+// The Lua scripts of the flight protocol. Each runs atomically on the server, so "look, then
+// lead or wait" and "publish only if the lease is still mine" cannot interleave with another
+// process. All keys of a flight share one hash tag, so the scripts also run on Redis Cluster.
+//
+// Keys of one flight (see keys.ts): `lease` holds "<token> <start ms>" with a PX expiry (the
+// lease); `done:<token>` holds a settled flight's record for late readers; `waiters` is a
+// sorted set of waiting processes scored by when their registration lapses.
+import { createHash } from 'node:crypto';
+
+export interface Script {
+  readonly name: string;
+  readonly source: string;
+  readonly sha1: string;
+}
+
+function script(name: string, source: string): Script {
+  return { name, source, sha1: createHash('sha1').update(source).digest('hex') };
+}
+
+/** The server's clock, in ms: every deadline of a flight is read from it, never from a host's. */
+const NOW = `
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+`;
+
+/** The token of a lease value "<token> <start>". */
+const TOKEN_OF = `
+local function token_of(lease)
+  return string.sub(lease, 1, string.find(lease, ' ', 1, true) - 1)
+end
+`;
+
+/**
+ * KEYS: lease, waiters, done:<awaited token> (done: when none is awaited)
+ * ARGV: new token, lease ms, maxDuration ms (0: none), waiter id, start to carry over ('' for a
+ *       new flight), waiter registration ms
+ * Returns {'done', record} | {'lead', start, now} | {'wait', lease, pttl, now} | {'expired', start, now}
+ */
+export const LOOK = script(
+  'look',
+  `${NOW}
+local done = redis.call('GET', KEYS[3])
+if done then return {'done', done} end
+local lease = redis.call('GET', KEYS[1])
+if not lease then
+  local start = now
+  if ARGV[5] ~= '' then start = tonumber(ARGV[5]) end
+  local ttl = tonumber(ARGV[2])
+  local max_duration = tonumber(ARGV[3])
+  if max_duration > 0 then
+    local left = start + max_duration - now
+    if left <= 0 then return {'expired', string.format('%d', start), string.format('%d', now)} end
+    if left < ttl then ttl = left end
+  end
+  redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. string.format('%d', start), 'PX', ttl)
+  redis.call('ZREM', KEYS[2], ARGV[4])
+  return {'lead', string.format('%d', start), string.format('%d', now)}
+end
+local registration = tonumber(ARGV[6])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+redis.call('ZADD', KEYS[2], now + registration, ARGV[4])
+redis.call('PEXPIRE', KEYS[2], registration)
+return {'wait', lease, tostring(redis.call('PTTL', KEYS[1])), string.format('%d', now)}
+`,
+);
+
+/**
+ * KEYS: lease, waiters
+ * ARGV: token, lease ms, deadline (server ms, 0: none)
+ * Returns -1 if the lease is no longer this token's (lost, or past the deadline), else how many
+ * other processes still wait for the flight.
+ */
+export const RENEW = script(
+  'renew',
+  `${NOW}${TOKEN_OF}
+local lease = redis.call('GET', KEYS[1])
+if not lease or token_of(lease) ~= ARGV[1] then return -1 end
+local ttl = tonumber(ARGV[2])
+local deadline = tonumber(ARGV[3])
+if deadline > 0 and deadline - now < ttl then ttl = deadline - now end
+if ttl <= 0 then return -1 end
+redis.call('PEXPIRE', KEYS[1], ttl)
+return redis.call('ZCOUNT', KEYS[2], '(' .. string.format('%d', now), '+inf')
+`,
+);
+
+/**
+ * KEYS: lease, done:<token>, waiters
+ * ARGV: token, record, ms the record stays readable, channel
+ * Stores and publishes the record unless a newer flight holds the lease (then returns 0): a
+ * leader that lost its lease never publishes over the flight that replaced it.
+ */
+export const SETTLE = script(
+  'settle',
+  `${TOKEN_OF}
+local lease = redis.call('GET', KEYS[1])
+if lease then
+  if token_of(lease) ~= ARGV[1] then return 0 end
+  redis.call('DEL', KEYS[1], KEYS[3])
+end
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+redis.call('PUBLISH', ARGV[4], ARGV[2])
+return 1
+`,
+);
+
+/**
+ * KEYS: lease, waiters
+ * ARGV: token
+ * Every caller of the leading process left: gives the lease up unless another process still
+ * waits. Returns how many wait (0: given up), or -1 if the lease is no longer this token's.
+ */
+export const ABANDON = script(
+  'abandon',
+  `${NOW}${TOKEN_OF}
+local lease = redis.call('GET', KEYS[1])
+if not lease or token_of(lease) ~= ARGV[1] then return -1 end
+local waiting = redis.call('ZCOUNT', KEYS[2], '(' .. string.format('%d', now), '+inf')
+if waiting == 0 then redis.call('DEL', KEYS[1]) end
+return waiting
+`,
+);
+
+/**
+ * KEYS: lease
+ * ARGV: token
+ * Gives the lease up if it is still this token's (the run settled before LOOK's reply came).
+ */
+export const RELEASE = script(
+  'release',
+  `${TOKEN_OF}
+local lease = redis.call('GET', KEYS[1])
+if lease and token_of(lease) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
+return 0
+`,
+);
+
+/**
+ * KEYS: waiters
+ * ARGV: waiter id
+ */
+export const UNWAIT = script('unwait', `return redis.call('ZREM', KEYS[1], ARGV[1])`);

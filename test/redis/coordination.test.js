@@ -1,0 +1,251 @@
+// threadflight/redis with a real redis-server and real member processes (each with worker
+// threads): one execution per key across processes, takeover from a dead or frozen leader,
+// Redis dying mid-flight, large, unsendable and forged outcomes.
+const Redis = require('ioredis').default;
+const { startRedis, startCluster, startMember } = require('./helpers');
+
+let redis;
+let admin;
+beforeAll(async () => {
+  redis = await startRedis();
+  admin = new Redis(redis.port);
+});
+afterAll(async () => {
+  admin.disconnect();
+  await redis.stop();
+});
+
+let prefixes = 0;
+const uniquePrefix = () => `t${process.pid}-${(prefixes += 1)}`;
+
+/** Every caller's result across a member's threads and rounds. */
+function results(done, round = 0) {
+  return done.rounds.flatMap((thread) => thread[round].results);
+}
+const runs = (members, round = 0) =>
+  members.flatMap((m) => m.events.filter((e) => e.event === 'running' && e.round === round));
+
+async function waiters(prefix, count) {
+  for (;;) {
+    const keys = await admin.keys(`${prefix}:tf:*:waiters`);
+    let total = 0;
+    for (const key of keys) total += await admin.zcard(key);
+    if (total >= count) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function finished(member) {
+  const done = await member.waitFor('done', 30_000);
+  const exit = await member.exited;
+  expect(member.events.filter((e) => e.event === 'unhandled')).toEqual([]);
+  expect(exit).toMatchObject({ code: 0, signal: null });
+  return done;
+}
+
+test('4 processes x 2 worker threads x 25 callers of one key: one execution, one value for all 200', async () => {
+  const prefix = uniquePrefix();
+  const members = Array.from({ length: 4 }, () =>
+    startMember({ port: redis.port, prefix, threads: 2, callers: 25, workMs: 1500 }),
+  );
+  const all = (await Promise.all(members.map(finished))).flatMap((done) => results(done));
+  expect(all).toHaveLength(200);
+  expect(runs(members)).toHaveLength(1);
+  const [first] = all;
+  expect(first.ok).toBe(true);
+  expect(all.every((r) => r.ok && r.by.pid === first.by.pid && r.by.threadId === first.by.threadId)).toBe(true);
+});
+
+test('a leader killed with SIGKILL mid-flight: exactly one waiter takes over within the lease and a second', async () => {
+  const prefix = uniquePrefix();
+  const leaseMs = 1000;
+  const leader = startMember({ port: redis.port, prefix, callers: 3, workMs: 60_000, leaseMs });
+  await leader.waitFor('running');
+  const others = Array.from({ length: 3 }, () =>
+    startMember({ port: redis.port, prefix, threads: 2, callers: 5, workMs: 500, leaseMs }),
+  );
+  await waiters(prefix, 3);
+  const killedAt = Date.now();
+  leader.child.kill('SIGKILL');
+  const done = await Promise.all(others.map(finished));
+  const settledAfter = Date.now() - killedAt;
+  const all = done.flatMap((d) => results(d));
+  expect(all).toHaveLength(30);
+  const takeovers = runs(others);
+  expect(takeovers).toHaveLength(1);
+  expect(all.every((r) => r.ok && r.by.pid === takeovers[0].pid)).toBe(true);
+  expect(settledAfter).toBeLessThan(leaseMs + 1000 + 500); // + the new leader's 500 ms of work
+  expect(done.map((d) => d.rounds[0][0].stats.tookOver + d.rounds[1][0].stats.tookOver).reduce((a, b) => a + b)).toBe(
+    1,
+  );
+});
+
+test('a leader frozen past its lease is replaced; its late result reaches only its own callers', async () => {
+  const prefix = uniquePrefix();
+  const leaseMs = 600;
+  const frozen = startMember({ port: redis.port, prefix, callers: 4, workMs: 2500, leaseMs });
+  await frozen.waitFor('running');
+  const other = startMember({ port: redis.port, prefix, callers: 4, workMs: 300, leaseMs });
+  await waiters(prefix, 1);
+  frozen.child.kill('SIGSTOP');
+  await new Promise((resolve) => setTimeout(resolve, leaseMs * 3));
+  frozen.child.kill('SIGCONT');
+  const [frozenDone, otherDone] = await Promise.all([finished(frozen), finished(other)]);
+  const frozenPid = frozen.child.pid;
+  const taker = runs([other]);
+  expect(taker).toHaveLength(1);
+  expect(results(otherDone).every((r) => r.ok && r.by.pid === other.child.pid)).toBe(true);
+  expect(results(frozenDone).every((r) => r.ok && r.by.pid === frozenPid)).toBe(true);
+  expect(frozenDone.rounds[0][0].stats.lostLeases).toBe(1);
+});
+
+test('redis-server killed mid-flight: every caller settles, then coordination resumes once it is back', async () => {
+  const prefix = uniquePrefix();
+  const config = { port: redis.port, prefix, callers: 3, workMs: 1200, rounds: 2, pauseMs: 3000, retryAfterMs: 500 };
+  const first = startMember(config);
+  await first.waitFor('running');
+  const second = startMember(config);
+  await waiters(prefix, 1);
+  await redis.kill();
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  await redis.start();
+  const done = await Promise.all([finished(first), finished(second)]);
+  // Round 0: nobody was left waiting (each process ran its own work at worst).
+  expect(done.flatMap((d) => results(d, 0)).every((r) => r.ok)).toBe(true);
+  expect(done.some((d) => d.rounds[0][0].stats.redisErrors > 0)).toBe(true);
+  // Round 1, after the restart: one execution again.
+  expect(done.flatMap((d) => results(d, 1)).every((r) => r.ok)).toBe(true);
+  expect(runs([first, second], 1)).toHaveLength(1);
+});
+
+test('an 8 MiB value crosses processes', async () => {
+  const prefix = uniquePrefix();
+  const members = Array.from({ length: 3 }, () =>
+    startMember({ port: redis.port, prefix, callers: 2, workMs: 1500, value: 'big' }),
+  );
+  const all = (await Promise.all(members.map(finished))).flatMap((done) => results(done));
+  expect(runs(members)).toHaveLength(1);
+  expect(all.every((r) => r.ok && r.bytes === 8 * 1024 * 1024)).toBe(true);
+});
+
+test('an error crosses processes with its class, message and code', async () => {
+  const prefix = uniquePrefix();
+  const members = Array.from({ length: 3 }, () =>
+    startMember({ port: redis.port, prefix, callers: 2, workMs: 1500, value: 'error' }),
+  );
+  const all = (await Promise.all(members.map(finished))).flatMap((done) => results(done));
+  expect(runs(members)).toHaveLength(1);
+  const leaderPid = runs(members)[0].pid;
+  for (const r of all) {
+    expect(r).toMatchObject({ ok: false, name: 'RangeError', code: 'E_WORK', message: `failed in ${leaderPid}` });
+  }
+});
+
+test('an outcome that cannot be sent makes each waiting process run its own work, warned once', async () => {
+  const prefix = uniquePrefix();
+  const members = Array.from({ length: 3 }, () =>
+    startMember({ port: redis.port, prefix, callers: 2, workMs: 1500, value: 'function' }),
+  );
+  const done = await Promise.all(members.map(finished));
+  // Functions cannot be cloned even here: every caller of every process fails the same way as
+  // without Redis — no, a local value with a function is delivered as is to its own callers.
+  for (const [i, d] of done.entries()) {
+    expect(results(d).every((r) => r.ok && r.by.pid === members[i].child.pid)).toBe(true);
+  }
+  expect(runs(members)).toHaveLength(3);
+  const leader = members.find((m) =>
+    m.events.some((e) => e.event === 'warning' && e.code === 'THREADFLIGHT_REDIS_UNSENDABLE'),
+  );
+  expect(leader).toBeDefined();
+});
+
+test('with a secret, a record not signed with it is refused: the process runs its own work', async () => {
+  const prefix = uniquePrefix();
+  const forger = startMember({ port: redis.port, prefix, callers: 1, workMs: 1500, secret: 'not-the-secret' });
+  await forger.waitFor('running');
+  const honest = startMember({ port: redis.port, prefix, callers: 2, workMs: 300, secret: 'the-secret' });
+  const [, honestDone] = await Promise.all([finished(forger), finished(honest)]);
+  expect(results(honestDone).every((r) => r.ok && r.by.pid === honest.child.pid)).toBe(true);
+  expect(honest.events).toContainEqual({ event: 'warning', code: 'THREADFLIGHT_REDIS_REFUSED' });
+  expect(honestDone.rounds[0][0].stats.refused).toBe(1);
+});
+
+test("a leader's work goes on while another process waits, though its own callers left", async () => {
+  const prefix = uniquePrefix();
+  const leaving = startMember({
+    port: redis.port,
+    prefix,
+    callers: 2,
+    workMs: 3000,
+    abortAfterMs: 1500,
+    lingerMs: 2500,
+  });
+  await leaving.waitFor('running');
+  const staying = startMember({ port: redis.port, prefix, callers: 2, workMs: 200 });
+  await waiters(prefix, 1); // registered before the leader's callers leave
+  const [leftDone, stayedDone] = await Promise.all([finished(leaving), finished(staying)]);
+  expect(results(leftDone).every((r) => !r.ok && r.name === 'TimeoutError')).toBe(true);
+  expect(results(stayedDone).every((r) => r.ok && r.by.pid === leaving.child.pid)).toBe(true);
+  expect(runs([leaving, staying])).toHaveLength(1);
+  expect(leaving.events.filter((e) => e.event === 'aborted')).toEqual([]);
+});
+
+test('a leader whose callers all left, with nobody waiting elsewhere, aborts its work and frees the key', async () => {
+  const prefix = uniquePrefix();
+  const leaving = startMember({ port: redis.port, prefix, callers: 2, workMs: 5000, abortAfterMs: 300 });
+  await leaving.waitFor('aborted');
+  const startedAt = Date.now();
+  const next = startMember({ port: redis.port, prefix, callers: 1, workMs: 100 });
+  const nextDone = await finished(next);
+  const tookMs = Date.now() - startedAt;
+  await finished(leaving);
+  expect(results(nextDone)).toEqual([
+    expect.objectContaining({ ok: true, by: expect.objectContaining({ pid: next.child.pid }) }),
+  ]);
+  expect(tookMs).toBeLessThan(2000); // the lease was given up, not left to lapse
+});
+
+test('10 000 distinct keys in flight at once across 2 processes: each key runs once, each caller gets its own key', async () => {
+  const prefix = uniquePrefix();
+  // Each leading flight renews its lease every leaseMs / 3: 10 000 of them with a long lease.
+  const config = {
+    port: redis.port,
+    prefix,
+    keys: 10_000,
+    callers: 1,
+    workMs: 3000,
+    leaseMs: 6000,
+    commandTimeoutMs: 5000,
+  };
+  const members = [startMember(config), startMember(config)];
+  const done = await Promise.all(members.map(finished));
+  const all = done.flatMap((d) => results(d));
+  expect(all).toHaveLength(20_000);
+  expect(all.filter((r) => !r.ok || r.key !== r.asked)).toEqual([]);
+  const ran = runs(members).map((e) => e.key);
+  expect(ran).toHaveLength(10_000);
+  expect(new Set(ran).size).toBe(10_000);
+  expect(done.reduce((sum, d) => sum + d.rounds[0][0].stats.redisErrors, 0)).toBe(0);
+}, 120_000);
+
+describe('on a Redis Cluster of 3 masters', () => {
+  let cluster;
+  beforeAll(async () => {
+    cluster = await startCluster();
+  }, 60_000);
+  afterAll(() => cluster?.stop());
+
+  test('3 processes x 2 threads x 10 callers of each of 20 keys: each key runs once, in one process', async () => {
+    const prefix = uniquePrefix();
+    const members = Array.from({ length: 3 }, () =>
+      startMember({ cluster: cluster.ports, prefix, threads: 2, callers: 10, keys: 20, workMs: 1500 }),
+    );
+    const all = (await Promise.all(members.map(finished))).flatMap((done) => results(done));
+    expect(all).toHaveLength(3 * 2 * 10 * 20);
+    expect(all.filter((r) => !r.ok || r.key !== r.asked)).toEqual([]);
+    const ran = runs(members);
+    expect(ran).toHaveLength(20);
+    const leaderOf = new Map(ran.map((e) => [e.key, `${e.pid}/${e.threadId}`]));
+    expect(all.every((r) => leaderOf.get(r.key) === `${r.by.pid}/${r.by.threadId}`)).toBe(true);
+  });
+});
