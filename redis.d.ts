@@ -23,8 +23,9 @@ export interface RedisAdapter {
   /** SUBSCRIBE on a connection kept for subscriptions; resolves once the server acknowledged it. */
   subscribe(channel: string): Promise<void>;
   unsubscribe(channel: string): Promise<void>;
-  /** Registers the one function that receives every message of the subscribed channels. */
-  onMessage(listener: (channel: string, message: Buffer) => void): void;
+  /** Registers the one function that receives every message of the subscribed channels; may
+   * return a function that removes it again (close() calls it). */
+  onMessage(listener: (channel: string, message: Buffer) => void): (() => void) | void;
 }
 
 export interface RedisCoordinatorOptions {
@@ -42,27 +43,30 @@ export interface RedisCoordinatorOptions {
   /**
    * Starts every key and channel name: instances share flights only with the same name and
    * prefix. Key names carry a SHA-256 of the instance's name and the key, never the key itself.
-   * Default 'threadflight'.
+   * 1 to 256 characters without `{` or `}` (Redis Cluster's hash tags). Default 'threadflight'.
    */
   prefix?: string;
   /**
    * How long the leading process's claim lasts without renewal, in ms; it renews a third of the
    * way through while the work runs, never past maxDuration. A leader that dies is replaced by
-   * one waiting process within this time. Default 3000.
+   * one waiting process within this time. 10 to 2^30; default 3000.
    */
   leaseMs?: number;
   /** How long a settled flight's record stays readable for processes that missed its message;
    * at least twice leaseMs, which is the default. */
   resultTtlMs?: number;
-  /** A Redis command that has not answered in this many ms counts as failed. Default 1000. */
+  /** A Redis command that has not answered in this many ms counts as failed; less than
+   * leaseMs. Default 1000. */
   commandTimeoutMs?: number;
   /** After a failed command, Redis is left alone (each process runs its own work) for this
    * many ms. Default 5000. */
   retryAfterMs?: number;
   /** 'structured' (v8 structured clone, as between threads; the default), 'json', or your own. */
   codec?: 'structured' | 'json' | Codec;
-  /** Largest encoded outcome sent through Redis; a larger one makes each waiting process run its
-   * own work. Default 64 MiB, at most 512 MiB. */
+  /** Largest record (the encoded outcome with its flight's name, key and signature) sent through
+   * Redis; a larger one makes each waiting process run its own work. Records over 64 KiB are
+   * stored and announced, not published, so no subscriber's output buffer must hold them.
+   * Default 64 MiB, at most 512 MiB (keep it under the server's proto-max-bulk-len). */
   maxRecordBytes?: number;
   /**
    * Signs every published outcome (HMAC-SHA256). With a secret, a record that is unsigned or

@@ -1,8 +1,8 @@
 // npm run bench:redis — threadflight/redis against a real redis-server on loopback:
-//  1. executions per burst: N processes call one key at the same moment (10 callers each);
-//     with coordination the work should run once, without it N times;
+//  1. the latency a miss adds over one plain GET round trip (sequential misses, one process);
 //  2. Redis commands per flight, for the leading process and for a waiting one;
-//  3. the latency a miss adds over one plain GET round trip (sequential misses, one process).
+//  3. executions per burst: N processes call one key at the same moment (10 callers each);
+//     with coordination the work should run once, without it N times.
 // Saves bench/results/redis.json with --json.
 const fs = require('node:fs');
 const path = require('node:path');
@@ -115,9 +115,10 @@ async function main() {
   try {
     const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
     const results = { machine: machine({ redis: 'redis-server from Debian, loopback' }) };
-    if (!only || only === 'bursts') results.executionsPerBurst = await executionsPerBurst(redis);
-    if (!only || only === 'commands') results.commandsPerFlight = await commandsPerFlight(redis);
+    // Latency first: the bursts leave dozens of exiting processes behind them for a while.
     if (!only || only === 'latency') results.missLatency = await missLatency(redis);
+    if (!only || only === 'commands') results.commandsPerFlight = await commandsPerFlight(redis);
+    if (!only || only === 'bursts') results.executionsPerBurst = await executionsPerBurst(redis);
     if (jsonOut) {
       fs.mkdirSync(path.dirname(jsonOut), { recursive: true });
       fs.writeFileSync(jsonOut, `${JSON.stringify(results, null, 2)}\n`);

@@ -9,8 +9,9 @@ export interface RedisAdapter {
   /** Subscribes the subscriber connection; resolves once the server has acknowledged it. */
   subscribe(channel: string): Promise<void>;
   unsubscribe(channel: string): Promise<void>;
-  /** Registers the one function that receives every message of the subscribed channels. */
-  onMessage(listener: (channel: string, message: Buffer) => void): void;
+  /** Registers the one function that receives every message of the subscribed channels; may
+   * return a function that removes it again (called by close()). */
+  onMessage(listener: (channel: string, message: Buffer) => void): (() => void) | void;
 }
 
 /** The parts of an ioredis `Redis` or `Cluster` used for commands. */
@@ -25,6 +26,7 @@ export interface IoredisSubscriber {
   subscribe(...channels: string[]): Promise<unknown>;
   unsubscribe(...channels: string[]): Promise<unknown>;
   on(event: 'messageBuffer', listener: (channel: Buffer, message: Buffer) => void): unknown;
+  off(event: 'messageBuffer', listener: (channel: Buffer, message: Buffer) => void): unknown;
 }
 
 function isNoScript(error: unknown): boolean {
@@ -48,7 +50,9 @@ export function ioredisAdapter(client: IoredisCommands, subscriber: IoredisSubsc
       await subscriber.unsubscribe(channel);
     },
     onMessage(listener) {
-      subscriber.on('messageBuffer', (channel, message) => listener(channel.toString('utf8'), message));
+      const heard = (channel: Buffer, message: Buffer) => listener(channel.toString('utf8'), message);
+      subscriber.on('messageBuffer', heard);
+      return () => subscriber.off('messageBuffer', heard);
     },
   };
 }

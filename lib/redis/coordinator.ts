@@ -8,7 +8,8 @@ import type { Coordinator, DistributedFlight } from '../distributed';
 import { FlightTimeoutError } from '../errors';
 import type { RedisAdapter } from './adapter';
 import { Kind, type Outcome, type Records } from './record';
-import { ABANDON, LOOK, RELEASE, RENEW, SETTLE, UNWAIT, type Script } from './scripts';
+import { describe } from './describe';
+import { ABANDON, FETCH, LOOK, RELEASE, RENEW, SETTLE, UNWAIT, type Script } from './scripts';
 
 export interface CoordinatorSettings {
   adapter: RedisAdapter;
@@ -43,6 +44,10 @@ export interface CoordinatorStats {
 }
 
 type Warning = 'THREADFLIGHT_REDIS_UNAVAILABLE' | 'THREADFLIGHT_REDIS_UNSENDABLE' | 'THREADFLIGHT_REDIS_REFUSED';
+
+/** Records larger than this are stored but not published (a notice is): a subscriber's output
+ * buffer on the server (32 MiB by default for pub/sub) must never have to hold them. */
+const PUBLISH_LIMIT = 64 * 1024;
 
 /** How long after a lease's expiry a waiter looks again: the leader's renewal may be in transit. */
 const LOOK_AGAIN_SLACK_MS = 25;
@@ -89,7 +94,8 @@ export class RedisCoordinator implements Coordinator {
     // Commands already sent (a lease given up as its callers left, a record being published)
     // finish first, with whatever they set off.
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
-    await this.channels.close();
+    // Unsubscribing and quitting need Redis: with Redis down they give up after the timeout.
+    await withTimeout(this.channels.close(), this.settings.commandTimeoutMs).catch(() => {});
     await this.settings.onClose();
   }
 
@@ -113,9 +119,28 @@ export class RedisCoordinator implements Coordinator {
     }
   }
 
-  /** Runs a script with the command timeout; a failure pauses coordination for retryAfterMs. */
-  command(script: Script, keys: string[], args: Array<string | Buffer>): Promise<unknown> {
-    const sent = withTimeout(this.settings.adapter.runScript(script, keys, args), this.settings.commandTimeoutMs);
+  /**
+   * Runs a script with the command timeout; a failure pauses coordination for retryAfterMs.
+   * A command that timed out may still run on the server: `late` then gets its reply.
+   */
+  command(
+    script: Script,
+    keys: string[],
+    args: Array<string | Buffer>,
+    late?: (reply: unknown) => void,
+  ): Promise<unknown> {
+    let reply: Promise<unknown>;
+    try {
+      reply = Promise.resolve(this.settings.adapter.runScript(script, keys, args));
+    } catch (error) {
+      reply = Promise.reject(error);
+    }
+    const sent = withTimeout(reply, this.settings.commandTimeoutMs);
+    if (late !== undefined) {
+      sent.catch((error: unknown) => {
+        if (error instanceof TimeoutError) reply.then(late, () => {});
+      });
+    }
     const tracked: Promise<void> = sent.then(
       () => {
         this.pending.delete(tracked);
@@ -181,7 +206,13 @@ class FlightKeys {
   private readonly base: string;
 
   constructor(prefix: string, name: string, key: string) {
-    const digest = createHash('sha256').update(`${name.length}:${name}:`).update(key).digest('base64url');
+    // As UTF-16 code units, like the table compares keys: a lone surrogate stays itself.
+    const digest = createHash('sha256')
+      .update(`${name.length}:`)
+      .update(Buffer.from(name, 'utf16le'))
+      .update(':')
+      .update(Buffer.from(key, 'utf16le'))
+      .digest('base64url');
     this.base = `${prefix}:tf:{${digest}}`;
     this.lease = `${this.base}:lease`;
     this.waiters = `${this.base}:waiters`;
@@ -227,6 +258,10 @@ class FlightRun<T> {
   private work: AbortController | undefined;
   private abandonedHere = false;
   private readonly early: Buffer[] = [];
+  /** A LOOK's reply is on its way. */
+  private looking = false;
+  /** A LOOK registered this process as a waiter (a leader counts registrations). */
+  private registered = false;
   private resolve!: (value: T) => void;
   private reject!: (error: unknown) => void;
   private readonly onMessage = (message: Buffer) => this.received(message);
@@ -249,7 +284,7 @@ class FlightRun<T> {
       return settled;
     }
     this.flight.signal.addEventListener('abort', this.onAbort, { once: true });
-    void this.firstLook();
+    this.firstLook().catch(() => this.fallBack());
     return settled;
   }
 
@@ -259,6 +294,7 @@ class FlightRun<T> {
     const reply = await this.look(undefined);
     if (reply === undefined || this.cameTooLate(reply)) return;
     if (reply.kind !== 'wait') return this.follow(reply);
+    this.registered = true;
     // Someone leads: listen first, then look again, so that no publication can fall between.
     this.listening = true;
     try {
@@ -276,9 +312,14 @@ class FlightRun<T> {
   /** The run settled (its callers left) while LOOK was on its way: undo what LOOK did. */
   private cameTooLate(reply: LookReply): boolean {
     if (this.phase !== Phase.Settled) return false;
-    if (reply.kind === 'lead') this.coordinator.command(RELEASE, [this.keys.lease], [this.token]).catch(() => {});
-    if (reply.kind === 'wait') this.coordinator.command(UNWAIT, [this.keys.waiters], [this.waiterId]).catch(() => {});
+    this.undo(reply);
     return true;
+  }
+
+  /** Gives back what a LOOK nobody follows took: a lease, or a waiter's registration. */
+  private undo(reply: LookReply | undefined): void {
+    if (reply?.kind === 'lead') this.coordinator.command(RELEASE, [this.keys.lease], [this.token]).catch(() => {});
+    if (reply?.kind === 'wait') this.coordinator.command(UNWAIT, [this.keys.waiters], [this.waiterId]).catch(() => {});
   }
 
   /** Runs LOOK; undefined if Redis failed (the run then fell back). */
@@ -286,6 +327,7 @@ class FlightRun<T> {
     const settings = this.coordinator.settings;
     const maxDuration = this.flight.maxDuration === Infinity ? 0 : this.flight.maxDuration;
     let raw: unknown;
+    this.looking = true;
     try {
       raw = await this.coordinator.command(
         LOOK,
@@ -298,12 +340,21 @@ class FlightRun<T> {
           awaited === undefined ? '' : String(awaited.start),
           String(settings.leaseMs * 2),
         ],
+        // Timed out here, yet run on the server: what it took is given back.
+        (late) => this.undo(parseLook(late)),
       );
     } catch {
       this.fallBack();
       return undefined;
+    } finally {
+      this.looking = false;
     }
-    return parseLook(raw);
+    const reply = parseLook(raw);
+    if (reply === undefined) {
+      this.coordinator.failed(new Error('an unexpected reply to a script (another server or adapter?)'));
+      this.fallBack();
+    }
+    return reply;
   }
 
   private follow(reply: LookReply): void {
@@ -329,7 +380,10 @@ class FlightRun<T> {
     clearTimeout(this.lookTimer);
     // When the lease would lapse, look again: the leader may have settled unheard, died, or
     // renewed; a lapsed lease is then taken over by exactly one waiter.
-    this.lookTimer = setTimeout(() => void this.lookAgain(), Math.max(reply.pttl, 0) + LOOK_AGAIN_SLACK_MS);
+    const lapse = Math.min(Math.max(reply.pttl, 0), this.coordinator.settings.leaseMs) + LOOK_AGAIN_SLACK_MS;
+    this.lookTimer = setTimeout(() => {
+      this.lookAgain().catch(() => this.fallBack());
+    }, lapse);
     const early = this.early.splice(0);
     for (const message of early) if (this.phase === Phase.Waiting) this.deliver(message, true);
   }
@@ -341,8 +395,8 @@ class FlightRun<T> {
   }
 
   private received(message: Buffer): void {
-    // Heard before LOOK's reply came back (another connection): kept until it has.
-    if (this.phase === Phase.Looking) this.early.push(message);
+    // Heard while a LOOK's reply is on its way (another connection): kept until it is here.
+    if (this.looking) this.early.push(message);
     else if (this.phase === Phase.Waiting) this.deliver(message, true);
   }
 
@@ -353,6 +407,7 @@ class FlightRun<T> {
     const decoded = this.coordinator.settings.records.decode({ name, key, token: this.awaited?.token ?? '' }, record);
     if ('refused' in decoded) {
       if (heard && decoded.refused === 'the record is for another flight') return;
+      this.registered = false; // the flight settled: SETTLE dropped its waiters
       this.coordinator.count('refused');
       this.coordinator.warnOnce(
         'THREADFLIGHT_REDIS_REFUSED',
@@ -362,15 +417,38 @@ class FlightRun<T> {
       );
       return this.fallBack();
     }
-    if (decoded.kind === Kind.Unsendable) return this.fallBack();
+    // The flight settled: SETTLE dropped its waiters (a notice too: the record is stored).
+    this.registered = false;
+    if (!('outcome' in decoded)) {
+      // Unsendable: run it here. A notice: the record is stored, too large to publish.
+      if (decoded.kind === Kind.Notice) this.fetch().catch(() => this.fallBack());
+      else this.fallBack();
+      return;
+    }
     this.coordinator.count('received');
     this.settle(decoded.kind === Kind.Value, decoded.outcome);
+  }
+
+  /** A large record was stored, not published: read it. */
+  private async fetch(): Promise<void> {
+    const token = this.awaited?.token ?? '';
+    let record: unknown;
+    try {
+      record = await this.coordinator.command(FETCH, [this.keys.done(token)], []);
+    } catch {
+      return this.fallBack();
+    }
+    if (this.phase !== Phase.Waiting || this.awaited?.token !== token) return;
+    // Gone already (resultTtlMs passed): the flight is over, and this process missed it.
+    if (record === null || record === undefined) return this.fallBack();
+    this.deliver(record as Buffer);
   }
 
   // --- leading ------------------------------------------------------------------------------
 
   private lead(start: number, now: number): void {
     this.phase = Phase.Leading;
+    this.registered = false; // LOOK removed this process from the waiters as it took the lease
     this.coordinator.count('led');
     this.stopListening();
     clearTimeout(this.lookTimer);
@@ -402,10 +480,13 @@ class FlightRun<T> {
     }
     if (this.phase !== Phase.Leading) return;
     if (waiting < 0) {
-      if (this.lostLease) return;
-      this.lostLease = true;
-      this.coordinator.count('lostLeases');
       this.coordinator.renewing(this, false);
+      if (waiting === -1 && !this.lostLease) {
+        this.lostLease = true;
+        this.coordinator.count('lostLeases');
+      }
+      // Nobody here waits for it either: the work serves no one.
+      if (this.abandonedHere) this.giveUp();
       return; // finish for this process's callers; SETTLE will not publish over a newer flight
     }
     if (this.abandonedHere && waiting === 0) this.abandonIfAlone();
@@ -415,7 +496,9 @@ class FlightRun<T> {
     this.coordinator.renewing(this, false);
     if (this.phase !== Phase.Leading) return;
     const { name, key } = this.flight;
-    const { record, problem } = this.coordinator.settings.records.encode({ name, key, token: this.token }, outcome);
+    const records = this.coordinator.settings.records;
+    const id = { name, key, token: this.token };
+    const { record, problem } = records.encode(id, outcome);
     if (problem !== undefined) {
       this.coordinator.count('unsendable');
       this.coordinator.warnOnce(
@@ -432,7 +515,13 @@ class FlightRun<T> {
       .command(
         SETTLE,
         [this.keys.lease, this.keys.done(this.token), this.keys.waiters],
-        [this.token, record, String(this.coordinator.settings.resultTtlMs), this.keys.channel],
+        [
+          this.token,
+          record,
+          String(this.coordinator.settings.resultTtlMs),
+          this.keys.channel,
+          record.length > PUBLISH_LIMIT ? records.notice(id) : '',
+        ],
       )
       .catch(() => {});
     if (outcome.kind === Kind.Value) this.settle(true, outcome.value);
@@ -444,12 +533,9 @@ class FlightRun<T> {
   /** No caller in this process waits any more. */
   private abandon(): void {
     if (this.phase === Phase.Settled) return;
-    if (this.phase !== Phase.Leading) {
-      if (this.phase === Phase.Waiting) {
-        this.coordinator.command(UNWAIT, [this.keys.waiters], [this.waiterId]).catch(() => {});
-      }
-      return this.settle(false, this.flight.signal.reason);
-    }
+    // A waiter's registration is withdrawn as it settles (cleanUp); a LOOK still on its way
+    // is undone when its reply comes (cameTooLate).
+    if (this.phase !== Phase.Leading) return this.settle(false, this.flight.signal.reason);
     // The work may still serve other processes: let it go only when none waits for it.
     this.abandonedHere = true;
     this.abandonIfAlone();
@@ -490,6 +576,10 @@ class FlightRun<T> {
   }
 
   private cleanUp(): void {
+    if (this.registered) {
+      this.registered = false;
+      this.coordinator.command(UNWAIT, [this.keys.waiters], [this.waiterId]).catch(() => {});
+    }
     clearTimeout(this.lookTimer);
     clearTimeout(this.deadlineTimer);
     this.coordinator.renewing(this, false);
@@ -514,7 +604,9 @@ class FlightRun<T> {
   }
 }
 
-function parseLook(raw: unknown): LookReply {
+/** The reply of LOOK, or undefined if it is not one (an adapter returning something else). */
+function parseLook(raw: unknown): LookReply | undefined {
+  if (!Array.isArray(raw) || raw.length < 2) return undefined;
   const reply = raw as Buffer[];
   const kind = String(reply[0]);
   if (kind === 'done') return { kind, record: reply[1] };
@@ -532,7 +624,7 @@ function parseLook(raw: unknown): LookReply {
   if (kind === 'lead' || kind === 'expired') {
     return { kind, start: Number(String(reply[1])), now: Number(String(reply[2])) };
   }
-  throw new Error(`unexpected reply to LOOK: ${kind}`);
+  return undefined;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
@@ -552,9 +644,13 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   });
 }
 
-function describe(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
+/** Calls an adapter function; a synchronous throw becomes a rejection. */
+function attempt<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return Promise.resolve(call());
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 /** Channel subscriptions shared by the flights of one coordinator, counted per channel. */
@@ -562,9 +658,17 @@ class Channels {
   private readonly listeners = new Map<string, Set<(message: Buffer) => void>>();
   private readonly subscribed = new Map<string, Promise<void>>();
 
+  private readonly stopHearing: (() => void) | void;
+
   constructor(private readonly adapter: RedisAdapter) {
-    adapter.onMessage((channel, message) => {
-      for (const listener of this.listeners.get(channel) ?? []) listener(message);
+    this.stopHearing = adapter.onMessage((channel, message) => {
+      for (const listener of this.listeners.get(channel) ?? []) {
+        try {
+          listener(message);
+        } catch {
+          // a record that cannot be handled is one not delivered; the client's event must not throw
+        }
+      }
     });
   }
 
@@ -573,7 +677,7 @@ class Channels {
     if (listeners === undefined) {
       listeners = new Set();
       this.listeners.set(channel, listeners);
-      const subscribed = this.adapter.subscribe(channel);
+      const subscribed = attempt(() => this.adapter.subscribe(channel));
       subscribed.catch(() => {}); // its listeners hear of a failure; with none left, nobody need
       this.subscribed.set(channel, subscribed);
     }
@@ -586,13 +690,14 @@ class Channels {
     if (listeners === undefined || !listeners.delete(listener) || listeners.size > 0) return;
     this.listeners.delete(channel);
     this.subscribed.delete(channel);
-    this.adapter.unsubscribe(channel).catch(() => {});
+    attempt(() => this.adapter.unsubscribe(channel)).catch(() => {});
   }
 
   async close(): Promise<void> {
     const channels = [...this.listeners.keys()];
     this.listeners.clear();
     this.subscribed.clear();
-    await Promise.allSettled(channels.map((channel) => this.adapter.unsubscribe(channel)));
+    this.stopHearing?.();
+    await Promise.allSettled(channels.map((channel) => attempt(() => this.adapter.unsubscribe(channel))));
   }
 }

@@ -83,6 +83,13 @@ function isIoredis(client: unknown): client is IoredisCommands {
   );
 }
 
+/** The subscriber connection made by duplicate(): the coordinator's to close. */
+type OwnedSubscriber = IoredisSubscriber & {
+  on(event: 'error', listener: () => void): unknown;
+  quit?: () => Promise<unknown>;
+  disconnect?: () => void;
+};
+
 function isSubscriber(value: unknown): value is IoredisSubscriber {
   const candidate = value as Partial<IoredisSubscriber> | null;
   return (
@@ -90,7 +97,8 @@ function isSubscriber(value: unknown): value is IoredisSubscriber {
     candidate !== null &&
     typeof candidate.subscribe === 'function' &&
     typeof candidate.unsubscribe === 'function' &&
-    typeof candidate.on === 'function'
+    typeof candidate.on === 'function' &&
+    typeof candidate.off === 'function'
   );
 }
 
@@ -144,9 +152,16 @@ export function redisCoordinator(options: RedisCoordinatorOptions): RedisCoordin
     if (typeof given.prefix !== 'string' || given.prefix.length === 0 || given.prefix.length > 256) {
       fail('prefix', 'a string of 1 to 256 characters', given.prefix);
     }
+    if (/[{}]/.test(given.prefix)) {
+      // Redis Cluster hashes the first {...} of a key name: the prefix must not make one.
+      throw new TypeError(
+        `redisCoordinator option "prefix" must not contain "{" or "}", received ${JSON.stringify(given.prefix)}`,
+      );
+    }
     prefix = given.prefix;
   }
-  const leaseMs = integer(given, 'leaseMs', DEFAULTS.leaseMs, { min: 10 });
+  // At most 2^30: the result stays readable for twice as long, and timers stop at 2^31-1.
+  const leaseMs = integer(given, 'leaseMs', DEFAULTS.leaseMs, { min: 10, max: 2 ** 30 });
   const resultTtlMs = integer(given, 'resultTtlMs', leaseMs * 2, { min: 10 });
   if (resultTtlMs < leaseMs * 2) {
     throw new RangeError(
@@ -155,6 +170,12 @@ export function redisCoordinator(options: RedisCoordinatorOptions): RedisCoordin
     );
   }
   const commandTimeoutMs = integer(given, 'commandTimeoutMs', DEFAULTS.commandTimeoutMs);
+  if (commandTimeoutMs >= leaseMs) {
+    throw new RangeError(
+      `redisCoordinator option "commandTimeoutMs" (${commandTimeoutMs}) must be less than leaseMs (${leaseMs}): ` +
+        'a renewal that may take longer than the lease cannot keep it',
+    );
+  }
   const retryAfterMs = integer(given, 'retryAfterMs', DEFAULTS.retryAfterMs, { min: 0 });
   const maxRecordBytes = integer(given, 'maxRecordBytes', DEFAULTS.maxRecordBytes, {
     max: MAX_RECORD_BYTES_LIMIT,
@@ -185,13 +206,26 @@ export function redisCoordinator(options: RedisCoordinatorOptions): RedisCoordin
     if (given.subscriber === undefined) {
       // A connection in subscriber mode cannot run other commands: a second one, made from the
       // user's client (its options), opened here and closed by close().
-      const duplicate = given.client.duplicate() as IoredisSubscriber & { quit?: () => Promise<unknown> };
+      const duplicate = given.client.duplicate() as OwnedSubscriber;
+      // Its connection errors surface as failed subscriptions; unheard, ioredis would print each.
+      duplicate.on('error', () => {});
       subscriber = duplicate;
       onClose = async () => {
-        await duplicate.quit?.();
+        // QUIT needs the server: when it cannot answer, the connection is dropped instead.
+        const quit = duplicate.quit?.().catch(() => {});
+        const timer = setTimeout(() => duplicate.disconnect?.(), commandTimeoutMs);
+        await quit;
+        clearTimeout(timer);
+        duplicate.disconnect?.();
       };
     } else {
       if (!isSubscriber(given.subscriber)) fail('subscriber', 'an ioredis connection', given.subscriber);
+      if ((given.subscriber as unknown) === given.client) {
+        throw new TypeError(
+          'redisCoordinator option "subscriber" must be another connection than "client": a connection ' +
+            'that subscribes runs no other command (client.duplicate() makes one)',
+        );
+      }
       subscriber = given.subscriber;
     }
     adapter = ioredisAdapter(given.client, subscriber);

@@ -4,6 +4,7 @@
 // genuine; anything else makes it run its own work.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { packError, packValue, unpackError, unpackValue, UNREADABLE } from '../wire';
+import { describe } from './describe';
 
 /** How values are turned into bytes and back. Errors always travel as their class, message,
  * stack, code and own properties (see wire.ts). */
@@ -29,7 +30,7 @@ export const STRUCTURED: Codec = {
 /** JSON: readable by anything, losing what JSON loses (undefined, Map, Date, ...). */
 export const JSON_CODEC: Codec = {
   encode(value) {
-    return JSON.stringify({ v: value }) ?? '{}';
+    return JSON.stringify({ v: value });
   },
   decode(bytes) {
     return (JSON.parse(bytes.toString('utf8')) as { v: unknown }).v;
@@ -41,6 +42,8 @@ export const enum Kind {
   Error = 1,
   /** The leader's outcome could not be encoded: each waiting process runs its own work. */
   Unsendable = 2,
+  /** Published instead of a large record: the record is stored under the flight's token. */
+  Notice = 3,
 }
 
 const MAGIC = Buffer.from('TFR1'); // bumped when the layout changes: an older reader falls back
@@ -55,6 +58,9 @@ export interface FlightId {
 
 export type Outcome = { kind: Kind.Value; value: unknown } | { kind: Kind.Error; error: unknown };
 
+export type Decoded =
+  { kind: Kind.Value | Kind.Error; outcome: unknown } | { kind: Kind.Unsendable | Kind.Notice } | { refused: string };
+
 export class Records {
   constructor(
     private readonly codec: Codec,
@@ -62,30 +68,42 @@ export class Records {
     private readonly maxBytes: number,
   ) {}
 
-  /** The record of an outcome, or of Kind.Unsendable with why (codec failure, too large). */
+  /** The record of an outcome, or of Kind.Unsendable with why (codec failure, too large).
+   * Never throws. */
   encode(id: FlightId, outcome: Outcome): { record: Buffer; problem?: string } {
-    let payload: Buffer | undefined;
+    let record: Buffer | undefined;
     let problem: string | undefined;
     try {
-      payload = outcome.kind === Kind.Value ? toBuffer(this.codec.encode(outcome.value)) : packError(outcome.error);
+      const payload =
+        outcome.kind === Kind.Value ? toBuffer(this.codec.encode(outcome.value)) : packError(outcome.error);
       if (payload === undefined) problem = 'the error cannot be read';
+      else record = this.seal(id, outcome.kind, payload);
     } catch (error) {
-      problem = `the codec failed: ${error instanceof Error ? error.message : String(error)}`;
+      problem = `the codec failed: ${describe(error)}`;
     }
-    if (payload !== undefined && payload.length > this.maxBytes) {
-      problem = `${payload.length} bytes is more than maxRecordBytes (${this.maxBytes})`;
-      payload = undefined;
+    if (record !== undefined && record.length > this.maxBytes) {
+      problem = `its record of ${record.length} bytes is more than maxRecordBytes (${this.maxBytes})`;
+      record = undefined;
     }
-    if (payload === undefined) return { record: this.seal(id, Kind.Unsendable, Buffer.alloc(0)), problem };
-    return { record: this.seal(id, outcome.kind, payload) };
+    return record === undefined ? { record: this.seal(id, Kind.Unsendable, Buffer.alloc(0)), problem } : { record };
   }
 
-  /** What a record says for flight `id`, or why it cannot be delivered. */
-  decode(
-    id: FlightId,
-    record: Buffer,
-  ): { kind: Kind.Value | Kind.Error; outcome: unknown } | { kind: Kind.Unsendable } | { refused: string } {
-    if (record.length < HEADER || !record.subarray(0, MAGIC.length).equals(MAGIC)) {
+  /** What the channel carries instead of a large record. */
+  notice(id: FlightId): Buffer {
+    return this.seal(id, Kind.Notice, Buffer.alloc(0));
+  }
+
+  /** What a record says for flight `id`, or why it cannot be delivered. Never throws. */
+  decode(id: FlightId, record: Buffer): Decoded {
+    try {
+      return this.read(id, record);
+    } catch {
+      return { refused: 'the record is damaged' };
+    }
+  }
+
+  private read(id: FlightId, record: Buffer): Decoded {
+    if (!Buffer.isBuffer(record) || record.length < HEADER || !record.subarray(0, MAGIC.length).equals(MAGIC)) {
       return { refused: 'the record has another format (another version of threadflight?)' };
     }
     let body = record;
@@ -97,16 +115,12 @@ export class Records {
     }
     const kind = body[MAGIC.length] as Kind;
     const idLength = body.readUInt32BE(MAGIC.length + 1);
-    let recordId: FlightId;
-    try {
-      recordId = JSON.parse(body.toString('utf8', HEADER, HEADER + idLength)) as FlightId;
-    } catch {
-      return { refused: 'the record is damaged' };
-    }
+    const recordId = JSON.parse(body.toString('utf8', HEADER, HEADER + idLength)) as Partial<FlightId> | null;
+    if (typeof recordId !== 'object' || recordId === null) return { refused: 'the record is damaged' };
     if (recordId.name !== id.name || recordId.key !== id.key || recordId.token !== id.token) {
       return { refused: 'the record is for another flight' };
     }
-    if (kind === Kind.Unsendable) return { kind };
+    if (kind === Kind.Unsendable || kind === Kind.Notice) return { kind };
     const payload = body.subarray(HEADER + idLength);
     if (kind === Kind.Error) {
       const error = unpackError(payload);
@@ -116,7 +130,7 @@ export class Records {
     try {
       return { kind, outcome: this.codec.decode(payload) };
     } catch (error) {
-      return { refused: `the codec cannot decode it: ${error instanceof Error ? error.message : String(error)}` };
+      return { refused: `the codec cannot decode it: ${describe(error)}` };
     }
   }
 
@@ -137,9 +151,9 @@ export class Records {
   }
 }
 
-function toBuffer(bytes: Buffer | Uint8Array | string): Buffer {
+function toBuffer(bytes: unknown): Buffer {
   if (typeof bytes === 'string') return Buffer.from(bytes, 'utf8');
   if (Buffer.isBuffer(bytes)) return bytes;
   if (bytes instanceof Uint8Array) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  throw new TypeError(`the codec's encode must return a Buffer, Uint8Array or string, returned ${typeof bytes}`);
+  throw new TypeError(`encode must return a Buffer, Uint8Array or string, returned ${typeof bytes}`);
 }

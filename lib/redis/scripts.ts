@@ -67,8 +67,8 @@ return {'wait', lease, tostring(redis.call('PTTL', KEYS[1])), string.format('%d'
 /**
  * KEYS: lease, waiters
  * ARGV: token, lease ms, deadline (server ms, 0: none)
- * Returns -1 if the lease is no longer this token's (lost, or past the deadline), else how many
- * other processes still wait for the flight.
+ * Returns -1 if the lease is no longer this token's, -2 if the flight is past its deadline, else
+ * how many other processes still wait for the flight.
  */
 export const RENEW = script(
   'renew',
@@ -78,7 +78,7 @@ if not lease or token_of(lease) ~= ARGV[1] then return -1 end
 local ttl = tonumber(ARGV[2])
 local deadline = tonumber(ARGV[3])
 if deadline > 0 and deadline - now < ttl then ttl = deadline - now end
-if ttl <= 0 then return -1 end
+if ttl <= 0 then return -2 end
 redis.call('PEXPIRE', KEYS[1], ttl)
 return redis.call('ZCOUNT', KEYS[2], '(' .. string.format('%d', now), '+inf')
 `,
@@ -86,9 +86,11 @@ return redis.call('ZCOUNT', KEYS[2], '(' .. string.format('%d', now), '+inf')
 
 /**
  * KEYS: lease, done:<token>, waiters
- * ARGV: token, record, ms the record stays readable, channel
+ * ARGV: token, record, ms the record stays readable, channel, notice ('' to publish the record)
  * Stores and publishes the record unless a newer flight holds the lease (then returns 0): a
- * leader that lost its lease never publishes over the flight that replaced it.
+ * leader that lost its lease never publishes over the flight that replaced it. A large record
+ * is only stored: the channel carries a notice, and waiters read the record (a subscriber's
+ * output buffer could not hold it).
  */
 export const SETTLE = script(
   'settle',
@@ -99,7 +101,7 @@ if lease then
   redis.call('DEL', KEYS[1], KEYS[3])
 end
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
-redis.call('PUBLISH', ARGV[4], ARGV[2])
+if ARGV[5] == '' then redis.call('PUBLISH', ARGV[4], ARGV[2]) else redis.call('PUBLISH', ARGV[4], ARGV[5]) end
 return 1
 `,
 );
@@ -140,3 +142,9 @@ return 0
  * ARGV: waiter id
  */
 export const UNWAIT = script('unwait', `return redis.call('ZREM', KEYS[1], ARGV[1])`);
+
+/**
+ * KEYS: done:<token>
+ * The record of a settled flight, or nil.
+ */
+export const FETCH = script('fetch', `return redis.call('GET', KEYS[1])`);

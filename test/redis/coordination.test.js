@@ -48,8 +48,14 @@ test('4 processes x 2 worker threads x 25 callers of one key: one execution, one
   const members = Array.from({ length: 4 }, () =>
     startMember({ port: redis.port, prefix, threads: 2, callers: 25, workMs: 1500 }),
   );
-  const all = (await Promise.all(members.map(finished))).flatMap((done) => results(done));
+  const done = await Promise.all(members.map(finished));
+  const all = done.flatMap((d) => results(d));
   expect(all).toHaveLength(200);
+  // Threads coalesce first: in each process exactly one thread took part in Redis at all.
+  for (const d of done) {
+    const talked = d.rounds.map(([{ stats }]) => stats.led + stats.received + stats.ranLocally);
+    expect(talked.sort()).toEqual([0, 1]);
+  }
   expect(runs(members)).toHaveLength(1);
   const [first] = all;
   expect(first.ok).toBe(true);
@@ -248,4 +254,86 @@ describe('on a Redis Cluster of 3 masters', () => {
     const leaderOf = new Map(ran.map((e) => [e.key, `${e.pid}/${e.threadId}`]));
     expect(all.every((r) => leaderOf.get(r.key) === `${r.by.pid}/${r.by.threadId}`)).toBe(true);
   });
+});
+
+test('key names carry no user data; a damaged record on the channel is refused, never a crash', async () => {
+  const prefix = uniquePrefix();
+  const leader = startMember({ port: redis.port, prefix, callers: 1, workMs: 2500 });
+  await leader.waitFor('running');
+  const waiter = startMember({ port: redis.port, prefix, callers: 2, workMs: 200 });
+  await waiters(prefix, 1);
+  const keys = await admin.keys(`${prefix}:*`);
+  expect(keys.length).toBeGreaterThan(0);
+  expect(keys.filter((key) => key.includes('hot') || key.includes('redis-test'))).toEqual([]);
+  // The flight's channel is its keys' common stem; the record has the right magic, a broken id.
+  const channel = keys[0].slice(0, keys[0].indexOf('}') + 1);
+  const damaged = Buffer.concat([Buffer.from('TFR1'), Buffer.from([0, 0, 0, 0, 4]), Buffer.from('null')]);
+  await admin.publish(channel, damaged);
+  await admin.publish(channel, Buffer.from('not a record at all'));
+  const [, waiterDone] = await Promise.all([finished(leader), finished(waiter)]);
+  expect(results(waiterDone).every((r) => r.ok && r.by.pid === waiter.child.pid)).toBe(true);
+  expect(waiterDone.rounds[0][0].stats.refused).toBe(1);
+});
+
+test("maxDuration is one deadline for the flight in every process, counted from the flight's start", async () => {
+  const prefix = uniquePrefix();
+  const maxDuration = 2000;
+  const leader = startMember({ port: redis.port, prefix, callers: 2, workMs: 4000, maxDuration });
+  const { at: startedAt } = await leader.waitFor('running');
+  await new Promise((resolve) => setTimeout(resolve, 600));
+  const waiter = startMember({ port: redis.port, prefix, callers: 2, workMs: 100, maxDuration });
+  const [leaderDone, waiterDone] = await Promise.all([finished(leader), finished(waiter)]);
+  for (const r of [...results(leaderDone), ...results(waiterDone)]) {
+    expect(r).toMatchObject({ ok: false, name: 'FlightTimeoutError', code: 'ERR_FLIGHT_TIMEOUT' });
+    expect(r.at - startedAt).toBeGreaterThanOrEqual(maxDuration - 50); // never early (clock granularity aside)
+    expect(r.at - startedAt).toBeLessThan(maxDuration + 400); // the waiter's own start plus 2 s would be later
+  }
+  expect(runs([leader, waiter])).toHaveLength(1);
+});
+
+test('an outcome whose encoding throws something unreadable: the leader answers its callers, waiters run their own', async () => {
+  const prefix = uniquePrefix();
+  const config = { port: redis.port, prefix, callers: 2, workMs: 1500, value: 'hostile', codec: 'json' };
+  const leader = startMember(config);
+  await leader.waitFor('running');
+  const waiter = startMember(config);
+  await waiters(prefix, 1);
+  const [leaderDone, waiterDone] = await Promise.all([finished(leader), finished(waiter)]);
+  expect(results(leaderDone).every((r) => r.ok && r.by.pid === leader.child.pid)).toBe(true);
+  expect(results(waiterDone).every((r) => r.ok && r.by.pid === waiter.child.pid)).toBe(true);
+  expect(leaderDone.rounds[0][0].stats.unsendable).toBe(1);
+});
+
+test('keys that differ only in lone surrogates are different flights in Redis too', async () => {
+  const prefix = uniquePrefix();
+  const slow = startMember({ port: redis.port, prefix, key: '\uD800', callers: 1, workMs: 2500 });
+  await slow.waitFor('running');
+  const startedAt = Date.now();
+  const quick = startMember({ port: redis.port, prefix, key: '\uDBFF', callers: 1, workMs: 10 });
+  const quickDone = await finished(quick);
+  expect(Date.now() - startedAt).toBeLessThan(2000);
+  expect(results(quickDone)).toEqual([expect.objectContaining({ ok: true, asked: '\uDBFF:0:0' })]);
+  expect(quickDone.rounds[0][0].stats).toMatchObject({ led: 1, refused: 0 });
+  await finished(slow);
+});
+
+test('a LOOK that timed out but ran later on the server gives back the lease it took', async () => {
+  const prefix = uniquePrefix();
+  const pauser = new Redis(redis.port);
+  // Writes wait on the server for 1.5 s: the first member's LOOK times out (it runs locally),
+  // then executes once the pause ends and takes the lease.
+  await pauser.call('CLIENT', 'PAUSE', '1500', 'WRITE');
+  const first = startMember({
+    port: redis.port,
+    prefix,
+    callers: 1,
+    workMs: 100,
+    commandTimeoutMs: 300,
+    leaseMs: 60_000,
+    lingerMs: 2500,
+  });
+  const firstDone = await finished(first);
+  expect(firstDone.rounds[0][0].stats).toMatchObject({ ranLocally: 1, redisErrors: 1 });
+  expect(await admin.keys(`${prefix}:*:lease`)).toEqual([]);
+  pauser.disconnect();
 });

@@ -35,9 +35,21 @@ describe('redisCoordinator options', () => {
     [{ codec: 'xml' }, TypeError, /"codec" must be 'structured', 'json' or an object/],
     [{ secret: '' }, TypeError, /"secret" must be a non-empty string or Buffer/],
     [{ prefix: '' }, TypeError, /"prefix" must be a string of 1 to 256/],
+    [{ prefix: 'app{1}' }, TypeError, /"prefix" must not contain "\{" or "\}"/],
+    [{ leaseMs: 2 ** 31 - 1 }, RangeError, /"leaseMs" must be an integer from 10 to 1073741824/],
+    [
+      { leaseMs: 500, commandTimeoutMs: 500 },
+      RangeError,
+      /"commandTimeoutMs" \(500\) must be less than leaseMs \(500\)/,
+    ],
+    [{ subscriber: {} }, TypeError, /"subscriber" must be an ioredis connection/],
   ])('%p is refused, naming the option', (options, type, message) => {
     expect(() => redisCoordinator({ client, ...options })).toThrow(type);
     expect(() => redisCoordinator({ client, ...options })).toThrow(message);
+  });
+
+  test('the client itself as the subscriber is refused', () => {
+    expect(() => redisCoordinator({ client, subscriber: client })).toThrow(/must be another connection than "client"/);
   });
 
   test('adapter and client together are refused', () => {
@@ -105,4 +117,28 @@ describe('when Redis cannot be used', () => {
       await coordinator.close();
     },
   );
+});
+
+describe('closing', () => {
+  test('a subscriber given by the caller keeps no listener of a closed coordinator', async () => {
+    const client = lazyClient();
+    const subscriber = lazyClient();
+    for (let i = 0; i < 12; i += 1) await redisCoordinator({ client, subscriber }).close();
+    expect(subscriber.listenerCount('messageBuffer')).toBe(0);
+    client.disconnect();
+    subscriber.disconnect();
+  });
+
+  test('close() returns within the command timeout when Redis cannot be reached', async () => {
+    // A port nobody listens on: ioredis keeps reconnecting.
+    const client = new Redis({ port: 1, lazyConnect: false, maxRetriesPerRequest: null });
+    client.on('error', () => {});
+    const coordinator = redisCoordinator({ client, commandTimeoutMs: 200, leaseMs: 1000 });
+    const sf = new Singleflight({ name: 'close-unreachable', distributed: coordinator });
+    expect(await sf.execute('k', async () => 'ran here')).toBe('ran here');
+    const started = Date.now();
+    await coordinator.close();
+    expect(Date.now() - started).toBeLessThan(1000);
+    client.disconnect();
+  });
 });
