@@ -47,6 +47,9 @@ export interface DistributedFlight<T> {
 /** Coordinates flights across processes: settles with the outcome of the one execution. */
 export interface Coordinator {
   run<T>(flight: DistributedFlight<T>): Promise<T>;
+  /** Lets go of this process's flights of `name` (of `key` only, if given), so that the next
+   * caller starts a new flight: called by forget() and clear(). */
+  forget?(name: string, key?: string): void;
 }
 
 export interface SingleflightStats {

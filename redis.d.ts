@@ -98,10 +98,18 @@ export interface CoordinatorStats {
 
 export declare class RedisCoordinator implements Coordinator {
   run<T>(flight: DistributedFlight<T>): Promise<T>;
+  /**
+   * Gives back the leases of this process's flights of `name` (of `key`, if given): the next
+   * caller in any process starts a new flight, while the work still answers the callers that
+   * joined it here. Flights led by other processes are not affected. Singleflight's forget()
+   * and clear() call it.
+   */
+  forget(name: string, key?: string): void;
   stats(): CoordinatorStats;
   /**
-   * Waits for commands already sent, then stops using Redis (flights run locally from then on)
-   * and closes the subscriber connection it made. Call it before closing your client.
+   * Stops using Redis (flights run locally from then on): flights led here get up to leaseMs to
+   * publish, then their leases are given back; commands already sent finish; the subscriber
+   * connection it made is closed. Call it before closing your client.
    */
   close(): Promise<void>;
 }

@@ -20,6 +20,9 @@ export interface DistributedFlight<T> {
 export interface Coordinator {
   /** Settles with the outcome of the one execution of the flight across processes. */
   run<T>(flight: DistributedFlight<T>): Promise<T>;
+  /** Lets go of this process's flights of `name` (of `key` only, if given), so that the next
+   * caller starts a new flight: called by forget() and clear(). */
+  forget?(name: string, key?: string): void;
 }
 
 export function isCoordinator(value: unknown): value is Coordinator {

@@ -113,7 +113,9 @@ export class Singleflight {
    */
   forget(key: string): boolean {
     if (typeof key !== 'string') throw keyTypeError(key);
-    return this.coalescer.forget(key);
+    const forgotten = this.coalescer.forget(key);
+    this.distributed?.forget?.(this.coalescer.name as string, key);
+    return forgotten;
   }
 
   getStats(): SingleflightStats {
@@ -131,5 +133,6 @@ export class Singleflight {
 
   clear(): void {
     this.coalescer.clear();
+    this.distributed?.forget?.(this.coalescer.name as string);
   }
 }

@@ -7,6 +7,7 @@
 // be unpacked are UNREADABLE (this thread runs its own work).
 import * as v8 from 'node:v8';
 import { types } from 'node:util';
+import { FlightCapacityError, FlightTimeoutError, OptionsMismatchError, TooManySubscribersError } from './errors';
 
 /** What unpacking returns when the bytes cannot be turned back into a value. */
 export const UNREADABLE: unique symbol = Symbol('unreadable');
@@ -38,6 +39,14 @@ const BUILTIN_ERRORS = new Map<string, ErrorConstructor>([
   ['ReferenceError', ReferenceError],
   ['EvalError', EvalError],
   ['URIError', URIError],
+]);
+
+/** threadflight's own error classes, by name, with the code that confirms one. */
+const LIBRARY_ERRORS = new Map<string, { error: abstract new (...args: never[]) => Error; code: string }>([
+  ['TooManySubscribersError', { error: TooManySubscribersError, code: 'ERR_TOO_MANY_SUBSCRIBERS' }],
+  ['FlightTimeoutError', { error: FlightTimeoutError, code: 'ERR_FLIGHT_TIMEOUT' }],
+  ['FlightCapacityError', { error: FlightCapacityError, code: 'ERR_FLIGHT_CAPACITY' }],
+  ['OptionsMismatchError', { error: OptionsMismatchError, code: 'ERR_OPTIONS_MISMATCH' }],
 ]);
 
 /** How deep a chain of causes (or aggregated errors) is followed. */
@@ -163,6 +172,12 @@ function rebuild(packed: Packed): unknown {
 function construct(packed: PackedError): Error {
   if (packed.errors !== undefined) return new AggregateError(packed.errors.map(rebuild), packed.message);
   if (packed.constructorName === 'DOMException') return new DOMException(packed.message, packed.name);
+  const own = LIBRARY_ERRORS.get(packed.constructorName);
+  if (own !== undefined && packed.props.code === own.code) {
+    // One of threadflight's own (a coordinator's timeout, a nested instance's refusal): its
+    // class again, its fields restored below as the own properties they were.
+    return Reflect.construct(Error, [packed.message], own.error) as Error;
+  }
   return new (BUILTIN_ERRORS.get(packed.constructorName) ?? Error)(packed.message);
 }
 

@@ -49,6 +49,16 @@ type Warning = 'THREADFLIGHT_REDIS_UNAVAILABLE' | 'THREADFLIGHT_REDIS_UNSENDABLE
  * buffer on the server (32 MiB by default for pub/sub) must never have to hold them. */
 const PUBLISH_LIMIT = 64 * 1024;
 
+/** What close() and forget() need of a run that leads a flight here. */
+interface Leader {
+  readonly done: Promise<void>;
+  forsake(): void;
+  matches(name: string, key: string | undefined): boolean;
+}
+
+/** How far two processes' estimates of the server's clock may differ (ms). */
+const CLOCK_SLACK_MS = 1000;
+
 /** How long after a lease's expiry a waiter looks again: the leader's renewal may be in transit. */
 const LOOK_AGAIN_SLACK_MS = 25;
 
@@ -71,6 +81,8 @@ export class RedisCoordinator implements Coordinator {
   private pausedUntil = 0;
   private readonly pending = new Set<Promise<void>>();
   private readonly leading = new Set<{ renew(): Promise<void> }>();
+  /** Runs leading a flight here, until they have published (or let it go). */
+  private readonly leaders = new Set<Leader>();
   private renewTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -87,10 +99,27 @@ export class RedisCoordinator implements Coordinator {
     return { ...this.counts };
   }
 
-  /** Stops using Redis (flights run locally from now on) and closes what the coordinator opened. */
+  /**
+   * This process's flights of `name` (of `key`, if given) led here are let go in Redis: their
+   * leases are given back, so the next caller in any process starts a new flight. Flights led by
+   * other processes are not affected. Singleflight's forget() and clear() call it.
+   */
+  forget(name: string, key?: string): void {
+    for (const run of this.leaders) if (run.matches(name, key)) run.forsake();
+  }
+
+  /** Stops using Redis (flights run locally from now on) and closes what the coordinator opened.
+   * Flights still led here get up to leaseMs to publish; then their leases are given back. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.leaders.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const patience = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.settings.leaseMs)));
+      await Promise.race([Promise.allSettled([...this.leaders].map((run) => run.done)), patience]);
+      clearTimeout(timer);
+      for (const run of this.leaders) run.forsake();
+    }
     // Commands already sent (a lease given up as its callers left, a record being published)
     // finish first, with whatever they set off.
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
@@ -100,6 +129,11 @@ export class RedisCoordinator implements Coordinator {
   }
 
   // --- used by FlightRun --------------------------------------------------------------------
+
+  leads(run: Leader): void {
+    this.leaders.add(run);
+    void run.done.then(() => this.leaders.delete(run));
+  }
 
   /** Adds or removes a leading run from the renewal tick: one timer for all leases held here. */
   renewing(run: { renew(): Promise<void> }, on: boolean): void {
@@ -231,7 +265,7 @@ interface Awaited {
 }
 
 type LookReply =
-  | { kind: 'done'; record: Buffer }
+  | { kind: 'done'; record: Buffer; now: number }
   | { kind: 'lead' | 'expired'; start: number; now: number }
   | { kind: 'wait'; token: string; start: number; pttl: number; now: number };
 
@@ -258,6 +292,15 @@ class FlightRun<T> {
   private work: AbortController | undefined;
   private abandonedHere = false;
   private readonly early: Buffer[] = [];
+  /** The server's clock minus this host's, as of the last LOOK (ms). */
+  private clockOffset = 0;
+  /** Given up here by forget(), clear() or close(): never published. */
+  private forsaken = false;
+  /** SETTLE is on its way: the run is done when it is. */
+  private publishing = false;
+  private finished!: () => void;
+  /** Settles when this run has nothing more to send about its flight. */
+  readonly done = new Promise<void>((resolve) => (this.finished = resolve));
   /** A LOOK's reply is on its way. */
   private looking = false;
   /** A LOOK registered this process as a waiter (a leader counts registrations). */
@@ -350,6 +393,7 @@ class FlightRun<T> {
       this.looking = false;
     }
     const reply = parseLook(raw);
+    if (reply !== undefined) this.clockOffset = reply.now - Date.now();
     if (reply === undefined) {
       this.coordinator.failed(new Error('an unexpected reply to a script (another server or adapter?)'));
       this.fallBack();
@@ -402,9 +446,18 @@ class FlightRun<T> {
 
   /** Delivers a record of the awaited flight; a record of another flight is ignored when heard
    * on the channel (it is an older or newer flight's). */
-  private deliver(record: Buffer, heard = false): void {
+  private deliver(record: Buffer, heard = false, fetched = false): void {
     const { name, key } = this.flight;
-    const decoded = this.coordinator.settings.records.decode({ name, key, token: this.awaited?.token ?? '' }, record);
+    const settings = this.coordinator.settings;
+    // Sealed during the awaited flight, and recently: an old record written back is refused.
+    const notBefore = Math.max(
+      (this.awaited?.start ?? 0) - CLOCK_SLACK_MS,
+      Date.now() + this.clockOffset - settings.resultTtlMs - CLOCK_SLACK_MS,
+    );
+    let decoded = settings.records.decode({ name, key, token: this.awaited?.token ?? '' }, record, notBefore);
+    if (fetched && !('outcome' in decoded) && !('refused' in decoded)) {
+      decoded = { refused: 'the stored record is not an outcome' };
+    }
     if ('refused' in decoded) {
       if (heard && decoded.refused === 'the record is for another flight') return;
       this.registered = false; // the flight settled: SETTLE dropped its waiters
@@ -438,10 +491,10 @@ class FlightRun<T> {
     } catch {
       return this.fallBack();
     }
-    if (this.phase !== Phase.Waiting || this.awaited?.token !== token) return;
+    if (this.phase === Phase.Settled || this.phase === Phase.Leading || this.awaited?.token !== token) return;
     // Gone already (resultTtlMs passed): the flight is over, and this process missed it.
     if (record === null || record === undefined) return this.fallBack();
-    this.deliver(record as Buffer);
+    this.deliver(record as Buffer, false, true);
   }
 
   // --- leading ------------------------------------------------------------------------------
@@ -457,6 +510,7 @@ class FlightRun<T> {
     const controller = (this.work = new AbortController());
     this.deadline = deadline;
     this.coordinator.renewing(this, true);
+    this.coordinator.leads(this);
     new Promise<T>((resolve) => resolve(this.flight.work(controller.signal))).then(
       (value) => this.publish({ kind: Kind.Value, value }),
       (error: unknown) => this.publish({ kind: Kind.Error, error }),
@@ -497,7 +551,12 @@ class FlightRun<T> {
     if (this.phase !== Phase.Leading) return;
     const { name, key } = this.flight;
     const records = this.coordinator.settings.records;
-    const id = { name, key, token: this.token };
+    const id = { name, key, token: this.token, at: Date.now() + this.clockOffset };
+    if (this.forsaken) {
+      if (outcome.kind === Kind.Value) this.settle(true, outcome.value);
+      else this.settle(false, outcome.error);
+      return;
+    }
     const { record, problem } = records.encode(id, outcome);
     if (problem !== undefined) {
       this.coordinator.count('unsendable');
@@ -511,6 +570,7 @@ class FlightRun<T> {
     // Sent before this process's callers are answered, not awaited: a next flight of the key
     // from here goes out on the same connection after it, so it finds this one settled. A
     // failure is counted (waiters then find the lease lapsed and take over); close() waits.
+    this.publishing = true;
     this.coordinator
       .command(
         SETTLE,
@@ -523,7 +583,8 @@ class FlightRun<T> {
           record.length > PUBLISH_LIMIT ? records.notice(id) : '',
         ],
       )
-      .catch(() => {});
+      .catch(() => {})
+      .finally(this.finished);
     if (outcome.kind === Kind.Value) this.settle(true, outcome.value);
     else this.settle(false, outcome.error);
   }
@@ -557,6 +618,20 @@ class FlightRun<T> {
     this.settle(false, this.flight.signal.reason);
   }
 
+  /** Lets the flight go in Redis (forget(), clear(), close()): the lease is given back, so the
+   * next caller anywhere starts a new flight; the work still answers whoever joined it here. */
+  forsake(): void {
+    if (this.phase !== Phase.Leading || this.forsaken) return;
+    this.forsaken = true;
+    this.coordinator.renewing(this, false);
+    this.coordinator.command(RELEASE, [this.keys.lease], [this.token]).catch(() => {});
+    this.finished(); // close() waits for the command itself
+  }
+
+  matches(name: string, key: string | undefined): boolean {
+    return this.flight.name === name && (key === undefined || this.flight.key === key);
+  }
+
   // --- ending -------------------------------------------------------------------------------
 
   /** Redis cannot be used for this flight (or its record cannot): the work runs here. */
@@ -569,6 +644,7 @@ class FlightRun<T> {
 
   private settle(ok: boolean, outcome: unknown): void {
     if (this.phase === Phase.Settled) return;
+    if (!this.publishing) this.finished();
     this.phase = Phase.Settled;
     this.cleanUp();
     if (ok) this.resolve(outcome as T);
@@ -609,7 +685,7 @@ function parseLook(raw: unknown): LookReply | undefined {
   if (!Array.isArray(raw) || raw.length < 2) return undefined;
   const reply = raw as Buffer[];
   const kind = String(reply[0]);
-  if (kind === 'done') return { kind, record: reply[1] };
+  if (kind === 'done') return { kind, record: reply[1], now: Number(String(reply[2])) };
   if (kind === 'wait') {
     const lease = String(reply[1]);
     const space = lease.indexOf(' ');

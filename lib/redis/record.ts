@@ -56,6 +56,11 @@ export interface FlightId {
   token: string;
 }
 
+/** When a record was sealed, on the server's clock (ms, as estimated by the sealing process). */
+export interface Sealed {
+  at: number;
+}
+
 export type Outcome = { kind: Kind.Value; value: unknown } | { kind: Kind.Error; error: unknown };
 
 export type Decoded =
@@ -70,7 +75,7 @@ export class Records {
 
   /** The record of an outcome, or of Kind.Unsendable with why (codec failure, too large).
    * Never throws. */
-  encode(id: FlightId, outcome: Outcome): { record: Buffer; problem?: string } {
+  encode(id: FlightId & Sealed, outcome: Outcome): { record: Buffer; problem?: string } {
     let record: Buffer | undefined;
     let problem: string | undefined;
     try {
@@ -89,20 +94,24 @@ export class Records {
   }
 
   /** What the channel carries instead of a large record. */
-  notice(id: FlightId): Buffer {
+  notice(id: FlightId & Sealed): Buffer {
     return this.seal(id, Kind.Notice, Buffer.alloc(0));
   }
 
-  /** What a record says for flight `id`, or why it cannot be delivered. Never throws. */
-  decode(id: FlightId, record: Buffer): Decoded {
+  /**
+   * What a record says for flight `id`, or why it cannot be delivered. A record sealed before
+   * `notBefore` (server ms) is refused: with a secret, an old genuine record written back into
+   * Redis cannot be passed off as a new flight's. Never throws.
+   */
+  decode(id: FlightId, record: Buffer, notBefore: number): Decoded {
     try {
-      return this.read(id, record);
+      return this.read(id, record, notBefore);
     } catch {
       return { refused: 'the record is damaged' };
     }
   }
 
-  private read(id: FlightId, record: Buffer): Decoded {
+  private read(id: FlightId, record: Buffer, notBefore: number): Decoded {
     if (!Buffer.isBuffer(record) || record.length < HEADER || !record.subarray(0, MAGIC.length).equals(MAGIC)) {
       return { refused: 'the record has another format (another version of threadflight?)' };
     }
@@ -115,10 +124,13 @@ export class Records {
     }
     const kind = body[MAGIC.length] as Kind;
     const idLength = body.readUInt32BE(MAGIC.length + 1);
-    const recordId = JSON.parse(body.toString('utf8', HEADER, HEADER + idLength)) as Partial<FlightId> | null;
+    const recordId = JSON.parse(body.toString('utf8', HEADER, HEADER + idLength)) as Partial<FlightId & Sealed> | null;
     if (typeof recordId !== 'object' || recordId === null) return { refused: 'the record is damaged' };
     if (recordId.name !== id.name || recordId.key !== id.key || recordId.token !== id.token) {
       return { refused: 'the record is for another flight' };
+    }
+    if (typeof recordId.at !== 'number' || recordId.at < notBefore) {
+      return { refused: 'the record is older than its flight (replayed?)' };
     }
     if (kind === Kind.Unsendable || kind === Kind.Notice) return { kind };
     const payload = body.subarray(HEADER + idLength);
@@ -134,8 +146,8 @@ export class Records {
     }
   }
 
-  private seal(id: FlightId, kind: Kind, payload: Buffer): Buffer {
-    const idBytes = Buffer.from(JSON.stringify({ name: id.name, key: id.key, token: id.token }));
+  private seal(id: FlightId & Sealed, kind: Kind, payload: Buffer): Buffer {
+    const idBytes = Buffer.from(JSON.stringify({ name: id.name, key: id.key, token: id.token, at: id.at }));
     const header = Buffer.alloc(HEADER);
     MAGIC.copy(header);
     header[MAGIC.length] = kind;

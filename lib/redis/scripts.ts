@@ -34,13 +34,13 @@ end
  * KEYS: lease, waiters, done:<awaited token> (done: when none is awaited)
  * ARGV: new token, lease ms, maxDuration ms (0: none), waiter id, start to carry over ('' for a
  *       new flight), waiter registration ms
- * Returns {'done', record} | {'lead', start, now} | {'wait', lease, pttl, now} | {'expired', start, now}
+ * Returns {'done', record, now} | {'lead', start, now} | {'wait', lease, pttl, now} | {'expired', start, now}
  */
 export const LOOK = script(
   'look',
   `${NOW}
 local done = redis.call('GET', KEYS[3])
-if done then return {'done', done} end
+if done then return {'done', done, string.format('%d', now)} end
 local lease = redis.call('GET', KEYS[1])
 if not lease then
   local start = now
@@ -90,16 +90,16 @@ return redis.call('ZCOUNT', KEYS[2], '(' .. string.format('%d', now), '+inf')
  * Stores and publishes the record unless a newer flight holds the lease (then returns 0): a
  * leader that lost its lease never publishes over the flight that replaced it. A large record
  * is only stored: the channel carries a notice, and waiters read the record (a subscriber's
- * output buffer could not hold it).
+ * output buffer could not hold it). When no other process waits, nothing is stored (returns 2).
  */
 export const SETTLE = script(
   'settle',
-  `${TOKEN_OF}
+  `${NOW}${TOKEN_OF}
 local lease = redis.call('GET', KEYS[1])
-if lease then
-  if token_of(lease) ~= ARGV[1] then return 0 end
-  redis.call('DEL', KEYS[1], KEYS[3])
-end
+if lease and token_of(lease) ~= ARGV[1] then return 0 end
+local waiting = redis.call('ZCOUNT', KEYS[3], '(' .. string.format('%d', now), '+inf')
+redis.call('DEL', KEYS[1], KEYS[3])
+if waiting == 0 then return 2 end
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
 if ARGV[5] == '' then redis.call('PUBLISH', ARGV[4], ARGV[2]) else redis.call('PUBLISH', ARGV[4], ARGV[5]) end
 return 1
