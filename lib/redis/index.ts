@@ -72,16 +72,24 @@ function integer(
   return value;
 }
 
-function isIoredis(client: unknown): client is IoredisCommands {
-  const candidate = client as Partial<IoredisCommands> | null;
-  return (
-    typeof candidate === 'object' &&
-    candidate !== null &&
-    typeof candidate.evalshaBuffer === 'function' &&
-    typeof candidate.evalBuffer === 'function' &&
-    typeof candidate.duplicate === 'function'
-  );
+/** Whether `value` is an object with these functions (a getter or Proxy that throws while they
+ * are read counts as a missing function). */
+function hasMethods(value: unknown, methods: string[]): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  try {
+    return methods.every((method) => typeof (value as Record<string, unknown>)[method] === 'function');
+  } catch {
+    return false;
+  }
 }
+
+const isIoredis = (value: unknown): value is IoredisCommands =>
+  hasMethods(value, ['evalshaBuffer', 'evalBuffer', 'duplicate']);
+const isSubscriber = (value: unknown): value is IoredisSubscriber =>
+  hasMethods(value, ['subscribe', 'unsubscribe', 'on', 'off']);
+const isAdapter = (value: unknown): value is RedisAdapter =>
+  hasMethods(value, ['runScript', 'subscribe', 'unsubscribe', 'onMessage']);
+const isCodec = (value: unknown): value is Codec => hasMethods(value, ['encode', 'decode']);
 
 /** The subscriber connection made by duplicate(): the coordinator's to close. */
 type OwnedSubscriber = IoredisSubscriber & {
@@ -89,39 +97,6 @@ type OwnedSubscriber = IoredisSubscriber & {
   quit?: () => Promise<unknown>;
   disconnect?: () => void;
 };
-
-function isSubscriber(value: unknown): value is IoredisSubscriber {
-  const candidate = value as Partial<IoredisSubscriber> | null;
-  return (
-    typeof candidate === 'object' &&
-    candidate !== null &&
-    typeof candidate.subscribe === 'function' &&
-    typeof candidate.unsubscribe === 'function' &&
-    typeof candidate.on === 'function' &&
-    typeof candidate.off === 'function'
-  );
-}
-
-function isAdapter(value: unknown): value is RedisAdapter {
-  const candidate = value as Partial<RedisAdapter> | null;
-  return (
-    typeof candidate === 'object' &&
-    candidate !== null &&
-    ['runScript', 'subscribe', 'unsubscribe', 'onMessage'].every(
-      (method) => typeof (candidate as Record<string, unknown>)[method] === 'function',
-    )
-  );
-}
-
-function isCodec(value: unknown): value is Codec {
-  const candidate = value as Partial<Codec> | null;
-  return (
-    typeof candidate === 'object' &&
-    candidate !== null &&
-    typeof candidate.encode === 'function' &&
-    typeof candidate.decode === 'function'
-  );
-}
 
 function resolveCodec(codec: unknown): Codec {
   if (codec === undefined || codec === 'structured') return STRUCTURED;
