@@ -15,12 +15,19 @@ const RELEASE_MATRIX = [
   { dir: 'win32-x64', libc: undefined },
 ];
 
-const missing = RELEASE_MATRIX.filter((target) => !fs.existsSync(prebuildPath(target)));
-if (missing.length > 0) {
-  console.error(
-    `threadflight: not publishing, prebuilds are missing for ${missing.map(describeTarget).join(', ')}. ` +
-      'The release workflow collects them into prebuilds/ before it publishes.',
-  );
-  process.exit(1);
+function main() {
+  const missing = RELEASE_MATRIX.filter((target) => !fs.existsSync(prebuildPath(target)));
+  if (missing.length > 0) {
+    console.error(
+      `threadflight: not publishing, prebuilds are missing for ${missing.map(describeTarget).join(', ')}. ` +
+        'The release workflow collects them into prebuilds/ before it publishes.',
+    );
+    return 1;
+  }
+  console.log(`threadflight: prebuilds present for all ${RELEASE_MATRIX.length} platforms`);
+  return 0;
 }
-console.log(`threadflight: prebuilds present for all ${RELEASE_MATRIX.length} platforms`);
+
+// The workflow's matrix is checked against this list by test/package/release.test.js.
+module.exports = { RELEASE_MATRIX };
+if (require.main === module) process.exitCode = main();
