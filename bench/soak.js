@@ -61,10 +61,9 @@ function mulberry32(seed) {
 
 // --- one thread's side: issue calls, classify outcomes ---------------------------------------
 
-function makeThread(threadName, seed) {
-  const rand = mulberry32(seed);
-  const keys = Array.from({ length: KEYS }, (_, i) => `soak:${i}`);
-  const counts = {
+/** Every outcome counted, each thread's and the total alike. */
+function noCounts() {
+  return {
     calls: 0,
     settled: 0,
     value: 0,
@@ -74,6 +73,12 @@ function makeThread(threadName, seed) {
     syncThrow: 0,
     valueFromOtherThread: 0,
   };
+}
+
+function makeThread(threadName, seed) {
+  const rand = mulberry32(seed);
+  const keys = Array.from({ length: KEYS }, (_, i) => `soak:${i}`);
+  const counts = noCounts();
   const works = {
     syncValue: 0,
     resolve: 0,
@@ -401,16 +406,7 @@ async function main() {
     { thread: 'main', ...thread.report() },
     ...workerReports.map((r, i) => ({ thread: `worker${i}`, ...r })),
   ];
-  const total = {
-    calls: 0,
-    settled: 0,
-    value: 0,
-    workError: 0,
-    abortError: 0,
-    other: 0,
-    syncThrow: 0,
-    valueFromOtherThread: 0,
-  };
+  const total = noCounts();
   for (const r of reports) for (const k of Object.keys(total)) total[k] += r.counts[k];
   if (total.other !== 0)
     fail(

@@ -125,4 +125,12 @@ function unavailable(tried) {
   return error;
 }
 
-module.exports = { currentTarget, describeTarget, prebuildPath, shippedPrebuilds, loadAddon, LOCAL_BUILD };
+module.exports = {
+  currentTarget,
+  describeTarget,
+  prebuildPath,
+  shippedPrebuilds,
+  loadAddon,
+  LOCAL_BUILD,
+  PACKAGE_ROOT,
+};

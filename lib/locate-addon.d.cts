@@ -11,3 +11,4 @@ export function prebuildPath(target?: Target): string;
 export function shippedPrebuilds(): string[];
 export function loadAddon(refuse?: (addon: unknown) => string | undefined): { addon: unknown; file: string };
 export const LOCAL_BUILD: string;
+export const PACKAGE_ROOT: string;

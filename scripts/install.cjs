@@ -7,9 +7,7 @@
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
-const { currentTarget, describeTarget, prebuildPath } = require('../lib/locate-addon.cjs');
-
-const PACKAGE_ROOT = path.join(__dirname, '..');
+const { currentTarget, describeTarget, prebuildPath, PACKAGE_ROOT } = require('../lib/locate-addon.cjs');
 
 /** 'true' forces a compile (as for prebuild-install and node-gyp-build); so does a list naming threadflight. */
 function buildFromSourceRequested() {
@@ -33,7 +31,8 @@ function isSourceCheckout() {
   return fs.existsSync(path.join(PACKAGE_ROOT, 'lib', 'index.ts'));
 }
 
-function compile() {
+/** Compiles the addon with cmake-js (`args` after `compile`); whether it succeeded. */
+function compile(args = ['--out', 'build']) {
   let cmakeJs;
   try {
     cmakeJs = path.join(path.dirname(require.resolve('cmake-js/package.json')), 'bin', 'cmake-js');
@@ -41,7 +40,7 @@ function compile() {
     console.error('threadflight: cmake-js, which compiles the addon, is not installed (npm install cmake-js)');
     return false;
   }
-  const run = spawnSync(process.execPath, [cmakeJs, 'compile', '--out', 'build'], {
+  const run = spawnSync(process.execPath, [cmakeJs, 'compile', ...args], {
     cwd: PACKAGE_ROOT,
     stdio: 'inherit',
   });
@@ -50,8 +49,9 @@ function compile() {
 
 function main() {
   const target = describeTarget(currentTarget());
-  if (buildFromSourceRequested() || isSourceCheckout()) {
-    const why = isSourceCheckout() ? 'a checkout of the sources' : 'npm_config_build_from_source';
+  const checkout = isSourceCheckout();
+  if (checkout || buildFromSourceRequested()) {
+    const why = checkout ? 'a checkout of the sources' : 'npm_config_build_from_source';
     console.log(`threadflight: compiling the addon for ${target} (${why})`);
   } else {
     const problem = prebuildProblem(prebuildPath());
@@ -72,4 +72,6 @@ function main() {
   return 1;
 }
 
-process.exitCode = main();
+// scripts/prebuild.cjs compiles through the same function.
+module.exports = { compile };
+if (require.main === module) process.exitCode = main();

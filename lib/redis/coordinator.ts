@@ -52,6 +52,7 @@ const PUBLISH_LIMIT = 64 * 1024;
 /** What close() and forget() need of a run that leads a flight here. */
 interface Leader {
   readonly done: Promise<void>;
+  renew(): Promise<void>;
   forsake(): void;
   matches(name: string, key: string | undefined): boolean;
 }
@@ -80,8 +81,8 @@ export class RedisCoordinator implements Coordinator {
   /** Until when (Date.now()) Redis is not tried after a failure. */
   private pausedUntil = 0;
   private readonly pending = new Set<Promise<void>>();
-  private readonly leading = new Set<{ renew(): Promise<void> }>();
-  /** Runs leading a flight here, until they have published (or let it go). */
+  /** Runs leading a flight here, until they have published (or let it go); the renewal tick
+   * runs while there are any. */
   private readonly leaders = new Set<Leader>();
   private renewTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -130,27 +131,21 @@ export class RedisCoordinator implements Coordinator {
 
   // --- used by FlightRun --------------------------------------------------------------------
 
+  /** A run leads a flight here: one renewal timer serves every lease held here. */
   leads(run: Leader): void {
     this.leaders.add(run);
-    void run.done.then(() => this.leaders.delete(run));
-  }
-
-  /** Adds or removes a leading run from the renewal tick: one timer for all leases held here. */
-  renewing(run: { renew(): Promise<void> }, on: boolean): void {
-    if (on) this.leading.add(run);
-    else this.leading.delete(run);
-    if (this.leading.size > 0 && this.renewTimer === undefined) {
-      this.renewTimer = setInterval(
-        () => {
-          for (const leading of this.leading) void leading.renew();
-        },
-        Math.max(1, Math.floor(this.settings.leaseMs / 3)),
-      );
-      this.renewTimer.unref();
-    } else if (this.leading.size === 0 && this.renewTimer !== undefined) {
+    this.renewTimer ??= setInterval(
+      () => {
+        for (const leader of this.leaders) void leader.renew();
+      },
+      Math.max(1, Math.floor(this.settings.leaseMs / 3)),
+    ).unref();
+    void run.done.then(() => {
+      this.leaders.delete(run);
+      if (this.leaders.size > 0) return;
       clearInterval(this.renewTimer);
       this.renewTimer = undefined;
-    }
+    });
   }
 
   /**
@@ -163,12 +158,7 @@ export class RedisCoordinator implements Coordinator {
     args: Array<string | Buffer>,
     late?: (reply: unknown) => void,
   ): Promise<unknown> {
-    let reply: Promise<unknown>;
-    try {
-      reply = Promise.resolve(this.settings.adapter.runScript(script, keys, args));
-    } catch (error) {
-      reply = Promise.reject(error);
-    }
+    const reply = attempt(() => this.settings.adapter.runScript(script, keys, args));
     const sent = withTimeout(reply, this.settings.commandTimeoutMs);
     if (late !== undefined) {
       sent.catch((error: unknown) => {
@@ -228,7 +218,7 @@ export class RedisCoordinator implements Coordinator {
 
   runLocally<T>(flight: DistributedFlight<T>): Promise<T> {
     this.counts.ranLocally += 1;
-    return new Promise<T>((resolve) => resolve(flight.work(flight.signal)));
+    return attempt(() => flight.work(flight.signal));
   }
 }
 
@@ -288,7 +278,8 @@ class FlightRun<T> {
   private deadlineTimer: NodeJS.Timeout | undefined;
   /** The lease's deadline (server ms; 0: none), while this run leads. */
   private deadline = 0;
-  private lostLease = false;
+  /** RENEW found the lease no longer this run's (taken over, or past the deadline). */
+  private leaseGone = false;
   private work: AbortController | undefined;
   private abandonedHere = false;
   private readonly early: Buffer[] = [];
@@ -393,10 +384,11 @@ class FlightRun<T> {
       this.looking = false;
     }
     const reply = parseLook(raw);
-    if (reply !== undefined) this.clockOffset = reply.now - Date.now();
     if (reply === undefined) {
       this.coordinator.failed(new Error('an unexpected reply to a script (another server or adapter?)'));
       this.fallBack();
+    } else {
+      this.clockOffset = reply.now - Date.now();
     }
     return reply;
   }
@@ -458,9 +450,10 @@ class FlightRun<T> {
     if (fetched && !('outcome' in decoded) && !('refused' in decoded)) {
       decoded = { refused: 'the stored record is not an outcome' };
     }
+    if (heard && 'refused' in decoded && decoded.refused === 'the record is for another flight') return;
+    // The flight settled (a notice too: the record is stored): SETTLE dropped its waiters.
+    this.registered = false;
     if ('refused' in decoded) {
-      if (heard && decoded.refused === 'the record is for another flight') return;
-      this.registered = false; // the flight settled: SETTLE dropped its waiters
       this.coordinator.count('refused');
       this.coordinator.warnOnce(
         'THREADFLIGHT_REDIS_REFUSED',
@@ -470,8 +463,6 @@ class FlightRun<T> {
       );
       return this.fallBack();
     }
-    // The flight settled: SETTLE dropped its waiters (a notice too: the record is stored).
-    this.registered = false;
     if (!('outcome' in decoded)) {
       // Unsendable: run it here. A notice: the record is stored, too large to publish.
       if (decoded.kind === Kind.Notice) this.fetch().catch(() => this.fallBack());
@@ -509,9 +500,8 @@ class FlightRun<T> {
     const deadline = this.flight.maxDuration === Infinity ? 0 : start + this.flight.maxDuration;
     const controller = (this.work = new AbortController());
     this.deadline = deadline;
-    this.coordinator.renewing(this, true);
     this.coordinator.leads(this);
-    new Promise<T>((resolve) => resolve(this.flight.work(controller.signal))).then(
+    attempt(() => this.flight.work(controller.signal)).then(
       (value) => this.publish({ kind: Kind.Value, value }),
       (error: unknown) => this.publish({ kind: Kind.Error, error }),
     );
@@ -519,6 +509,7 @@ class FlightRun<T> {
 
   /** Keeps the lease while the work runs; lets the work go when no caller anywhere waits. */
   async renew(): Promise<void> {
+    if (this.phase !== Phase.Leading || this.publishing || this.forsaken || this.leaseGone) return;
     const deadline = this.deadline;
     let waiting: number;
     try {
@@ -534,11 +525,9 @@ class FlightRun<T> {
     }
     if (this.phase !== Phase.Leading) return;
     if (waiting < 0) {
-      this.coordinator.renewing(this, false);
-      if (waiting === -1 && !this.lostLease) {
-        this.lostLease = true;
-        this.coordinator.count('lostLeases');
-      }
+      if (this.leaseGone) return;
+      this.leaseGone = true;
+      if (waiting === -1) this.coordinator.count('lostLeases');
       // Nobody here waits for it either: the work serves no one.
       if (this.abandonedHere) this.giveUp();
       return; // finish for this process's callers; SETTLE will not publish over a newer flight
@@ -547,7 +536,6 @@ class FlightRun<T> {
   }
 
   private publish(outcome: Outcome): void {
-    this.coordinator.renewing(this, false);
     if (this.phase !== Phase.Leading) return;
     const { name, key } = this.flight;
     const records = this.coordinator.settings.records;
@@ -623,7 +611,6 @@ class FlightRun<T> {
   forsake(): void {
     if (this.phase !== Phase.Leading || this.forsaken) return;
     this.forsaken = true;
-    this.coordinator.renewing(this, false);
     this.coordinator.command(RELEASE, [this.keys.lease], [this.token]).catch(() => {});
     this.finished(); // close() waits for the command itself
   }
@@ -658,7 +645,6 @@ class FlightRun<T> {
     }
     clearTimeout(this.lookTimer);
     clearTimeout(this.deadlineTimer);
-    this.coordinator.renewing(this, false);
     this.flight.signal.removeEventListener('abort', this.onAbort);
     this.stopListening();
   }
@@ -720,13 +706,10 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   });
 }
 
-/** Calls an adapter function; a synchronous throw becomes a rejection. */
-function attempt<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return Promise.resolve(call());
-  } catch (error) {
-    return Promise.reject(error);
-  }
+/** Calls the user's work or an adapter function: whatever it throws, returns or resolves to
+ * (a thenable, one with a throwing `then`) ends up as the returned promise's outcome. */
+function attempt<T>(call: () => T | PromiseLike<T>): Promise<T> {
+  return new Promise<T>((resolve) => resolve(call()));
 }
 
 /** Channel subscriptions shared by the flights of one coordinator, counted per channel. */
