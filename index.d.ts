@@ -153,7 +153,12 @@ export declare class Singleflight {
  * `err instanceof ThreadflightError`, and `err.code` says which.
  */
 export declare abstract class ThreadflightError extends Error {
-  readonly code: 'ERR_TOO_MANY_SUBSCRIBERS' | 'ERR_FLIGHT_TIMEOUT' | 'ERR_FLIGHT_CAPACITY' | 'ERR_OPTIONS_MISMATCH';
+  readonly code:
+    | 'ERR_TOO_MANY_SUBSCRIBERS'
+    | 'ERR_FLIGHT_TIMEOUT'
+    | 'ERR_FLIGHT_CAPACITY'
+    | 'ERR_OPTIONS_MISMATCH'
+    | 'ERR_CACHE_VALUE';
 }
 
 /** A flight already had maxSubscribers callers. */
@@ -164,12 +169,28 @@ export declare class TooManySubscribersError extends ThreadflightError {
   readonly maxSubscribers: number;
 }
 
-/** A flight ran longer than maxDuration. */
+/** A flight ran longer than maxDuration, or a FlightCache call waited longer than its hardTimeout. */
 export declare class FlightTimeoutError extends ThreadflightError {
   readonly name: 'FlightTimeoutError';
   readonly code: 'ERR_FLIGHT_TIMEOUT';
   readonly key: string;
+  /** The limit that ran out, in ms. */
   readonly maxDuration: number;
+  /** Which option set that limit. */
+  readonly limit: 'maxDuration' | 'hardTimeout';
+}
+
+/**
+ * A FlightCache could not keep a value: a named cache hands values to other threads as
+ * structured clones (and maxBytes measures values that way), and this one cannot be cloned
+ * (a function, a symbol, a WeakMap, an object whose getters or Proxy traps throw…).
+ */
+export declare class CacheValueError extends ThreadflightError {
+  readonly name: 'CacheValueError';
+  readonly code: 'ERR_CACHE_VALUE';
+  readonly key: string;
+  /** The cache's name; undefined for an unnamed cache. */
+  readonly cacheName: string | undefined;
 }
 
 /** A name is already in use, in some thread of the process, with other limits. */
@@ -185,4 +206,187 @@ export declare class FlightCapacityError extends ThreadflightError {
   readonly name: 'FlightCapacityError';
   readonly code: 'ERR_FLIGHT_CAPACITY';
   readonly key: string;
+}
+
+/** Milliseconds, or a number with a unit: '250ms', '10s', '5m', '1h', '1d'. */
+export type Duration = number | string;
+
+/** Options of a FlightCache; all optional. Invalid values throw at construction. */
+export interface FlightCacheOptions {
+  /**
+   * Shares the cache process-wide (1 to 200 characters): every FlightCache with this name, in
+   * any worker_thread, reads and fills one store, and its misses share one flight per key.
+   * Values cross threads as structured clones, so a value that cannot be cloned is a
+   * CacheValueError. Caches sharing a name must use the same maxEntries, maxBytes and
+   * maxDuration (else OptionsMismatchError); ttl and the other call defaults may differ.
+   * Without a name the cache is this thread's alone and keeps values as they are.
+   */
+  name?: string;
+  /** How long a stored value is fresh. Default '30m'. Per call: the `ttl` option. */
+  ttl?: Duration;
+  /**
+   * How long after its ttl a value may still be served stale (stale-while-revalidate, and
+   * stale-if-error): callers get it at once while one refresh runs in the background. Default
+   * 0 (false): an expired value is a miss.
+   */
+  grace?: Duration | false;
+  /** After a refresh fails, how long the stale value is served before the next attempt. Default '10s'. */
+  graceBackoff?: Duration;
+  /**
+   * Soft timeout, for stale values: how long a caller holding a stale value waits for the
+   * refresh before it gets the stale value (the refresh goes on). Default 0: at once.
+   */
+  timeout?: Duration;
+  /**
+   * Hard timeout, for misses: a caller waiting longer is rejected with FlightTimeoutError
+   * (limit 'hardTimeout'). The factory goes on and its value is cached. Default: none.
+   */
+  hardTimeout?: Duration;
+  /** Most entries held (process-wide for a name); least recently used go first. Default 10000; Infinity for none. */
+  maxEntries?: number;
+  /**
+   * Most bytes held, values measured by their structured-clone (v8.serialize) size. A value
+   * alone larger is returned but not cached. Default Infinity.
+   */
+  maxBytes?: number;
+  /**
+   * Milliseconds a fill may run: its callers then get FlightTimeoutError, and a fill that ends
+   * later stores nothing. Finite, 1 to 2^31-1. Default 30000.
+   */
+  maxDuration?: number;
+  /** Callers one fill may have; see SingleflightOptions.maxSubscribers. Default Infinity. */
+  maxSubscribers?: number;
+  /**
+   * Shares misses across processes (requires `name`): a coordinator such as `redisCoordinator()`
+   * from `threadflight/redis`. A value filled in one process is stored in every process whose
+   * callers waited for it.
+   */
+  distributed?: Coordinator;
+}
+
+/** A call's status, filled in when given (as lru-cache's `status` option). */
+export interface CacheStatus {
+  /** What memory had: a fresh value, a stale one (within grace), or nothing usable. */
+  get?: 'hit' | 'stale' | 'miss';
+  /**
+   * How the fill answered: the factory ran ('factory'; 'skipped' when it called skip()),
+   * another flight had stored the value meanwhile ('stored'), or a second tier had it ('tier').
+   */
+  fill?: 'factory' | 'skipped' | 'stored' | 'tier';
+  /** For a stale value: a refresh was started or joined, or is held back after a failure. */
+  refresh?: 'started' | 'backoff';
+  /** A timeout decided the answer: 'soft' (the stale value), 'hard' (FlightTimeoutError). */
+  timeout?: 'soft' | 'hard';
+  /** The refresh failed and the stale value was served instead. */
+  staleIfError?: boolean;
+}
+
+/** A ttl, or a function choosing it from the value the factory returned. */
+export type TtlOption<T> = Duration | ((value: T) => Duration);
+
+/** Options of one getOrSet() call: they override the cache's defaults for this call. */
+export interface GetOrSetOptions<T> {
+  ttl?: TtlOption<T>;
+  grace?: Duration | false;
+  graceBackoff?: Duration;
+  timeout?: Duration;
+  hardTimeout?: Duration;
+  /** Runs the factory even over a fresh value (the flight is still shared). */
+  forceFresh?: boolean;
+  /** Lets this caller stop waiting (see CallOptions.signal); the fill goes on for the others. */
+  signal?: AbortSignal;
+  /** Filled in with how the call was answered. */
+  status?: CacheStatus;
+}
+
+/** What a factory gets: the key, the fill's signal, the stale value, and controls. */
+export interface FactoryContext<T> {
+  readonly key: string;
+  /** Aborted when the fill runs past maxDuration, or every caller has left. */
+  readonly signal: AbortSignal;
+  /** The stale value this fill replaces, if there is one. */
+  readonly stale: { readonly value: T } | undefined;
+  /** The value the factory returns goes to its callers but is not cached. */
+  skip(): void;
+  /** Fails the fill with `error` (as throwing it would): nothing is cached. */
+  fail(error?: unknown): never;
+  /** This value's ttl, over the call's. */
+  setTtl(ttl: Duration): void;
+}
+
+export type Factory<T> = (context: FactoryContext<T>) => T | PromiseLike<T>;
+
+/** Gauges and counters; process-wide (every thread) for a named cache. */
+export interface FlightCacheStats {
+  entries: number;
+  /** Bytes held (serialized size), counted for a named cache, or for an unnamed one with maxBytes. */
+  bytes: number;
+  /** Calls answered with a fresh value from memory. */
+  hits: number;
+  /** Calls answered with a stale value (grace). */
+  staleHits: number;
+  /** Calls that found nothing usable in memory. */
+  misses: number;
+  factoryRuns: number;
+  factoryErrors: number;
+  /** Fills answered by a second tier without running the factory. */
+  tierHits: number;
+  /** Entries removed to stay within maxEntries / maxBytes. */
+  evictions: number;
+  /** Entries removed past their grace period. */
+  expirations: number;
+  /** Fills in the air that a new caller would join. */
+  inFlight: number;
+}
+
+/**
+ * A TTL cache in front of a flight. A miss runs the factory once for every concurrent caller
+ * (in every thread, for a named cache): the store is read again and filled inside that one
+ * flight, so no caller refills what another has just stored. Errors are never cached.
+ */
+export declare class FlightCache {
+  /** @throws TypeError or RangeError naming the offending option; OptionsMismatchError. */
+  constructor(options?: FlightCacheOptions);
+
+  readonly name: string | undefined;
+
+  /**
+   * The key's value. Fresh in memory: that value (the very object in the thread that stored
+   * it; a copy decoded once, then kept, in other threads). Stale within grace: the stale value
+   * at once (or within `timeout`), while one refresh runs. Otherwise: joins or starts the key's
+   * fill, whose leader runs `factory` and stores what it returns for `ttl`.
+   *
+   * @throws TypeError (synchronously) for a key that is not a string, a factory that is not a
+   *   function, or invalid options; RangeError for a key longer than MAX_KEY_LENGTH.
+   * Rejects with what the factory threw, FlightTimeoutError (maxDuration, or hardTimeout),
+   * CacheValueError, TooManySubscribersError, or the signal's reason.
+   */
+  getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions<T>): Promise<T>;
+
+  /** getOrSet() with the ttl as an argument: `remember(key, '10m', () => db.find(id))`. */
+  remember<T>(key: string, ttl: TtlOption<T>, factory: Factory<T>): Promise<T>;
+
+  /** The key's fresh value, or undefined (stale values included). Runs nothing. */
+  get<T = unknown>(key: string): T | undefined;
+
+  /** Whether the key has a fresh value. */
+  has(key: string): boolean;
+
+  /**
+   * Stores a value (in every thread, for a named cache). Fills running for the key store
+   * nothing over it. @throws CacheValueError if a named cache cannot share it.
+   */
+  set(key: string, value: unknown, options?: { ttl?: Duration; grace?: Duration | false }): void;
+
+  /**
+   * Removes the key's entry, in every thread at once for a named cache. A fill running for the
+   * key never writes its value back, and the next caller starts a new fill. Returns whether
+   * there was an entry.
+   */
+  delete(key: string): boolean;
+
+  /** Removes every entry, as delete() does for one. */
+  clear(): void;
+
+  stats(): FlightCacheStats;
 }

@@ -27,6 +27,28 @@ export interface Protocol {
     waitingThreads: number;
     startedMs: number;
   };
+  slot: {
+    bytes: number;
+    perPage: number;
+    version: number;
+    touched: number;
+    flags: number;
+    freshUntilMs: number;
+    staleUntilMs: number;
+    tickMs: number;
+    backoff: number;
+  };
+  storeResult: { slot: number; version: number; length: number };
+  store: { stored: number; invalidated: number; tooLarge: number; full: number };
+  counter: {
+    hits: number;
+    staleHits: number;
+    misses: number;
+    factoryRuns: number;
+    factoryErrors: number;
+    tierHits: number;
+    length: number;
+  };
 }
 
 /** A named table's functions, bound to it in this thread (see src/binding/table_handle.h). */
@@ -49,6 +71,22 @@ export interface TableHandle {
   countCloneFailure(): number;
 }
 
+/** A named cache's store, bound to it in this thread (see src/binding/store_handle.h). */
+export interface StoreHandle {
+  /** The entry's bytes; its slot and version are left in `storeResult`. */
+  get(key: string): Buffer | undefined;
+  generation(): number;
+  /** A protocol.store result; when stored, the slot and version are left in `storeResult`. */
+  store(key: string, bytes: Buffer, freshMs: number, graceMs: number, sinceGeneration: number, sinceMs: number): number;
+  erase(key: string): boolean;
+  clear(): number;
+  backOff(key: string, version: number, untilMs: number): boolean;
+  /** Fills [entries, bytes, evictions, expirations, ...counters summed over all threads]. */
+  stats(out: Float64Array): void;
+  /** This thread's counters (Float64, indexed by protocol.counter). */
+  lane: ArrayBuffer;
+}
+
 /** A message from another thread about flight `flightId` of `key` in table `tableId`; returns
  * whether a lead it hands over was taken. */
 export type MessageHandler = (
@@ -63,6 +101,11 @@ export interface Binding {
   protocol: Protocol;
   /** Throws an Error with code ERR_OPTIONS_MISMATCH if the name is in use with other limits. */
   openTable(name: string, maxSubscribers: number, maxDurationMs: number): TableHandle;
+  /** Throws an Error with code ERR_OPTIONS_MISMATCH if the name is in use with other limits. */
+  openStore(name: string, maxEntries: number, maxBytes: number, maxFillMs: number): StoreHandle;
+  slotPage(index: number): ArrayBuffer;
+  /** This thread's store-result slots (see protocol.storeResult). */
+  storeResult: ArrayBuffer;
   /** The core's monotonic clock, in ms: the clock flights are stamped with. */
   now(): number;
   cellPage(index: number): ArrayBuffer;
@@ -77,7 +120,7 @@ export interface Binding {
 }
 
 /** Raised with kProtocolVersion in src/binding/protocol.h. */
-const EXPECTED_PROTOCOL = 4;
+const EXPECTED_PROTOCOL = 5;
 
 /** Why an addon cannot serve this JavaScript, if it cannot. */
 function refuseStale(addon: unknown): string | undefined {

@@ -29,15 +29,19 @@ export class TooManySubscribersError extends ThreadflightError {
 }
 Object.defineProperty(TooManySubscribersError.prototype, 'name', { value: 'TooManySubscribersError' });
 
-/** The flight of `key` ran longer than `maxDuration` ms; its callers stopped waiting. */
+/** The flight of `key` ran longer than `maxDuration` ms (or a cache call's `hardTimeout`);
+ * its callers stopped waiting. */
 export class FlightTimeoutError extends ThreadflightError {
   readonly code = 'ERR_FLIGHT_TIMEOUT' as const;
 
   constructor(
     readonly key: string,
+    /** The limit that ran out, in ms. */
     readonly maxDuration: number,
+    /** Which option set it. */
+    readonly limit: 'maxDuration' | 'hardTimeout' = 'maxDuration',
   ) {
-    super(`Flight for key ${describeKey(key)} ran longer than maxDuration (${maxDuration} ms)`);
+    super(`Flight for key ${describeKey(key)} ran longer than ${limit} (${maxDuration} ms)`);
   }
 }
 Object.defineProperty(FlightTimeoutError.prototype, 'name', { value: 'FlightTimeoutError' });
@@ -65,3 +69,33 @@ export class OptionsMismatchError extends ThreadflightError {
   }
 }
 Object.defineProperty(OptionsMismatchError.prototype, 'name', { value: 'OptionsMismatchError' });
+
+/** A FlightCache could not keep a value: a named cache shares values between threads as
+ * structured clones (and a maxBytes bound measures them so), and this one cannot be cloned. */
+export class CacheValueError extends ThreadflightError {
+  readonly code = 'ERR_CACHE_VALUE' as const;
+
+  constructor(
+    readonly key: string,
+    /** The cache's name; undefined for an unnamed cache (which measures values for maxBytes). */
+    readonly cacheName: string | undefined,
+    cause: unknown,
+  ) {
+    super(
+      `FlightCache${cacheName === undefined ? '' : ` "${cacheName}"`} cannot keep the value of key ${describeKey(key)}: ` +
+        `${cacheName === undefined ? 'maxBytes measures values by' : 'other threads receive values as'} ` +
+        `their structured clone, and this value cannot be cloned (${describeCause(cause)}). ` +
+        'Return plain data (objects, arrays, strings, numbers, Dates, Maps, Sets, typed arrays).',
+      { cause },
+    );
+  }
+}
+Object.defineProperty(CacheValueError.prototype, 'name', { value: 'CacheValueError' });
+
+function describeCause(cause: unknown): string {
+  try {
+    return cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+  } catch {
+    return 'an unreadable error';
+  }
+}

@@ -9,5 +9,7 @@ export const {
   FlightTimeoutError,
   FlightCapacityError,
   OptionsMismatchError,
+  CacheValueError,
+  FlightCache,
 } = threadflight;
 export default threadflight;

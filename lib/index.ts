@@ -9,5 +9,10 @@ export {
   FlightTimeoutError,
   FlightCapacityError,
   OptionsMismatchError,
+  CacheValueError,
 } from './errors';
 export type { Coordinator, DistributedFlight } from './distributed';
+export { FlightCache } from './cache/flight-cache';
+export type { Factory, FactoryContext, FlightCacheStats } from './cache/flight-cache';
+export type { FlightCacheOptions, GetOrSetOptions, CacheStatus, TtlOption } from './cache/options';
+export type { Duration } from './cache/duration';

@@ -154,7 +154,7 @@ export function callSignal(options: unknown): AbortSignal | undefined {
   return signal;
 }
 
-function isAbortSignal(value: unknown): value is AbortSignal {
+export function isAbortSignal(value: unknown): value is AbortSignal {
   return (
     typeof value === 'object' &&
     value !== null &&

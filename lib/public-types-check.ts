@@ -50,6 +50,27 @@ export type Checks = [
   Assert<Extends<Public.CallOptions, Impl.CallOptions>>,
   Assert<Extends<Impl.Coordinator, Public.Coordinator>>,
   Assert<Extends<Public.Coordinator, Impl.Coordinator>>,
+  Assert<Extends<InstanceType<typeof Impl.FlightCache>, Public.FlightCache>>,
+  Assert<Extends<ConstructorParameters<typeof Impl.FlightCache>, ConstructorParameters<typeof Public.FlightCache>>>,
+  Assert<Extends<ConstructorParameters<typeof Public.FlightCache>, ConstructorParameters<typeof Impl.FlightCache>>>,
+  Assert<Extends<Impl.FlightCacheOptions, Public.FlightCacheOptions>>,
+  Assert<Extends<Public.FlightCacheOptions, Impl.FlightCacheOptions>>,
+  Assert<Extends<Impl.GetOrSetOptions<number>, Public.GetOrSetOptions<number>>>,
+  Assert<Extends<Public.GetOrSetOptions<number>, Impl.GetOrSetOptions<number>>>,
+  Assert<Extends<Impl.FlightCacheStats, Public.FlightCacheStats>>,
+  Assert<Extends<Public.FlightCacheStats, Impl.FlightCacheStats>>,
+  Assert<Extends<Impl.CacheStatus, Public.CacheStatus>>,
+  Assert<Extends<Public.FactoryContext<number>, Impl.FactoryContext<number>>>,
+  Assert<Extends<Impl.FactoryContext<number>, Public.FactoryContext<number>>>,
+  Assert<
+    Extends<
+      Pick<InstanceType<typeof Impl.CacheValueError>, 'code' | 'key' | 'cacheName'>,
+      Pick<Public.CacheValueError, 'code' | 'key' | 'cacheName'>
+    >
+  >,
+  Assert<
+    Extends<Pick<InstanceType<typeof Impl.FlightTimeoutError>, 'limit'>, Pick<Public.FlightTimeoutError, 'limit'>>
+  >,
   Assert<Extends<ReturnType<typeof ImplRedis.redisCoordinator>, PublicRedis.RedisCoordinator>>,
   Assert<Extends<PublicRedis.RedisCoordinatorOptions, ImplRedis.RedisCoordinatorOptions>>,
   Assert<Extends<ImplRedis.CoordinatorStats, PublicRedis.CoordinatorStats>>,

@@ -7,7 +7,13 @@
 // be unpacked are UNREADABLE (this thread runs its own work).
 import * as v8 from 'node:v8';
 import { types } from 'node:util';
-import { FlightCapacityError, FlightTimeoutError, OptionsMismatchError, TooManySubscribersError } from './errors';
+import {
+  CacheValueError,
+  FlightCapacityError,
+  FlightTimeoutError,
+  OptionsMismatchError,
+  TooManySubscribersError,
+} from './errors';
 
 /** What unpacking returns when the bytes cannot be turned back into a value. */
 export const UNREADABLE: unique symbol = Symbol('unreadable');
@@ -47,6 +53,7 @@ const LIBRARY_ERRORS = new Map<string, { error: abstract new (...args: never[]) 
   ['FlightTimeoutError', { error: FlightTimeoutError, code: 'ERR_FLIGHT_TIMEOUT' }],
   ['FlightCapacityError', { error: FlightCapacityError, code: 'ERR_FLIGHT_CAPACITY' }],
   ['OptionsMismatchError', { error: OptionsMismatchError, code: 'ERR_OPTIONS_MISMATCH' }],
+  ['CacheValueError', { error: CacheValueError, code: 'ERR_CACHE_VALUE' }],
 ]);
 
 /** How deep a chain of causes (or aggregated errors) is followed. */

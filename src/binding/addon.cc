@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "env_state.h"
 #include "protocol.h"
+#include "store_handle.h"
 #include "table_handle.h"
 #include "table_registry.h"
 
@@ -156,6 +157,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("now", Napi::Function::New<Now>(env, "now"));
   exports.Set("cellPage", Napi::Function::New<CellPage>(env, "cellPage"));
   exports.Set("joinResult", JoinResultBuffer(env, state));
+  exports.Set("openStore", Napi::Function::New<StoreHandle::Open>(env, "openStore"));
+  exports.Set("slotPage", Napi::Function::New<SlotPage>(env, "slotPage"));
+  exports.Set("storeResult", Napi::ArrayBuffer::New(env, state.store_result.data(), sizeof(state.store_result)));
   exports.Set("attachBridge", Napi::Function::New<AttachBridge>(env, "attachBridge"));
   exports.Set("refBridge", Napi::Function::New<RefBridge>(env, "refBridge"));
   exports.Set("pinned", Napi::Boolean::New(env, pinned));

@@ -17,6 +17,8 @@ struct EnvState {
   // What the last join() learned (see JoinSlot); JavaScript reads it through a Float64Array
   // over this memory, so a join returns a small integer and allocates nothing.
   std::array<double, kJoinSlots> join_result{};
+  // What the last store get() or store() learned (see StoreSlot), read the same way.
+  std::array<double, kStoreSlots> store_result{};
 };
 
 // The state of `env`, created when the addon is loaded there.

@@ -7,6 +7,8 @@
 
 #include "cell_arena.h"
 #include "flight_table.h"
+#include "slot_arena.h"
+#include "value_store.h"
 
 namespace threadflight {
 namespace {
@@ -25,6 +27,9 @@ constexpr double FieldIndex(size_t byte_offset) {
 }
 static_assert(std::is_standard_layout_v<Cell>, "offsetof needs a standard-layout cell");
 static_assert(offsetof(Cell, subscribers) % sizeof(int32_t) == 0 && offsetof(Cell, started_ms) % sizeof(double) == 0);
+static_assert(std::is_standard_layout_v<Slot>, "offsetof needs a standard-layout slot");
+static_assert(offsetof(Slot, fresh_until_ms) % sizeof(double) == 0 &&
+              offsetof(Slot, stale_until_ms) % sizeof(double) == 0);
 
 Napi::Object Frozen(Napi::Env env, std::initializer_list<Entry> entries) {
   Napi::Object object = Napi::Object::New(env);
@@ -70,6 +75,27 @@ Napi::Object ExportProtocol(Napi::Env env) {
                                     {"unjoinable", FieldIndex<int32_t>(offsetof(Cell, unjoinable))},
                                     {"waitingThreads", FieldIndex<int32_t>(offsetof(Cell, waiting_threads))},
                                     {"startedMs", FieldIndex<double>(offsetof(Cell, started_ms))}}));
+  protocol.Set("slot", Frozen(env, {{"bytes", sizeof(Slot)},
+                                    {"perPage", SlotArena::kSlotsPerPage},
+                                    {"version", FieldIndex<int32_t>(offsetof(Slot, version))},
+                                    {"touched", FieldIndex<int32_t>(offsetof(Slot, touched))},
+                                    {"flags", FieldIndex<int32_t>(offsetof(Slot, flags))},
+                                    {"freshUntilMs", FieldIndex<double>(offsetof(Slot, fresh_until_ms))},
+                                    {"staleUntilMs", FieldIndex<double>(offsetof(Slot, stale_until_ms))},
+                                    {"tickMs", kTickMs},
+                                    {"backoff", kSlotBackoff}}));
+  protocol.Set("storeResult", Frozen(env, {{"slot", kStoreSlot}, {"version", kStoreVersion}, {"length", kStoreSlots}}));
+  protocol.Set("store", Frozen(env, {{"stored", Of(StoreResult::kStored)},
+                                     {"invalidated", Of(StoreResult::kInvalidated)},
+                                     {"tooLarge", Of(StoreResult::kTooLarge)},
+                                     {"full", Of(StoreResult::kFull)}}));
+  protocol.Set("counter", Frozen(env, {{"hits", kCounterHits},
+                                       {"staleHits", kCounterStaleHits},
+                                       {"misses", kCounterMisses},
+                                       {"factoryRuns", kCounterFactoryRuns},
+                                       {"factoryErrors", kCounterFactoryErrors},
+                                       {"tierHits", kCounterTierHits},
+                                       {"length", kCounterSlots}}));
   static_cast<void>(napi_object_freeze(env, protocol));
   return protocol;
 }

@@ -10,7 +10,7 @@
 namespace threadflight {
 
 // Raised whenever a value below changes meaning, so a stale build is refused at load.
-constexpr int32_t kProtocolVersion = 4;
+constexpr int32_t kProtocolVersion = 5;
 
 // What a message tells the receiving thread about a flight it takes part in.
 enum class MessageKind : int32_t {
@@ -34,8 +34,16 @@ enum JoinSlot : int32_t {
   kJoinSlots = 4,
 };
 
+// Where a store's get() and store() leave the entry's slot and version, in this thread's
+// store-result array.
+enum StoreSlot : int32_t {
+  kStoreSlot = 0,
+  kStoreVersion = 1,
+  kStoreSlots = 2,
+};
+
 // The `protocol` export: roles, settle and leave results, message kinds, join-result slots
-// and the cell layout, each under the name lib/protocol.ts reads. Frozen.
+// the cell and slot layouts, store results and cache counters, each under the name lib/protocol.ts reads. Frozen.
 Napi::Object ExportProtocol(Napi::Env env);
 
 }  // namespace threadflight

@@ -5,6 +5,7 @@
 #include <new>
 #include <string>
 
+#include "bound_methods.h"
 #include "bridge.h"
 #include "clock.h"
 #include "env_state.h"
@@ -36,43 +37,11 @@ std::string Describe(const Limits& limits) {
          (unlimited_duration ? "" : " ms");
 }
 
-bool ReadNumber(const Napi::CallbackInfo& info, size_t index, const char* what, double& out) {
-  if (info.Length() <= index || !info[index].IsNumber()) {
-    Napi::TypeError::New(info.Env(), std::string(what) + " must be a number").ThrowAsJavaScriptException();
-    return false;
-  }
-  out = info[index].As<Napi::Number>().DoubleValue();
-  return true;
-}
-
 }  // namespace
 
-template <TableHandle::Method method>
-Napi::Value TableHandle::Call(const Napi::CallbackInfo& info) {
-  return (static_cast<std::shared_ptr<TableHandle>*>(info.Data())->get()->*method)(info);
-}
-
-namespace {
-void DropHandleReference(napi_env /*env*/, void* data, void* /*hint*/) {
-  std::unique_ptr<std::shared_ptr<TableHandle>> owned(static_cast<std::shared_ptr<TableHandle>*>(data));
-}
-}  // namespace
-
-// Adds `name` to `handle`: a function whose callback data is its own reference to the table,
-// dropped when the function is collected (so a function kept alone still works). Returns
-// false, with a JS exception pending, if it could not.
 template <TableHandle::Method method>
 bool TableHandle::Bind(Napi::Env env, Napi::Object handle, const char* name, const std::shared_ptr<TableHandle>& self) {
-  auto reference = std::make_unique<std::shared_ptr<TableHandle>>(self);
-  Napi::Function function = Napi::Function::New<&Call<method>>(env, name, reference.get());
-  if (env.IsExceptionPending()) return false;
-  if (napi_add_finalizer(env, function, reference.get(), &DropHandleReference, nullptr, nullptr) != napi_ok) {
-    Napi::Error::New(env, "could not bind the table's functions").ThrowAsJavaScriptException();
-    return false;
-  }
-  reference.release();  // the finalizer owns it now
-  handle.Set(name, function);
-  return !env.IsExceptionPending();
+  return BindMethod<TableHandle, method>(env, handle, name, self);
 }
 
 Napi::Value TableHandle::Open(const Napi::CallbackInfo& info) {

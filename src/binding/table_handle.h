@@ -10,8 +10,7 @@
 
 namespace threadflight {
 
-// JS gets a plain object of functions bound to a TableHandle (through their callback data),
-// not an ObjectWrap: a call then skips the unwrap, which is about half the cost of an empty call.
+// JS gets a plain object of functions bound to a TableHandle (see bound_methods.h).
 class TableHandle {
  public:
   // openTable(name: string, maxSubscribers: number, maxDurationMs: number) -> the functions
@@ -44,8 +43,6 @@ class TableHandle {
   Napi::Value CountCloneFailure(const Napi::CallbackInfo& info);
 
   using Method = Napi::Value (TableHandle::*)(const Napi::CallbackInfo&);
-  template <Method method>
-  static Napi::Value Call(const Napi::CallbackInfo& info);
   template <Method method>
   static bool Bind(Napi::Env env, Napi::Object handle, const char* name, const std::shared_ptr<TableHandle>& self);
 

@@ -1,0 +1,388 @@
+// FlightCache: a TTL cache in front of the flight. A miss runs the factory once for every
+// concurrent caller — the store is read again and filled inside that one flight — and a named
+// cache keeps its entries process-wide, so a value stored by one thread serves hits in all.
+import { FlightTimeoutError } from '../errors';
+import { Singleflight } from '../singleflight';
+import { protocol } from '../protocol';
+import * as clock from './clock';
+import { toMs, type Duration } from './duration';
+import { LocalStore } from './local-store';
+import {
+  resolveCacheOptions,
+  resolveCall,
+  type CacheStatus,
+  type CallSettings,
+  type FlightCacheOptions,
+  type GetOrSetOptions,
+  type TtlOption,
+} from './options';
+import { SharedStore } from './shared-store';
+import { Freshness, type Entry, type Store } from './store';
+
+const { hits: HITS, staleHits: STALE_HITS, misses: MISSES, factoryRuns: FACTORY_RUNS } = protocol.counter;
+const { factoryErrors: FACTORY_ERRORS, tierHits: TIER_HITS } = protocol.counter;
+
+/** Flights of a named cache live in a Singleflight table of their own, under a name no
+ * Singleflight of the application can collide with. */
+const FLIGHT_PREFIX = '\u0000threadflight.cache:';
+
+export interface FactoryContext<T> {
+  readonly key: string;
+  /** Aborted when the fill's flight runs past maxDuration or every caller has left. */
+  readonly signal: AbortSignal;
+  /** The stale value this fill replaces, when there is one. */
+  readonly stale: { readonly value: T } | undefined;
+  /** Returns the factory's value to the callers without caching it. */
+  skip(): void;
+  /** Fails the fill with `error`: callers get it (or the stale value, within grace). */
+  fail(error?: unknown): never;
+  /** This entry's ttl, over the call's. */
+  setTtl(ttl: Duration): void;
+}
+
+export type Factory<T> = (context: FactoryContext<T>) => T | PromiseLike<T>;
+
+export interface FlightCacheStats {
+  entries: number;
+  bytes: number;
+  hits: number;
+  staleHits: number;
+  misses: number;
+  factoryRuns: number;
+  factoryErrors: number;
+  tierHits: number;
+  evictions: number;
+  expirations: number;
+  inFlight: number;
+}
+
+/** What a fill's flight settles with: the value, and how it was found. */
+interface Filled {
+  value: unknown;
+  how: NonNullable<CacheStatus['fill']>;
+}
+
+class Context<T> implements FactoryContext<T> {
+  skipped = false;
+  ttl: number | undefined;
+
+  constructor(
+    readonly key: string,
+    readonly signal: AbortSignal,
+    readonly stale: { readonly value: T } | undefined,
+  ) {}
+
+  skip(): void {
+    this.skipped = true;
+  }
+
+  fail(error?: unknown): never {
+    // What the factory fails with is the caller's choice, as with any throw.
+    // eslint-disable-next-line @typescript-eslint/only-throw-error
+    throw error === undefined ? new Error(`FlightCache factory for key ${JSON.stringify(this.key)} failed`) : error;
+  }
+
+  setTtl(ttl: Duration): void {
+    this.ttl = toMs(ttl, 'setTtl(ttl)');
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return `a string (${JSON.stringify(value.slice(0, 40))})`;
+  if (value === null) return 'null';
+  return typeof value === 'number' ? `number ${value}` : typeof value;
+}
+
+function checkKey(key: unknown): asserts key is string {
+  if (typeof key !== 'string') throw new TypeError(`FlightCache key must be a string, received ${describe(key)}`);
+}
+
+function checkFactory(factory: unknown): void {
+  if (typeof factory !== 'function') {
+    throw new TypeError(`FlightCache factory must be a function, received ${describe(factory)}`);
+  }
+}
+
+const valueOf = (filled: Filled): unknown => filled.value;
+
+export class FlightCache {
+  readonly name: string | undefined;
+  private readonly store: Store;
+  private readonly flights: Singleflight;
+  private readonly defaults: CallSettings;
+  /** This thread's background refreshes, by key (one each; other threads join its flight). */
+  private readonly refreshing = new Map<string, Promise<Filled>>();
+  /** remember()'s last ttl argument, resolved: a hit does not parse a duration again. */
+  private lastTtl: unknown = undefined;
+  private lastTtlMs = 0;
+
+  constructor(options?: FlightCacheOptions) {
+    const resolved = resolveCacheOptions(options);
+    this.name = resolved.name;
+    this.defaults = resolved.defaults;
+    const limits = { maxEntries: resolved.maxEntries, maxBytes: resolved.maxBytes, maxFillMs: resolved.maxDuration };
+    this.store =
+      resolved.name === undefined ? new LocalStore(limits, clock.now) : new SharedStore(resolved.name, limits);
+    this.flights = new Singleflight({
+      name: resolved.name === undefined ? undefined : FLIGHT_PREFIX + resolved.name,
+      maxDuration: resolved.maxDuration,
+      maxSubscribers: resolved.maxSubscribers,
+      distributed: resolved.distributed,
+    });
+  }
+
+  /**
+   * The key's value: from memory when fresh (or stale within grace, refreshed in the
+   * background), else from one run of `factory` shared by every concurrent caller. See
+   * index.d.ts for the whole contract.
+   */
+  getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions<T>): Promise<T> {
+    checkKey(key);
+    checkFactory(factory);
+    if (options !== undefined) {
+      const call = resolveCall(options, this.defaults);
+      if (call.signal?.aborted) return Promise.reject(call.signal.reason);
+      return this.answer(key, factory as Factory<unknown>, call, this.store.read(key, clock.now())) as Promise<T>;
+    }
+    const entry = this.store.read(key, clock.now());
+    if (entry !== undefined && this.store.freshness === Freshness.Fresh) {
+      this.store.counters[HITS]++;
+      return Promise.resolve(entry.value as T);
+    }
+    return this.answer(key, factory as Factory<unknown>, this.defaults, entry) as Promise<T>;
+  }
+
+  /** getOrSet() with the ttl as an argument: `remember(key, '10m', () => db.find(id))`. */
+  remember<T>(key: string, ttl: TtlOption<T>, factory: Factory<T>): Promise<T> {
+    checkKey(key);
+    checkFactory(factory);
+    if (ttl !== this.lastTtl) {
+      this.lastTtlMs = typeof ttl === 'function' ? 0 : toMs(ttl, 'remember() ttl');
+      this.lastTtl = ttl;
+    }
+    const entry = this.store.read(key, clock.now());
+    if (entry !== undefined && this.store.freshness === Freshness.Fresh) {
+      this.store.counters[HITS]++;
+      return Promise.resolve(entry.value as T);
+    }
+    const call = { ...this.defaults, ttl: typeof ttl === 'function' ? (ttl as CallSettings['ttl']) : this.lastTtlMs };
+    return this.answer(key, factory as Factory<unknown>, call, entry) as Promise<T>;
+  }
+
+  /** The key's fresh value, or undefined. Never runs anything. */
+  get<T = unknown>(key: string): T | undefined {
+    checkKey(key);
+    const entry = this.store.read(key, clock.now());
+    if (entry !== undefined && this.store.freshness === Freshness.Fresh) {
+      this.store.counters[HITS]++;
+      return entry.value as T;
+    }
+    this.store.counters[MISSES]++;
+    return undefined;
+  }
+
+  /** Whether the key has a fresh value. Counts nothing. */
+  has(key: string): boolean {
+    checkKey(key);
+    return this.store.read(key, clock.now()) !== undefined && this.store.freshness === Freshness.Fresh;
+  }
+
+  /**
+   * Stores `value` for the key (in every thread, for a named cache): fills running for the key
+   * store nothing over it, and the next caller does not join them.
+   */
+  set(key: string, value: unknown, options?: { ttl?: Duration; grace?: Duration | false }): void {
+    checkKey(key);
+    const call = options === undefined ? this.defaults : resolveCall(options, this.defaults);
+    this.flights.forget(key);
+    this.refreshing.delete(key);
+    this.store.delete(key);
+    const ttl = call.ttl as number;
+    if (ttl > 0 || call.grace > 0)
+      this.store.write(key, value, ttl, call.grace, this.store.generation(), clock.preciseNow());
+  }
+
+  /**
+   * Removes the key's entry (in every thread, for a named cache). A fill running for it stores
+   * nothing, and the next caller starts a new one. Returns whether there was an entry.
+   */
+  delete(key: string): boolean {
+    checkKey(key);
+    this.flights.forget(key);
+    this.refreshing.delete(key);
+    return this.store.delete(key);
+  }
+
+  /** Removes every entry, as delete() does for one. */
+  clear(): void {
+    this.flights.clear();
+    this.refreshing.clear();
+    this.store.clear();
+  }
+
+  stats(): FlightCacheStats {
+    const store = this.store.stats();
+    const counters = this.store.totals();
+    return {
+      entries: store.entries,
+      bytes: store.bytes,
+      hits: counters[HITS],
+      staleHits: counters[STALE_HITS],
+      misses: counters[MISSES],
+      factoryRuns: counters[FACTORY_RUNS],
+      factoryErrors: counters[FACTORY_ERRORS],
+      tierHits: counters[TIER_HITS],
+      evictions: store.evictions,
+      expirations: store.expirations,
+      inFlight: this.flights.getInFlightCount(),
+    };
+  }
+
+  // --- answering -------------------------------------------------------------------------------
+
+  /** Answers a call given what memory had for it (read just before: store.freshness is its). */
+  private answer(
+    key: string,
+    factory: Factory<unknown>,
+    call: CallSettings,
+    entry: Entry | undefined,
+  ): Promise<unknown> {
+    const status = call.status;
+    if (entry !== undefined && !call.forceFresh) {
+      const freshness = this.store.freshness;
+      if (freshness === Freshness.Fresh) {
+        this.store.counters[HITS]++;
+        if (status !== undefined) status.get = 'hit';
+        return Promise.resolve(entry.value);
+      }
+      this.store.counters[STALE_HITS]++;
+      if (status !== undefined) status.get = 'stale';
+      return this.serveStale(key, factory, call, entry, freshness === Freshness.Stale);
+    }
+    this.store.counters[MISSES]++;
+    if (status !== undefined) status.get = 'miss';
+    return this.fill(key, factory, call, entry);
+  }
+
+  /** Within grace: the stale value now (or within `timeout`), and one refresh in the background. */
+  private serveStale(
+    key: string,
+    factory: Factory<unknown>,
+    call: CallSettings,
+    entry: Entry,
+    refreshable: boolean,
+  ): Promise<unknown> {
+    const status = call.status;
+    if (!refreshable) {
+      if (status !== undefined) status.refresh = 'backoff';
+      return Promise.resolve(entry.value);
+    }
+    const refresh = this.refresh(key, factory, call, entry);
+    if (status !== undefined) status.refresh = 'started';
+    if (call.timeout === 0) return Promise.resolve(entry.value);
+    return new Promise((resolve) => {
+      let answered = false;
+      const answer = (value: unknown, note: (status: CacheStatus) => void): void => {
+        if (answered) return;
+        answered = true;
+        clearTimeout(timer);
+        if (status !== undefined) note(status);
+        resolve(value);
+      };
+      const timer = setTimeout(() => answer(entry.value, (s) => (s.timeout = 'soft')), call.timeout);
+      refresh.then(
+        (filled) => answer(filled.value, (s) => (s.fill = filled.how)),
+        () => answer(entry.value, (s) => (s.staleIfError = true)),
+      );
+    });
+  }
+
+  /** This thread's refresh of the key, started if there is none. Never rejects unhandled. */
+  private refresh(key: string, factory: Factory<unknown>, call: CallSettings, entry: Entry): Promise<Filled> {
+    let running = this.refreshing.get(key);
+    if (running !== undefined) return running;
+    running = this.flight(key, factory, call, entry, undefined);
+    this.refreshing.set(key, running);
+    const done = (): void => {
+      if (this.refreshing.get(key) === running) this.refreshing.delete(key);
+    };
+    running.then(done, done);
+    return running;
+  }
+
+  /** A miss: the caller waits for the key's flight (within hardTimeout). */
+  private fill(key: string, factory: Factory<unknown>, call: CallSettings, entry: Entry | undefined): Promise<unknown> {
+    const status = call.status;
+    const flight = this.flight(key, factory, call, entry, call.signal);
+    const answered =
+      status === undefined
+        ? flight.then(valueOf)
+        : flight.then((filled) => {
+            status.fill = filled.how;
+            return filled.value;
+          });
+    if (call.hardTimeout === Infinity) return answered;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (status !== undefined) status.timeout = 'hard';
+        reject(new FlightTimeoutError(key, call.hardTimeout, 'hardTimeout'));
+      }, call.hardTimeout);
+      answered.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /** Joins (or starts) the key's flight, whose leader reads the store again and fills it. */
+  private flight(
+    key: string,
+    factory: Factory<unknown>,
+    call: CallSettings,
+    entry: Entry | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<Filled> {
+    const work = (flightSignal: AbortSignal): Promise<Filled> => this.runFill(key, factory, call, entry, flightSignal);
+    return signal === undefined ? this.flights.execute(key, work) : this.flights.execute(key, work, { signal });
+  }
+
+  /** The flight's work, in the leader's thread. */
+  private async runFill(
+    key: string,
+    factory: Factory<unknown>,
+    call: CallSettings,
+    entry: Entry | undefined,
+    signal: AbortSignal,
+  ): Promise<Filled> {
+    const sinceGeneration = this.store.generation();
+    const sinceMs = clock.preciseNow();
+    if (!call.forceFresh) {
+      // Another flight may have filled the key since this caller looked.
+      const stored = this.store.read(key, clock.now());
+      if (stored !== undefined && this.store.freshness === Freshness.Fresh)
+        return { value: stored.value, how: 'stored' };
+    }
+    this.store.counters[FACTORY_RUNS]++;
+    const context = new Context(key, signal, entry === undefined ? undefined : { value: entry.value });
+    let value: unknown;
+    try {
+      value = await factory(context);
+    } catch (error) {
+      this.store.counters[FACTORY_ERRORS]++;
+      if (entry !== undefined) this.store.backOff(key, entry, clock.preciseNow() + call.graceBackoff);
+      throw error;
+    }
+    if (context.skipped) return { value, how: 'skipped' };
+    const ttl =
+      context.ttl ??
+      (typeof call.ttl === 'number' ? call.ttl : toMs(call.ttl(value), 'the result of the "ttl" function'));
+    if (ttl > 0) this.store.write(key, value, ttl, call.grace, sinceGeneration, sinceMs);
+    return { value, how: 'factory' };
+  }
+}
