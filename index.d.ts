@@ -50,6 +50,36 @@ export interface Coordinator {
   /** Lets go of this process's flights of `name` (of `key` only, if given), so that the next
    * caller starts a new flight: called by forget() and clear(). */
   forget?(name: string, key?: string): void;
+  /** A second tier for a named FlightCache's entries, shared by every process; a FlightCache
+   * given this coordinator as `distributed` uses it when offered. */
+  cacheTier?(options: CacheTierOptions): CacheTier;
+}
+
+/** What a coordinator's cacheTier() is told by the FlightCache it serves. */
+export interface CacheTierOptions {
+  readonly name: string;
+  /** The cache's maxDuration: a fill older than this stores nothing. */
+  readonly maxFillMs: number;
+  /** Another process deleted `key` (or cleared the cache: undefined). */
+  readonly onInvalidate: (key: string | undefined) => void;
+}
+
+/** What a fill learns from the tier before it runs the factory. */
+export interface TierRead {
+  /** When the fill started, on the tier's clock. */
+  readonly since: number;
+  /** The key's entry, if any: its value, ms left fresh, then ms left stale. */
+  readonly entry?: { readonly value: unknown; readonly freshMs: number; readonly graceMs: number };
+}
+
+/** A FlightCache's second tier. Never rejects or throws: a tier it cannot use reads nothing and keeps nothing. */
+export interface CacheTier {
+  read(key: string): Promise<TierRead | undefined>;
+  write(key: string, value: unknown, freshMs: number, graceMs: number, since: number, elapsedMs: number): void;
+  replace(key: string, value: unknown, freshMs: number, graceMs: number): void;
+  delete(key: string): void;
+  clear(): void;
+  close(): void;
 }
 
 export interface SingleflightStats {
@@ -387,6 +417,9 @@ export declare class FlightCache {
 
   /** Removes every entry, as delete() does for one. */
   clear(): void;
+
+  /** Stops hearing of other processes' deletions (a cache with a Redis tier); it goes on working. */
+  close(): void;
 
   stats(): FlightCacheStats;
 }

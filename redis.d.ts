@@ -1,5 +1,5 @@
 // Public types of threadflight/redis: flights shared by processes and hosts through Redis.
-import type { Coordinator, DistributedFlight } from './index';
+import type { CacheTier, CacheTierOptions, Coordinator, DistributedFlight } from './index';
 
 /** How values are turned into bytes and back (errors always travel as their class, message,
  * stack, code and own properties). */
@@ -105,6 +105,14 @@ export declare class RedisCoordinator implements Coordinator {
    * and clear() call it.
    */
   forget(name: string, key?: string): void;
+  /**
+   * The Redis tier of a named FlightCache (used by a FlightCache given this coordinator as
+   * `distributed`): entries stored with their ttl and grace, read by any process whose memory
+   * misses; delete(), set() and clear() reach every process through pub/sub. A cache's keys
+   * share one Cluster slot (a hash tag of its name) and carry a SHA-256 of each key; with
+   * `secret`, entries are signed like flight records.
+   */
+  cacheTier(options: CacheTierOptions): CacheTier;
   stats(): CoordinatorStats;
   /**
    * Stops using Redis (flights run locally from then on): flights led here get up to leaseMs to

@@ -117,6 +117,8 @@ export interface Binding {
   refBridge(on: boolean): void;
   /** Whether the shared object is pinned for the life of the process. */
   pinned: boolean;
+  /** Random, the same in every thread of this process: names the process in messages. */
+  processToken: string;
 }
 
 /** Raised with kProtocolVersion in src/binding/protocol.h. */

@@ -23,6 +23,43 @@ export interface Coordinator {
   /** Lets go of this process's flights of `name` (of `key` only, if given), so that the next
    * caller starts a new flight: called by forget() and clear(). */
   forget?(name: string, key?: string): void;
+  /** A second tier for a named FlightCache's entries, shared by every process; a FlightCache
+   * with this coordinator uses it when offered. */
+  cacheTier?(options: CacheTierOptions): CacheTier;
+}
+
+export interface CacheTierOptions {
+  /** The FlightCache's name. */
+  readonly name: string;
+  /** The cache's maxDuration: a fill older than this stores nothing. */
+  readonly maxFillMs: number;
+  /** Another process deleted `key` (or cleared the cache: `key` undefined). */
+  readonly onInvalidate: (key: string | undefined) => void;
+}
+
+/** What a fill learns from the tier before it runs the factory. */
+export interface TierRead {
+  /** When the fill started, on the tier's clock: hand it to write(). */
+  readonly since: number;
+  /** The key's entry, if the tier has one: its value, and ms left fresh and stale after that. */
+  readonly entry?: { readonly value: unknown; readonly freshMs: number; readonly graceMs: number };
+}
+
+/** A FlightCache's second tier. Never rejects, never throws: a tier that cannot be used is
+ * one that has nothing (reads resolve to undefined) and keeps nothing. */
+export interface CacheTier {
+  read(key: string): Promise<TierRead | undefined>;
+  /** Stores a fill's value unless the key was deleted, the cache cleared, or a later fill
+   * stored one since `since`; `elapsedMs`: how long the fill has run. */
+  write(key: string, value: unknown, freshMs: number, graceMs: number, since: number, elapsedMs: number): void;
+  /** Replaces the key's value in every process (set()). */
+  replace(key: string, value: unknown, freshMs: number, graceMs: number): void;
+  /** Deletes the key in every process. */
+  delete(key: string): void;
+  /** Clears the cache in every process. */
+  clear(): void;
+  /** Stops hearing of other processes' deletions. */
+  close(): void;
 }
 
 export function isCoordinator(value: unknown): value is Coordinator {

@@ -11,7 +11,7 @@ export {
   OptionsMismatchError,
   CacheValueError,
 } from './errors';
-export type { Coordinator, DistributedFlight } from './distributed';
+export type { Coordinator, DistributedFlight, CacheTier, CacheTierOptions, TierRead } from './distributed';
 export { FlightCache } from './cache/flight-cache';
 export type { Factory, FactoryContext, FlightCacheStats } from './cache/flight-cache';
 export type { FlightCacheOptions, GetOrSetOptions, CacheStatus, TtlOption } from './cache/options';

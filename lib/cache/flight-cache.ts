@@ -1,6 +1,7 @@
 // FlightCache: a TTL cache in front of the flight. A miss runs the factory once for every
 // concurrent caller — the store is read again and filled inside that one flight — and a named
 // cache keeps its entries process-wide, so a value stored by one thread serves hits in all.
+import type { CacheTier, Coordinator } from '../distributed';
 import { FlightTimeoutError } from '../errors';
 import { Singleflight } from '../singleflight';
 import { protocol } from '../protocol';
@@ -10,6 +11,7 @@ import { LocalStore } from './local-store';
 import {
   resolveCacheOptions,
   resolveCall,
+  resolveSet,
   type CacheStatus,
   type CallSettings,
   type FlightCacheOptions,
@@ -56,10 +58,21 @@ export interface FlightCacheStats {
   inFlight: number;
 }
 
-/** What a fill's flight settles with: the value, and how it was found. */
+/** What a fill's flight settles with: the value, how it was found, and — when a factory ran —
+ * how long it is stored (so that other processes that waited for it store it alike). */
 interface Filled {
   value: unknown;
   how: NonNullable<CacheStatus['fill']>;
+  ttl?: number;
+  grace?: number;
+}
+
+/** Where a fill started: the stores' guards against writing over a deletion it raced. */
+interface FillStart {
+  generation: number;
+  ms: number;
+  /** On the tier's clock; undefined without a tier (or when it could not be read). */
+  tier: number | undefined;
 }
 
 class Context<T> implements FactoryContext<T> {
@@ -109,6 +122,10 @@ export class FlightCache {
   readonly name: string | undefined;
   private readonly store: Store;
   private readonly flights: Singleflight;
+  private readonly flightName: string;
+  private readonly maxDuration: number;
+  private readonly coordinator: Coordinator | undefined;
+  private readonly tier: CacheTier | undefined;
   private readonly defaults: CallSettings;
   /** This thread's background refreshes, by key (one each; other threads join its flight). */
   private readonly refreshing = new Map<string, Promise<Filled>>();
@@ -123,12 +140,23 @@ export class FlightCache {
     const limits = { maxEntries: resolved.maxEntries, maxBytes: resolved.maxBytes, maxFillMs: resolved.maxDuration };
     this.store =
       resolved.name === undefined ? new LocalStore(limits, clock.now) : new SharedStore(resolved.name, limits);
+    this.flightName = FLIGHT_PREFIX + (resolved.name ?? '');
+    this.maxDuration = resolved.maxDuration;
+    // Processes share fills through the coordinator inside this process's flight (not as the
+    // Singleflight's `distributed`): a value filled elsewhere is then stored here too.
     this.flights = new Singleflight({
-      name: resolved.name === undefined ? undefined : FLIGHT_PREFIX + resolved.name,
+      name: resolved.name === undefined ? undefined : this.flightName,
       maxDuration: resolved.maxDuration,
       maxSubscribers: resolved.maxSubscribers,
-      distributed: resolved.distributed,
     });
+    this.coordinator = resolved.distributed;
+    if (resolved.name !== undefined && resolved.distributed?.cacheTier !== undefined) {
+      this.tier = resolved.distributed.cacheTier({
+        name: resolved.name,
+        maxFillMs: resolved.maxDuration,
+        onInvalidate: (key) => (key === undefined ? this.clearHere() : this.deleteHere(key)),
+      });
+    }
   }
 
   /**
@@ -193,13 +221,17 @@ export class FlightCache {
    */
   set(key: string, value: unknown, options?: { ttl?: Duration; grace?: Duration | false }): void {
     checkKey(key);
-    const call = options === undefined ? this.defaults : resolveCall(options, this.defaults);
-    this.flights.forget(key);
-    this.refreshing.delete(key);
-    this.store.delete(key);
-    const ttl = call.ttl as number;
-    if (ttl > 0 || call.grace > 0)
-      this.store.write(key, value, ttl, call.grace, this.store.generation(), clock.preciseNow());
+    const { ttl, grace } =
+      options === undefined
+        ? { ttl: this.defaults.ttl as number, grace: this.defaults.grace }
+        : resolveSet(options, this.defaults);
+    this.deleteHere(key);
+    if (ttl > 0) {
+      this.store.write(key, value, ttl, grace, this.store.generation(), clock.preciseNow());
+      this.tier?.replace(key, value, ttl, grace);
+    } else {
+      this.tier?.delete(key);
+    }
   }
 
   /**
@@ -208,16 +240,20 @@ export class FlightCache {
    */
   delete(key: string): boolean {
     checkKey(key);
-    this.flights.forget(key);
-    this.refreshing.delete(key);
-    return this.store.delete(key);
+    this.tier?.delete(key);
+    return this.deleteHere(key);
   }
 
   /** Removes every entry, as delete() does for one. */
   clear(): void {
-    this.flights.clear();
-    this.refreshing.clear();
-    this.store.clear();
+    this.tier?.clear();
+    this.clearHere();
+  }
+
+  /** Stops hearing of other processes' deletions (with a `distributed` coordinator that offers
+   * a tier); the cache goes on working. */
+  close(): void {
+    this.tier?.close();
   }
 
   stats(): FlightCacheStats {
@@ -352,7 +388,8 @@ export class FlightCache {
     return signal === undefined ? this.flights.execute(key, work) : this.flights.execute(key, work, { signal });
   }
 
-  /** The flight's work, in the leader's thread. */
+  /** The flight's work, in this process's leader thread: look again, then ask the second tier,
+   * then run the factory (here, or in whichever process the coordinator picks). */
   private async runFill(
     key: string,
     factory: Factory<unknown>,
@@ -360,16 +397,56 @@ export class FlightCache {
     entry: Entry | undefined,
     signal: AbortSignal,
   ): Promise<Filled> {
-    const sinceGeneration = this.store.generation();
-    const sinceMs = clock.preciseNow();
+    const start: FillStart = { generation: this.store.generation(), ms: clock.preciseNow(), tier: undefined };
     if (!call.forceFresh) {
       // Another flight may have filled the key since this caller looked.
       const stored = this.store.read(key, clock.now());
       if (stored !== undefined && this.store.freshness === Freshness.Fresh)
         return { value: stored.value, how: 'stored' };
     }
+    let stale = entry === undefined ? undefined : { value: entry.value };
+    if (this.tier !== undefined) {
+      const read = await this.tier.read(key);
+      start.tier = read?.since;
+      const found = read?.entry;
+      if (found !== undefined && found.freshMs > 0 && !call.forceFresh) {
+        this.store.counters[TIER_HITS]++;
+        this.store.write(key, found.value, found.freshMs, found.graceMs, start.generation, start.ms);
+        return { value: found.value, how: 'tier' };
+      }
+      if (stale === undefined && found !== undefined) stale = { value: found.value };
+    }
+    if (this.coordinator === undefined) return this.produce(key, factory, call, entry, stale, signal, start);
+    let ranHere = false;
+    const filled = await this.coordinator.run<Filled>({
+      name: this.flightName,
+      key,
+      maxDuration: this.maxDuration,
+      signal,
+      work: (flightSignal) => {
+        ranHere = true;
+        return this.produce(key, factory, call, entry, stale, flightSignal, start);
+      },
+    });
+    // Filled in another process: stored here as it was there.
+    if (!ranHere && filled.ttl !== undefined && filled.ttl > 0) {
+      this.store.write(key, filled.value, filled.ttl, filled.grace ?? 0, start.generation, start.ms);
+    }
+    return filled;
+  }
+
+  /** Runs the factory and stores its value, in memory and in the second tier. */
+  private async produce(
+    key: string,
+    factory: Factory<unknown>,
+    call: CallSettings,
+    entry: Entry | undefined,
+    stale: { value: unknown } | undefined,
+    signal: AbortSignal,
+    start: FillStart,
+  ): Promise<Filled> {
     this.store.counters[FACTORY_RUNS]++;
-    const context = new Context(key, signal, entry === undefined ? undefined : { value: entry.value });
+    const context = new Context(key, signal, stale);
     let value: unknown;
     try {
       value = await factory(context);
@@ -382,7 +459,27 @@ export class FlightCache {
     const ttl =
       context.ttl ??
       (typeof call.ttl === 'number' ? call.ttl : toMs(call.ttl(value), 'the result of the "ttl" function'));
-    if (ttl > 0) this.store.write(key, value, ttl, call.grace, sinceGeneration, sinceMs);
-    return { value, how: 'factory' };
+    if (ttl > 0) {
+      this.store.write(key, value, ttl, call.grace, start.generation, start.ms);
+      const elapsed = clock.preciseNow() - start.ms;
+      if (start.tier !== undefined && elapsed <= this.maxDuration) {
+        this.tier?.write(key, value, ttl, call.grace, start.tier, elapsed);
+      }
+    }
+    return { value, how: 'factory', ttl, grace: call.grace };
+  }
+
+  /** delete(), in this process only. */
+  private deleteHere(key: string): boolean {
+    this.flights.forget(key);
+    this.refreshing.delete(key);
+    return this.store.delete(key);
+  }
+
+  /** clear(), in this process only. */
+  private clearHere(): void {
+    this.flights.clear();
+    this.refreshing.clear();
+    this.store.clear();
   }
 }

@@ -197,6 +197,15 @@ export function resolveCacheOptions(options: unknown): ResolvedCacheOptions {
   };
 }
 
+/** set()'s ttl and grace: its options over the cache's defaults. */
+export function resolveSet(options: unknown, defaults: CallSettings): { ttl: number; grace: number } {
+  const given = checkObject(options, 'FlightCache set() options', ['ttl', 'grace']);
+  return {
+    ttl: given.ttl === undefined ? (defaults.ttl as number) : toMs(given.ttl, 'FlightCache set() option "ttl"'),
+    grace: grace(given.grace, 'FlightCache set() option "grace"', defaults.grace),
+  };
+}
+
 /** A call's settings: its options over the cache's defaults. */
 export function resolveCall(options: unknown, defaults: CallSettings): CallSettings {
   const given = checkObject(options, 'FlightCache call options', KNOWN_CALL);

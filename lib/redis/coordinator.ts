@@ -4,9 +4,10 @@
 // a correctness one: whatever goes wrong with it (down, slow, failed over, a lease lost), each
 // process falls back to running its own work, and no caller is ever left waiting on Redis.
 import { createHash, randomBytes } from 'node:crypto';
-import type { Coordinator, DistributedFlight } from '../distributed';
+import type { CacheTier, CacheTierOptions, Coordinator, DistributedFlight } from '../distributed';
 import { FlightTimeoutError } from '../errors';
 import type { RedisAdapter } from './adapter';
+import { RedisCacheTier } from './cache-tier';
 import { Kind, type Outcome, type Records } from './record';
 import { describe } from './describe';
 import { ABANDON, FETCH, LOOK, RELEASE, RENEW, SETTLE, UNWAIT, type Script } from './scripts';
@@ -100,6 +101,11 @@ export class RedisCoordinator implements Coordinator {
     return { ...this.counts };
   }
 
+  /** FlightCache's second tier: its entries in this Redis, shared by every process. */
+  cacheTier(options: CacheTierOptions): CacheTier {
+    return new RedisCacheTier(this, options);
+  }
+
   /**
    * This process's flights of `name` (of `key`, if given) led here are let go in Redis: their
    * leases are given back, so the next caller in any process starts a new flight. Flights led by
@@ -189,6 +195,11 @@ export class RedisCoordinator implements Coordinator {
       `threadflight/redis: Redis cannot be used (${why}); each process runs its own work until it can ` +
         `(tried again after ${this.settings.retryAfterMs} ms). stats().redisErrors counts the failures.`,
     );
+  }
+
+  /** Whether Redis may be used now (not closed, not paused after a failure). */
+  usable(): boolean {
+    return !this.closed && Date.now() >= this.pausedUntil;
   }
 
   count(what: keyof CoordinatorStats): void {

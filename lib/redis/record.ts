@@ -56,15 +56,19 @@ export interface FlightId {
   token: string;
 }
 
-/** When a record was sealed, on the server's clock (ms, as estimated by the sealing process). */
+/** When a record was sealed, on the server's clock (ms, as estimated by the sealing process);
+ * for a cache entry, also until when its value is fresh. */
 export interface Sealed {
   at: number;
+  until?: number;
 }
 
 export type Outcome = { kind: Kind.Value; value: unknown } | { kind: Kind.Error; error: unknown };
 
 export type Decoded =
-  { kind: Kind.Value | Kind.Error; outcome: unknown } | { kind: Kind.Unsendable | Kind.Notice } | { refused: string };
+  | { kind: Kind.Value | Kind.Error; outcome: unknown; until?: number }
+  | { kind: Kind.Unsendable | Kind.Notice }
+  | { refused: string };
 
 export class Records {
   constructor(
@@ -140,14 +144,16 @@ export class Records {
     }
     if (kind !== Kind.Value) return { refused: 'the record is damaged' };
     try {
-      return { kind, outcome: this.codec.decode(payload) };
+      return { kind, outcome: this.codec.decode(payload), until: recordId.until };
     } catch (error) {
       return { refused: `the codec cannot decode it: ${describe(error)}` };
     }
   }
 
   private seal(id: FlightId & Sealed, kind: Kind, payload: Buffer): Buffer {
-    const idBytes = Buffer.from(JSON.stringify({ name: id.name, key: id.key, token: id.token, at: id.at }));
+    const idBytes = Buffer.from(
+      JSON.stringify({ name: id.name, key: id.key, token: id.token, at: id.at, until: id.until }),
+    );
     const header = Buffer.alloc(HEADER);
     MAGIC.copy(header);
     header[MAGIC.length] = kind;

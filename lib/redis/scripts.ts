@@ -148,3 +148,78 @@ export const UNWAIT = script('unwait', `return redis.call('ZREM', KEYS[1], ARGV[
  * The record of a settled flight, or nil.
  */
 export const FETCH = script('fetch', `return redis.call('GET', KEYS[1])`);
+
+// --- The cache tier (FlightCache's entries in Redis) -------------------------------------------
+//
+// Keys of one cache share the hash tag of its name: `entry:<digest>` holds "V:<since>:<record>"
+// with a PX expiry (ttl + grace), where <since> is when the fill that stored it started (server
+// ms), or a tombstone "T:<deleted at>" that outlives every fill that could have raced the
+// deletion; `epoch` holds when the cache was last cleared.
+
+/**
+ * KEYS: entry, epoch
+ * Returns {entry value or '', now, pttl of the entry, epoch}.
+ */
+export const TIER_GET = script(
+  'tier-get',
+  `${NOW}
+local entry = redis.call('GET', KEYS[1]) or ''
+local epoch = redis.call('GET', KEYS[2]) or '0'
+return {entry, string.format('%d', now), tostring(redis.call('PTTL', KEYS[1])), epoch}
+`,
+);
+
+/**
+ * KEYS: entry, epoch
+ * ARGV: record, px, since (when the fill started, server ms)
+ * Stores the entry unless the cache was cleared or the key deleted since the fill started, or a
+ * fill that started later has stored it already (returns 0 then, else 1).
+ */
+export const TIER_SET = script(
+  'tier-set',
+  `
+local since = tonumber(ARGV[3])
+if tonumber(redis.call('GET', KEYS[2]) or '0') >= since then return 0 end
+local current = redis.call('GET', KEYS[1])
+if current then
+  local kind = string.sub(current, 1, 2)
+  local stamp = tonumber(string.match(current, '^.:(%d+)'))
+  if kind == 'T:' and stamp >= since then return 0 end
+  if kind == 'V:' and stamp > since then return 0 end
+end
+redis.call('SET', KEYS[1], 'V:' .. ARGV[3] .. ':' .. ARGV[1], 'PX', ARGV[2])
+return 1
+`,
+);
+
+/**
+ * KEYS: entry
+ * ARGV: record ('' to delete), px (of the record, or of the tombstone), channel, message
+ * Replaces the entry (set) or deletes it, leaving a tombstone; then tells every process.
+ */
+export const TIER_REPLACE = script(
+  'tier-replace',
+  `${NOW}
+if ARGV[1] == '' then
+  redis.call('SET', KEYS[1], 'T:' .. string.format('%d', now), 'PX', ARGV[2])
+else
+  redis.call('SET', KEYS[1], 'V:' .. string.format('%d', now) .. ':' .. ARGV[1], 'PX', ARGV[2])
+end
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return 1
+`,
+);
+
+/**
+ * KEYS: epoch
+ * ARGV: channel, message
+ * Clears the cache: entries stored by fills that started before now are no longer read.
+ */
+export const TIER_CLEAR = script(
+  'tier-clear',
+  `${NOW}
+redis.call('SET', KEYS[1], string.format('%d', now))
+redis.call('PUBLISH', ARGV[1], ARGV[2])
+return 1
+`,
+);

@@ -8,14 +8,17 @@
 #endif
 
 #include <atomic>
+#include <cstdio>
 #include <memory>
 #include <mutex>
+#include <string>
 
 #include "bridge.h"
 #include "cell_arena.h"
 #include "clock.h"
 #include "env_state.h"
 #include "protocol.h"
+#include "siphash.h"
 #include "store_handle.h"
 #include "table_handle.h"
 #include "table_registry.h"
@@ -62,6 +65,18 @@ void OnEnvCleanup(void* arg) {
   TableRegistry::global().forget_env(state->id, handovers, abandoned);
   Bridge::global().send_to_leaders(handovers, MessageKind::kLead);
   Bridge::global().send_to_leaders(abandoned, MessageKind::kAbandon);
+}
+
+// A random token naming this process (the same in every thread, different in every process):
+// a process recognises its own messages by it when they come back through Redis.
+std::string ProcessToken() {
+  static const std::string token = [] {
+    char text[17];
+    std::snprintf(text, sizeof(text), "%016llx",
+                  static_cast<unsigned long long>(seeded_hash("threadflight.process-token")));
+    return std::string(text);
+  }();
+  return token;
 }
 
 // now() -> the core clock in milliseconds (the clock flight start times are stamped with).
@@ -163,6 +178,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("attachBridge", Napi::Function::New<AttachBridge>(env, "attachBridge"));
   exports.Set("refBridge", Napi::Function::New<RefBridge>(env, "refBridge"));
   exports.Set("pinned", Napi::Boolean::New(env, pinned));
+  exports.Set("processToken", Napi::String::New(env, ProcessToken()));
   return exports;
 }
 

@@ -177,4 +177,43 @@ function startMember(config) {
   };
 }
 
-module.exports = { startRedis, startCluster, startMember };
+const CACHE_MEMBER = path.join(__dirname, 'fixtures', 'cache-member.js');
+
+/** A process with a FlightCache on Redis, answering `call(op, args)` (see cache-member.js). */
+async function startCacheMember(config) {
+  const child = spawn(process.execPath, [CACHE_MEMBER, JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const pending = new Map();
+  let next = 0;
+  let ready;
+  const isReady = new Promise((resolve) => (ready = resolve));
+  readline.createInterface({ input: child.stdout }).on('line', (line) => {
+    const message = JSON.parse(line);
+    if (message.ready) ready();
+    else pending.get(message.id)?.(message);
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  await Promise.race([
+    isReady,
+    exited.then(() => {
+      throw new Error(`cache member exited before it was ready: ${stderr}`);
+    }),
+  ]);
+  return {
+    child,
+    stderr: () => stderr,
+    call(op, args = {}) {
+      const id = next++;
+      child.stdin.write(`${JSON.stringify({ id, op, ...args })}\n`);
+      return new Promise((resolve) => pending.set(id, resolve));
+    },
+    async close() {
+      if (child.exitCode !== null) return;
+      await this.call('close');
+      await exited;
+    },
+  };
+}
+
+module.exports = { startRedis, startCluster, startMember, startCacheMember };
