@@ -38,7 +38,7 @@ export interface Protocol {
     tickMs: number;
     backoff: number;
   };
-  storeResult: { slot: number; version: number; length: number };
+  storeResult: { slot: number; version: number; length: number; missing: number };
   store: { stored: number; invalidated: number; tooLarge: number; full: number };
   counter: {
     hits: number;
@@ -73,8 +73,9 @@ export interface TableHandle {
 
 /** A named cache's store, bound to it in this thread (see src/binding/store_handle.h). */
 export interface StoreHandle {
-  /** The entry's bytes; its slot and version are left in `storeResult`. */
-  get(key: string): Buffer | undefined;
+  /** Copies the entry's bytes into `into` and returns their size (slot and version left in
+   * `storeResult`); -size when `into` is too small; protocol.storeResult.missing if none. */
+  get(key: string, into: Buffer): number;
   generation(): number;
   /** A protocol.store result; when stored, the slot and version are left in `storeResult`. */
   store(key: string, bytes: Buffer, freshMs: number, graceMs: number, sinceGeneration: number, sinceMs: number): number;

@@ -15,6 +15,9 @@ const SLOT_SHIFT = Math.log2(SLOT.perPage);
 const SLOT_MASK = SLOT.perPage - 1;
 const result = new Float64Array(binding.storeResult);
 const RESULT = protocol.storeResult;
+/** The first buffer offered for an entry's bytes: most rows fit (Buffer.allocUnsafe takes it
+ * from Node's pool); a larger entry costs a second call. */
+const FETCH_GUESS = 1024;
 
 /** The slot arena's pages, as this thread maps them (each once). */
 const int32Pages: Int32Array[] = [];
@@ -150,7 +153,7 @@ export class SharedStore implements Store {
 
   /** The store's entry for the key, decoded into this thread's copy; undefined if none. */
   private load(key: string): Copy | undefined {
-    const bytes = this.handle.get(key);
+    const bytes = this.fetch(key);
     if (bytes === undefined) {
       this.copies.delete(key);
       return undefined;
@@ -165,6 +168,22 @@ export class SharedStore implements Store {
     const copy = new Copy(decoded.value, slot, version);
     this.keep(key, copy);
     return copy;
+  }
+
+  /** The entry's bytes, in a buffer of their own: decoded values may be views into it (a
+   * Buffer inside a value is), so it is never reused. */
+  private fetch(key: string): Buffer | undefined {
+    let into = Buffer.allocUnsafe(FETCH_GUESS);
+    let size = this.handle.get(key, into);
+    if (size < 0 && size !== RESULT.missing) {
+      into = Buffer.allocUnsafe(-size);
+      size = this.handle.get(key, into); // replaced meanwhile: it may have grown again
+      while (size < 0 && size !== RESULT.missing) {
+        into = Buffer.allocUnsafe(-size);
+        size = this.handle.get(key, into);
+      }
+    }
+    return size === RESULT.missing ? undefined : into.subarray(0, size);
   }
 
   private keep(key: string, copy: Copy): void {

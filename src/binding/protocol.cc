@@ -84,7 +84,10 @@ Napi::Object ExportProtocol(Napi::Env env) {
                                     {"staleUntilMs", FieldIndex<double>(offsetof(Slot, stale_until_ms))},
                                     {"tickMs", kTickMs},
                                     {"backoff", kSlotBackoff}}));
-  protocol.Set("storeResult", Frozen(env, {{"slot", kStoreSlot}, {"version", kStoreVersion}, {"length", kStoreSlots}}));
+  protocol.Set(
+      "storeResult",
+      Frozen(env,
+             {{"slot", kStoreSlot}, {"version", kStoreVersion}, {"length", kStoreSlots}, {"missing", kStoreMissing}}));
   protocol.Set("store", Frozen(env, {{"stored", Of(StoreResult::kStored)},
                                      {"invalidated", Of(StoreResult::kInvalidated)},
                                      {"tooLarge", Of(StoreResult::kTooLarge)},

@@ -42,6 +42,9 @@ enum StoreSlot : int32_t {
   kStoreSlots = 2,
 };
 
+// What a store's get() returns when the key has no entry (sizes are integers).
+constexpr double kStoreMissing = -0.5;
+
 // The `protocol` export: roles, settle and leave results, message kinds, join-result slots
 // the cell and slot layouts, store results and cache counters, each under the name lib/protocol.ts reads. Frozen.
 Napi::Object ExportProtocol(Napi::Env env);

@@ -1,6 +1,7 @@
 #include "store_handle.h"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <new>
 #include <string>
@@ -114,17 +115,21 @@ Napi::Value StoreHandle::Get(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   KeyBytes key;
   if (!key.read(env, info[0])) return env.Undefined();
-  EntryView entry;
-  try {
-    if (!store_->get(key.bytes(), NowMs(), entry)) return env.Undefined();
-    state_->store_result[kStoreSlot] = entry.slot;
-    state_->store_result[kStoreVersion] = entry.version;
-    // A copy: the entry may be replaced or evicted while JavaScript decodes it.
-    return Napi::Buffer<char>::Copy(env, entry.bytes->data(), entry.bytes->size());
-  } catch (const std::bad_alloc&) {
-    Napi::Error::New(env, "out of memory while reading a cache entry").ThrowAsJavaScriptException();
+  if (info.Length() < 2 || !info[1].IsBuffer()) {
+    Napi::TypeError::New(env, "get(key, into) expects a Buffer").ThrowAsJavaScriptException();
     return env.Undefined();
   }
+  auto into = info[1].As<Napi::Buffer<char>>();
+  EntryView entry;
+  if (!store_->get(key.bytes(), NowMs(), entry)) return Napi::Number::New(env, kStoreMissing);
+  const size_t size = entry.bytes->size();
+  if (size > into.Length()) return Napi::Number::New(env, -static_cast<double>(size));
+  // A copy into JavaScript's buffer: the entry may be replaced or evicted while it is decoded,
+  // and a buffer JavaScript allocates (from its pool) costs less than one made here.
+  std::memcpy(into.Data(), entry.bytes->data(), size);
+  state_->store_result[kStoreSlot] = entry.slot;
+  state_->store_result[kStoreVersion] = entry.version;
+  return Napi::Number::New(env, static_cast<double>(size));
 }
 
 Napi::Value StoreHandle::Generation(const Napi::CallbackInfo& info) {

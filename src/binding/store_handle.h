@@ -21,8 +21,9 @@ class StoreHandle {
   StoreHandle(std::shared_ptr<ValueStore> store, EnvState* state) : store_(std::move(store)), state_(state) {}
 
  private:
-  // get(key) -> the entry's bytes (a Buffer) or undefined; its slot and version are left in
-  // the environment's store-result array.
+  // get(key, into: Buffer) -> the entry's size after copying its bytes into `into`, with its
+  // slot and version left in the environment's store-result array; -size if `into` is too
+  // small (nothing copied); kStoreMissing (-0.5) if the key has no entry.
   Napi::Value Get(const Napi::CallbackInfo& info);
   // generation() -> where a fill starts (see ValueStore::generation).
   Napi::Value Generation(const Napi::CallbackInfo& info);
