@@ -41,7 +41,7 @@ describe('the packed tarball', () => {
 
   test('carries nothing else: no tests, benchmarks, examples, build trees or stray files', () => {
     const shipped =
-      /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|index\.d\.m?ts|redis\.d\.ts|CMakeLists\.txt|lib\/index\.mjs|lib\/locate-addon\.cjs|scripts\/install\.cjs|dist\/(redis\/)?[\w-]+\.js|src\/(core|binding)\/[\w]+\.(cc|h)|prebuilds\/[\w-]+\/threadflight(\.\w+)?\.node)$/;
+      /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|index\.d\.m?ts|redis\.d\.ts|CMakeLists\.txt|lib\/index\.mjs|lib\/locate-addon\.cjs|scripts\/install\.cjs|dist\/((redis|cache)\/)?[\w-]+\.js|src\/(core|binding)\/[\w]+\.(cc|h)|prebuilds\/[\w-]+\/threadflight(\.\w+)?\.node)$/;
     expect(files.filter((file) => !shipped.test(file))).toEqual([]);
   });
 
