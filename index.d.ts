@@ -75,7 +75,8 @@ export interface TierRead {
 /** A FlightCache's second tier. Never rejects or throws: a tier it cannot use reads nothing and keeps nothing. */
 export interface CacheTier {
   read(key: string): Promise<TierRead | undefined>;
-  write(key: string, value: unknown, freshMs: number, graceMs: number, since: number, elapsedMs: number): void;
+  /** Resolves once the value is stored (or refused, or the tier failed): never rejects. */
+  write(key: string, value: unknown, freshMs: number, graceMs: number, since: number, elapsedMs: number): Promise<void>;
   replace(key: string, value: unknown, freshMs: number, graceMs: number): void;
   delete(key: string): void;
   clear(): void;

@@ -50,8 +50,10 @@ export interface TierRead {
 export interface CacheTier {
   read(key: string): Promise<TierRead | undefined>;
   /** Stores a fill's value unless the key was deleted, the cache cleared, or a later fill
-   * stored one since `since`; `elapsedMs`: how long the fill has run. */
-  write(key: string, value: unknown, freshMs: number, graceMs: number, since: number, elapsedMs: number): void;
+   * stored one since `since`; `elapsedMs`: how long the fill has run. Resolves once stored (or
+   * refused, or failed): the fill's callers are answered after it, so any process reading
+   * then finds the value. */
+  write(key: string, value: unknown, freshMs: number, graceMs: number, since: number, elapsedMs: number): Promise<void>;
   /** Replaces the key's value in every process (set()). */
   replace(key: string, value: unknown, freshMs: number, graceMs: number): void;
   /** Deletes the key in every process. */

@@ -2,7 +2,8 @@
 // concurrent caller — the store is read again and filled inside that one flight — and a named
 // cache keeps its entries process-wide, so a value stored by one thread serves hits in all.
 import type { CacheTier, Coordinator } from '../distributed';
-import { FlightTimeoutError } from '../errors';
+import { FlightTimeoutError, OptionsMismatchError } from '../errors';
+import { MAX_KEY_LENGTH } from '../options';
 import { Singleflight } from '../singleflight';
 import { protocol } from '../protocol';
 import * as clock from './clock';
@@ -58,14 +59,15 @@ export interface FlightCacheStats {
   inFlight: number;
 }
 
-/** What a fill's flight settles with: the value, how it was found, and — when a factory ran —
- * how long it is stored (so that other processes that waited for it store it alike). */
+/** What a fill's flight settles with (in this process's threads): the value, and how it was found. */
 interface Filled {
   value: unknown;
   how: NonNullable<CacheStatus['fill']>;
-  ttl?: number;
-  grace?: number;
 }
+
+/** How long after a deletion a value filled in another process is not trusted here: the other
+ * process's fill may have started before it (a fill lasts at most maxDuration). */
+const CLOCK_SLACK_MS = 1000;
 
 /** Where a fill started: the stores' guards against writing over a deletion it raced. */
 interface FillStart {
@@ -108,6 +110,22 @@ function describe(value: unknown): string {
 
 function checkKey(key: unknown): asserts key is string {
   if (typeof key !== 'string') throw new TypeError(`FlightCache key must be a string, received ${describe(key)}`);
+  if (key.length > MAX_KEY_LENGTH) {
+    throw new RangeError(
+      `FlightCache key is ${key.length} characters long; the limit is MAX_KEY_LENGTH (${MAX_KEY_LENGTH})`,
+    );
+  }
+}
+
+/** A value whose `then` is a function (or cannot be read): a promise answering a hit would
+ * adopt it instead of handing it over. */
+function isThenable(value: unknown): boolean {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return false;
+  try {
+    return typeof (value as { then?: unknown }).then === 'function';
+  } catch {
+    return true;
+  }
 }
 
 function checkFactory(factory: unknown): void {
@@ -117,6 +135,21 @@ function checkFactory(factory: unknown): void {
 }
 
 const valueOf = (filled: Filled): unknown => filled.value;
+
+/** The cache's own Singleflight (named after the cache: its fills are shared process-wide). */
+function flightsFor(name: string | undefined, flightName: string, maxDuration: number, maxSubscribers: number) {
+  try {
+    return new Singleflight({ name: name === undefined ? undefined : flightName, maxDuration, maxSubscribers });
+  } catch (error) {
+    if (!(error instanceof OptionsMismatchError) || name === undefined) throw error;
+    throw new OptionsMismatchError(
+      name,
+      error.message
+        .replace(`Singleflight name "${flightName}"`, `FlightCache name "${name}"`)
+        .replace('Instances sharing a name', 'Caches sharing a name'),
+    );
+  }
+}
 
 export class FlightCache {
   readonly name: string | undefined;
@@ -129,6 +162,11 @@ export class FlightCache {
   private readonly defaults: CallSettings;
   /** This thread's background refreshes, by key (one each; other threads join its flight). */
   private readonly refreshing = new Map<string, Promise<Filled>>();
+  /** Deletions of keys (and clears: `cleared`) in this process, heard ones included, by the
+   * time they happened (clock.preciseNow): a value another process filled is not trusted for a
+   * key deleted within maxDuration. Pruned as it is read. */
+  private readonly deletedAt = new Map<string, number>();
+  private cleared = -Infinity;
   /** remember()'s last ttl argument, resolved: a hit does not parse a duration again. */
   private lastTtl: unknown = undefined;
   private lastTtlMs = 0;
@@ -144,11 +182,7 @@ export class FlightCache {
     this.maxDuration = resolved.maxDuration;
     // Processes share fills through the coordinator inside this process's flight (not as the
     // Singleflight's `distributed`): a value filled elsewhere is then stored here too.
-    this.flights = new Singleflight({
-      name: resolved.name === undefined ? undefined : this.flightName,
-      maxDuration: resolved.maxDuration,
-      maxSubscribers: resolved.maxSubscribers,
-    });
+    this.flights = flightsFor(resolved.name, this.flightName, resolved.maxDuration, resolved.maxSubscribers);
     this.coordinator = resolved.distributed;
     if (resolved.name !== undefined && resolved.distributed?.cacheTier !== undefined) {
       this.tier = resolved.distributed.cacheTier({
@@ -221,6 +255,11 @@ export class FlightCache {
    */
   set(key: string, value: unknown, options?: { ttl?: Duration; grace?: Duration | false }): void {
     checkKey(key);
+    if (isThenable(value)) {
+      throw new TypeError(
+        `FlightCache set() value for key ${JSON.stringify(key.slice(0, 120))} is a thenable: await it first`,
+      );
+    }
     const { ttl, grace } =
       options === undefined
         ? { ttl: this.defaults.ttl as number, grace: this.defaults.grace }
@@ -316,16 +355,29 @@ export class FlightCache {
     const refresh = this.refresh(key, factory, call, entry);
     if (status !== undefined) status.refresh = 'started';
     if (call.timeout === 0) return Promise.resolve(entry.value);
-    return new Promise((resolve) => {
+    const signal = call.signal;
+    return new Promise((resolve, reject) => {
       let answered = false;
-      const answer = (value: unknown, note: (status: CacheStatus) => void): void => {
-        if (answered) return;
+      const settle = (): boolean => {
+        if (answered) return false;
         answered = true;
         clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        return true;
+      };
+      const answer = (value: unknown, note: (status: CacheStatus) => void): void => {
+        if (!settle()) return;
         if (status !== undefined) note(status);
         resolve(value);
       };
-      const timer = setTimeout(() => answer(entry.value, (s) => (s.timeout = 'soft')), call.timeout);
+      const onAbort = (): void => {
+        if (settle()) reject(signal?.reason);
+      };
+      const timer =
+        call.timeout === Infinity
+          ? undefined
+          : setTimeout(() => answer(entry.value, (s) => (s.timeout = 'soft')), call.timeout);
+      signal?.addEventListener('abort', onAbort, { once: true });
       refresh.then(
         (filled) => answer(filled.value, (s) => (s.fill = filled.how)),
         () => answer(entry.value, (s) => (s.staleIfError = true)),
@@ -337,7 +389,7 @@ export class FlightCache {
   private refresh(key: string, factory: Factory<unknown>, call: CallSettings, entry: Entry): Promise<Filled> {
     let running = this.refreshing.get(key);
     if (running !== undefined) return running;
-    running = this.flight(key, factory, call, entry, undefined);
+    running = this.flight(key, factory, call, entry, undefined, true);
     this.refreshing.set(key, running);
     const done = (): void => {
       if (this.refreshing.get(key) === running) this.refreshing.delete(key);
@@ -349,7 +401,7 @@ export class FlightCache {
   /** A miss: the caller waits for the key's flight (within hardTimeout). */
   private fill(key: string, factory: Factory<unknown>, call: CallSettings, entry: Entry | undefined): Promise<unknown> {
     const status = call.status;
-    const flight = this.flight(key, factory, call, entry, call.signal);
+    const flight = this.flight(key, factory, call, entry, call.signal, false);
     const answered =
       status === undefined
         ? flight.then(valueOf)
@@ -383,19 +435,23 @@ export class FlightCache {
     call: CallSettings,
     entry: Entry | undefined,
     signal: AbortSignal | undefined,
+    refreshing: boolean,
   ): Promise<Filled> {
-    const work = (flightSignal: AbortSignal): Promise<Filled> => this.runFill(key, factory, call, entry, flightSignal);
+    const work = (flightSignal: AbortSignal): Promise<Filled> =>
+      this.runFill(key, factory, call, entry, flightSignal, refreshing);
     return signal === undefined ? this.flights.execute(key, work) : this.flights.execute(key, work, { signal });
   }
 
   /** The flight's work, in this process's leader thread: look again, then ask the second tier,
-   * then run the factory (here, or in whichever process the coordinator picks). */
+   * then run the factory (here, or in whichever process the coordinator picks). `refreshing`:
+   * the entry is stale and this fill refreshes it (a failure backs it off). */
   private async runFill(
     key: string,
     factory: Factory<unknown>,
     call: CallSettings,
     entry: Entry | undefined,
     signal: AbortSignal,
+    refreshing: boolean,
   ): Promise<Filled> {
     const start: FillStart = { generation: this.store.generation(), ms: clock.preciseNow(), tier: undefined };
     if (!call.forceFresh) {
@@ -409,50 +465,63 @@ export class FlightCache {
       const read = await this.tier.read(key);
       start.tier = read?.since;
       const found = read?.entry;
-      if (found !== undefined && found.freshMs > 0 && !call.forceFresh) {
+      if (found !== undefined && found.freshMs > 0 && !call.forceFresh && !isThenable(found.value)) {
         this.store.counters[TIER_HITS]++;
         this.store.write(key, found.value, found.freshMs, found.graceMs, start.generation, start.ms);
         return { value: found.value, how: 'tier' };
       }
       if (stale === undefined && found !== undefined) stale = { value: found.value };
     }
-    if (this.coordinator === undefined) return this.produce(key, factory, call, entry, stale, signal, start);
-    let ranHere = false;
-    const filled = await this.coordinator.run<Filled>({
+    const fill = { key, factory, call, entry, stale, refreshing, start };
+    if (this.coordinator === undefined) return this.produce(fill, signal);
+    let produced: Filled | undefined;
+    // The coordinator carries the value alone (its codec is written for the application's values).
+    const value = await this.coordinator.run<unknown>({
       name: this.flightName,
       key,
       maxDuration: this.maxDuration,
       signal,
-      work: (flightSignal) => {
-        ranHere = true;
-        return this.produce(key, factory, call, entry, stale, flightSignal, start);
+      work: async (flightSignal) => {
+        produced = await this.produce(fill, flightSignal);
+        return produced.value;
       },
     });
-    // Filled in another process: stored here as it was there.
-    if (!ranHere && filled.ttl !== undefined && filled.ttl > 0) {
-      this.store.write(key, filled.value, filled.ttl, filled.grace ?? 0, start.generation, start.ms);
+    if (produced !== undefined) return produced;
+    // Filled in another process. That fill may have started before a deletion here: then the
+    // factory runs here instead. Otherwise the value is kept here as the tier keeps it (the
+    // other process stored it there, with its ttl, before it answered).
+    if (this.deletedRecently(key)) return this.produce(fill, signal);
+    const read = this.tier === undefined ? undefined : await this.tier.read(key);
+    if (read?.entry !== undefined && read.entry.freshMs > 0) {
+      this.store.write(key, value, read.entry.freshMs, read.entry.graceMs, start.generation, start.ms);
     }
-    return filled;
+    return { value, how: 'factory' };
   }
 
   /** Runs the factory and stores its value, in memory and in the second tier. */
   private async produce(
-    key: string,
-    factory: Factory<unknown>,
-    call: CallSettings,
-    entry: Entry | undefined,
-    stale: { value: unknown } | undefined,
+    fill: {
+      key: string;
+      factory: Factory<unknown>;
+      call: CallSettings;
+      entry: Entry | undefined;
+      stale: { value: unknown } | undefined;
+      refreshing: boolean;
+      start: FillStart;
+    },
     signal: AbortSignal,
-    start: FillStart,
   ): Promise<Filled> {
+    const { key, call, start } = fill;
     this.store.counters[FACTORY_RUNS]++;
-    const context = new Context(key, signal, stale);
+    const context = new Context(key, signal, fill.stale);
     let value: unknown;
     try {
-      value = await factory(context);
+      value = await fill.factory(context);
     } catch (error) {
       this.store.counters[FACTORY_ERRORS]++;
-      if (entry !== undefined) this.store.backOff(key, entry, clock.preciseNow() + call.graceBackoff);
+      if (fill.refreshing && fill.entry !== undefined) {
+        this.store.backOff(key, fill.entry, clock.preciseNow() + call.graceBackoff);
+      }
       throw error;
     }
     if (context.skipped) return { value, how: 'skipped' };
@@ -462,24 +531,49 @@ export class FlightCache {
     if (ttl > 0) {
       this.store.write(key, value, ttl, call.grace, start.generation, start.ms);
       const elapsed = clock.preciseNow() - start.ms;
-      if (start.tier !== undefined && elapsed <= this.maxDuration) {
-        this.tier?.write(key, value, ttl, call.grace, start.tier, elapsed);
+      if (this.tier !== undefined && start.tier !== undefined && elapsed <= this.maxDuration) {
+        await this.tier.write(key, value, ttl, call.grace, start.tier, elapsed);
       }
     }
-    return { value, how: 'factory', ttl, grace: call.grace };
+    return { value, how: 'factory' };
   }
 
-  /** delete(), in this process only. */
+  /** Whether the key was deleted (or the cache cleared) here within maxDuration (+ slack). */
+  private deletedRecently(key: string): boolean {
+    const since = clock.preciseNow() - this.maxDuration - CLOCK_SLACK_MS;
+    if (this.cleared > since) return true;
+    const at = this.deletedAt.get(key);
+    if (at === undefined) return false;
+    if (at > since) return true;
+    this.deletedAt.delete(key);
+    return false;
+  }
+
+  /** delete(), in this process only: the entry, this process's fill (and its lease, with a
+   * coordinator), and a note of when. */
   private deleteHere(key: string): boolean {
     this.flights.forget(key);
+    this.coordinator?.forget?.(this.flightName, key);
     this.refreshing.delete(key);
+    if (this.coordinator !== undefined) {
+      if (this.deletedAt.size >= 1024) this.pruneDeletions();
+      this.deletedAt.set(key, clock.preciseNow());
+    }
     return this.store.delete(key);
   }
 
   /** clear(), in this process only. */
   private clearHere(): void {
     this.flights.clear();
+    this.coordinator?.forget?.(this.flightName);
     this.refreshing.clear();
+    this.deletedAt.clear();
+    this.cleared = clock.preciseNow();
     this.store.clear();
+  }
+
+  private pruneDeletions(): void {
+    const since = clock.preciseNow() - this.maxDuration - CLOCK_SLACK_MS;
+    for (const [key, at] of this.deletedAt) if (at <= since) this.deletedAt.delete(key);
   }
 }

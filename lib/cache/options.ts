@@ -175,12 +175,12 @@ export function resolveCacheOptions(options: unknown): ResolvedCacheOptions {
     distributed = given.distributed;
   }
   const hardTimeout =
-    given.hardTimeout === undefined ? Infinity : toMs(given.hardTimeout, 'FlightCache option "hardTimeout"');
+    given.hardTimeout === undefined ? Infinity : toMs(given.hardTimeout, 'FlightCache option "hardTimeout"', true);
   const defaults: CallSettings = {
     ttl: toMs(given.ttl ?? DEFAULT_TTL, 'FlightCache option "ttl"'),
     grace: grace(given.grace, 'FlightCache option "grace"', 0),
     graceBackoff: toMs(given.graceBackoff ?? DEFAULT_GRACE_BACKOFF, 'FlightCache option "graceBackoff"'),
-    timeout: duration(given.timeout, 'FlightCache option "timeout"', 0),
+    timeout: given.timeout === undefined ? 0 : toMs(given.timeout, 'FlightCache option "timeout"', true),
     hardTimeout,
     forceFresh: false,
     signal: undefined,
@@ -229,11 +229,12 @@ export function resolveCall(options: unknown, defaults: CallSettings): CallSetti
     ttl,
     grace: grace(given.grace, 'FlightCache call option "grace"', defaults.grace),
     graceBackoff: duration(given.graceBackoff, 'FlightCache call option "graceBackoff"', defaults.graceBackoff),
-    timeout: duration(given.timeout, 'FlightCache call option "timeout"', defaults.timeout),
+    timeout:
+      given.timeout === undefined ? defaults.timeout : toMs(given.timeout, 'FlightCache call option "timeout"', true),
     hardTimeout:
       given.hardTimeout === undefined
         ? defaults.hardTimeout
-        : toMs(given.hardTimeout, 'FlightCache call option "hardTimeout"'),
+        : toMs(given.hardTimeout, 'FlightCache call option "hardTimeout"', true),
     forceFresh: given.forceFresh === true,
     signal,
     status,

@@ -18,12 +18,9 @@ function digest(text: string): string {
   return createHash('sha256').update(Buffer.from(text, 'utf16le')).digest('base64url');
 }
 
-interface Invalidation {
-  /** The process that sent it (binding.processToken). */
-  o: string;
-  /** The key deleted; absent: the cache was cleared. */
-  k?: string;
-}
+/** A message on a cache's channel: {o, k} (key k deleted) or {o, c: 1} (cache cleared), o
+ * naming the process that sent it (binding.processToken). Signed with the coordinator's secret. */
+type Invalidation = { o: string; k: string } | { o: string; c: 1 };
 
 export class RedisCacheTier implements CacheTier {
   private readonly base: string;
@@ -56,12 +53,16 @@ export class RedisCacheTier implements CacheTier {
     const now = Number(String(nowText));
     this.clockOffset = now - Date.now();
     const since = now;
-    const record = this.recordOf(raw);
-    if (record === undefined) return { since };
+    const epoch = Number(String(epochText));
+    const stored = this.recordOf(raw);
+    // Stored by a fill that started before the last clear: gone, as far as readers go.
+    if (stored === undefined || stored.since <= epoch) return { since };
+    // The record's own seal must agree (a genuine record from before the clear written back
+    // is refused), within the slack of the sealing process's estimate of the server's clock.
     const decoded = this.coordinator.settings.records.decode(
       { name: this.options.name, key, token: TOKEN },
-      record,
-      Number(String(epochText)) + 1,
+      stored.record,
+      epoch + 1 - CLOCK_SLACK_MS,
     );
     if ('refused' in decoded) {
       this.coordinator.count('refused');
@@ -79,11 +80,18 @@ export class RedisCacheTier implements CacheTier {
     return { since, entry: { value: decoded.outcome, freshMs, graceMs: Math.max(0, pttl - freshMs) } };
   }
 
-  write(key: string, value: unknown, freshMs: number, graceMs: number, since: number, elapsedMs: number): void {
+  async write(
+    key: string,
+    value: unknown,
+    freshMs: number,
+    graceMs: number,
+    since: number,
+    elapsedMs: number,
+  ): Promise<void> {
     if (!this.coordinator.usable()) return;
     const record = this.encode(key, value, since, since + elapsedMs + freshMs);
     if (record === undefined) return;
-    this.send(TIER_SET, [this.entry(key), this.epoch], [record, String(freshMs + graceMs), String(since)]);
+    await this.send(TIER_SET, [this.entry(key), this.epoch], [record, String(freshMs + graceMs), String(since)]);
   }
 
   replace(key: string, value: unknown, freshMs: number, graceMs: number): void {
@@ -93,17 +101,17 @@ export class RedisCacheTier implements CacheTier {
     // A value that cannot go to Redis still replaces the old one there: as a deletion.
     const replacement = record ?? Buffer.alloc(0);
     const px = record === undefined ? this.tombstoneMs() : freshMs + graceMs;
-    this.send(TIER_REPLACE, [this.entry(key)], [replacement, String(px), this.channel, this.message(key)]);
+    void this.send(TIER_REPLACE, [this.entry(key)], [replacement, String(px), this.channel, this.message(key)]);
   }
 
   delete(key: string): void {
     if (!this.coordinator.usable()) return;
-    this.send(TIER_REPLACE, [this.entry(key)], ['', String(this.tombstoneMs()), this.channel, this.message(key)]);
+    void this.send(TIER_REPLACE, [this.entry(key)], ['', String(this.tombstoneMs()), this.channel, this.message(key)]);
   }
 
   clear(): void {
     if (!this.coordinator.usable()) return;
-    this.send(TIER_CLEAR, [this.epoch], [this.channel, this.message(undefined)]);
+    void this.send(TIER_CLEAR, [this.epoch], [this.channel, this.message(undefined)]);
   }
 
   close(): void {
@@ -121,19 +129,29 @@ export class RedisCacheTier implements CacheTier {
 
   private message(key: string | undefined): string {
     const invalidation: Invalidation =
-      key === undefined ? { o: binding.processToken } : { o: binding.processToken, k: key };
-    return JSON.stringify(invalidation);
+      key === undefined ? { o: binding.processToken, c: 1 } : { o: binding.processToken, k: key };
+    return this.coordinator.settings.records.signMessage(JSON.stringify(invalidation));
   }
 
-  private send(script: Parameters<RedisCoordinator['command']>[0], keys: string[], args: Array<string | Buffer>): void {
-    this.coordinator.command(script, keys, args).catch(() => {});
+  /** Runs a script; a failure is the coordinator's to count and warn of. Never rejects. */
+  private send(
+    script: Parameters<RedisCoordinator['command']>[0],
+    keys: string[],
+    args: Array<string | Buffer>,
+  ): Promise<void> {
+    return this.coordinator.command(script, keys, args).then(
+      () => {},
+      () => {},
+    );
   }
 
-  /** The record in an entry "V:<since>:<record>"; undefined for a tombstone or nothing. */
-  private recordOf(raw: Buffer): Buffer | undefined {
+  /** The record in an entry "V:<since>:<record>", and its stamp; undefined for a tombstone or nothing. */
+  private recordOf(raw: Buffer): { since: number; record: Buffer } | undefined {
     if (!Buffer.isBuffer(raw) || raw.length < 3 || raw[0] !== 0x56 /* V */ || raw[1] !== 0x3a /* : */) return undefined;
     const end = raw.indexOf(0x3a, 2);
-    return end < 0 ? undefined : raw.subarray(end + 1);
+    if (end < 0) return undefined;
+    const since = Number(raw.toString('latin1', 2, end));
+    return Number.isFinite(since) ? { since, record: raw.subarray(end + 1) } : undefined;
   }
 
   private encode(key: string, value: unknown, at: number, until: number): Buffer | undefined {
@@ -155,14 +173,18 @@ export class RedisCacheTier implements CacheTier {
   /** Another process deleted a key or cleared the cache (this process's own messages are
    * ignored: it has done so already, and may have filled the key again since). */
   private heard(message: Buffer): void {
-    let invalidation: Invalidation;
+    const text = this.coordinator.settings.records.openMessage(message);
+    if (text === undefined) return; // not signed with the secret
+    let parsed: unknown;
     try {
-      invalidation = JSON.parse(message.toString('utf8')) as Invalidation;
+      parsed = JSON.parse(text);
     } catch {
       return;
     }
-    if (typeof invalidation !== 'object' || invalidation === null || invalidation.o === binding.processToken) return;
-    if (invalidation.k !== undefined && typeof invalidation.k !== 'string') return;
-    this.options.onInvalidate(invalidation.k);
+    if (typeof parsed !== 'object' || parsed === null) return;
+    const { o, k, c } = parsed as { o?: unknown; k?: unknown; c?: unknown };
+    if (typeof o !== 'string' || o === binding.processToken) return;
+    if (typeof k === 'string') this.options.onInvalidate(k);
+    else if (c === 1 && k === undefined) this.options.onInvalidate(undefined);
   }
 }

@@ -150,6 +150,23 @@ export class Records {
     }
   }
 
+  /** A message for a channel: the text, and with a secret its HMAC ("<text>\n<hex mac>"). */
+  signMessage(text: string): string {
+    return this.secret === undefined ? text : `${text}\n${this.mac(Buffer.from(text, 'utf8')).toString('hex')}`;
+  }
+
+  /** The text of a message from signMessage(), or undefined if it is not signed with the secret. */
+  openMessage(message: Buffer): string | undefined {
+    const text = message.toString('utf8');
+    if (this.secret === undefined) return text;
+    const at = text.lastIndexOf('\n');
+    if (at < 0) return undefined;
+    const body = text.slice(0, at);
+    const mac = Buffer.from(text.slice(at + 1), 'hex');
+    const expected = this.mac(Buffer.from(body, 'utf8'));
+    return mac.length === expected.length && timingSafeEqual(mac, expected) ? body : undefined;
+  }
+
   private seal(id: FlightId & Sealed, kind: Kind, payload: Buffer): Buffer {
     const idBytes = Buffer.from(
       JSON.stringify({ name: id.name, key: id.key, token: id.token, at: id.at, until: id.until }),

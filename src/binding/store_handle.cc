@@ -92,7 +92,7 @@ Napi::Value StoreHandle::Open(const Napi::CallbackInfo& info) {
       return env.Undefined();
     }
     std::shared_ptr<CounterLane> lane = store->add_lane();
-    auto self = std::make_shared<StoreHandle>(std::move(store), state);
+    auto self = std::make_shared<StoreHandle>(std::move(store), lane, state);
     const bool bound = Bind<&StoreHandle::Get>(env, handle, "get", self) &&
                        Bind<&StoreHandle::Generation>(env, handle, "generation", self) &&
                        Bind<&StoreHandle::Store>(env, handle, "store", self) &&

@@ -18,7 +18,12 @@ class StoreHandle {
   // Throws an Error with code ERR_OPTIONS_MISMATCH if `name` is in use with other limits.
   static Napi::Value Open(const Napi::CallbackInfo& info);
 
-  StoreHandle(std::shared_ptr<ValueStore> store, EnvState* state) : store_(std::move(store)), state_(state) {}
+  StoreHandle(std::shared_ptr<ValueStore> store, std::shared_ptr<CounterLane> lane, EnvState* state)
+      : store_(std::move(store)), lane_(std::move(lane)), state_(state) {}
+  // The counts of this handle's lane stay in the store's totals; the lane goes.
+  ~StoreHandle() { store_->retire_lane(lane_); }
+  StoreHandle(const StoreHandle&) = delete;
+  StoreHandle& operator=(const StoreHandle&) = delete;
 
  private:
   // get(key, into: Buffer) -> the entry's size after copying its bytes into `into`, with its
@@ -45,7 +50,8 @@ class StoreHandle {
   static bool Bind(Napi::Env env, Napi::Object handle, const char* name, const std::shared_ptr<StoreHandle>& self);
 
   std::shared_ptr<ValueStore> store_;
-  EnvState* state_;  // outlives every handle of its environment
+  std::shared_ptr<CounterLane> lane_;  // JavaScript may map it longer: its buffer holds a reference
+  EnvState* state_;                    // outlives every handle of its environment
 };
 
 // slotPage(index) -> an ArrayBuffer over page `index` of the slot arena (never freed).

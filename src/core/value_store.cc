@@ -136,9 +136,17 @@ std::shared_ptr<CounterLane> ValueStore::add_lane() {
   return lane;
 }
 
-std::array<double, kCounterSlots> ValueStore::counters() {
-  std::array<double, kCounterSlots> sum{};
+void ValueStore::retire_lane(const std::shared_ptr<CounterLane>& lane) {
   std::lock_guard<std::mutex> lock(lanes_mutex_);
+  auto found = std::find(lanes_.begin(), lanes_.end(), lane);
+  if (found == lanes_.end()) return;
+  for (uint32_t i = 0; i < kCounterSlots; ++i) retired_[i] += lane->values[i].load(std::memory_order_relaxed);
+  lanes_.erase(found);
+}
+
+std::array<double, kCounterSlots> ValueStore::counters() {
+  std::lock_guard<std::mutex> lock(lanes_mutex_);
+  std::array<double, kCounterSlots> sum = retired_;
   for (const auto& lane : lanes_) {
     for (uint32_t i = 0; i < kCounterSlots; ++i) sum[i] += lane->values[i].load(std::memory_order_relaxed);
   }

@@ -109,8 +109,10 @@ class ValueStore {
 
   StoreStats stats(double now_ms);
 
-  // A lane of counters for one thread; it stays counted after the thread is gone.
+  // A lane of counters for one handle (one cache instance in one thread).
   std::shared_ptr<CounterLane> add_lane();
+  // The lane's handle is gone: its counts are kept in the store's total, the lane let go.
+  void retire_lane(const std::shared_ptr<CounterLane>& lane);
   std::array<double, kCounterSlots> counters();
 
   const StoreLimits& limits() const noexcept { return limits_; }
@@ -169,6 +171,7 @@ class ValueStore {
 
   std::mutex lanes_mutex_;
   std::vector<std::shared_ptr<CounterLane>> lanes_;
+  std::array<double, kCounterSlots> retired_{};  // counts of lanes let go
 };
 
 // Milliseconds → Slot::touched ticks (wrapping), as JavaScript computes them too.

@@ -313,6 +313,35 @@ describe.each([
     });
   });
 
+  test('a failed forceFresh fill leaves the fresh value fresh (only a failed refresh backs off)', async () => {
+    const c = cache('force-fail');
+    c.set('k', 'v', { ttl: '1h' });
+    await expect(
+      c.getOrSet(
+        'k',
+        async () => {
+          throw new Error('down');
+        },
+        { forceFresh: true },
+      ),
+    ).rejects.toThrow('down');
+    const status = {};
+    expect(await c.getOrSet('k', () => 'other', { status })).toBe('v');
+    expect(status).toEqual({ get: 'hit' });
+  });
+
+  test('a caller whose signal aborts while it waits (soft timeout) for a refresh is rejected at once', async () => {
+    const c = cache('stale-abort', { ttl: 20, grace: '10s' });
+    await c.getOrSet('k', () => 'old');
+    await sleep(40);
+    const controller = new AbortController();
+    const started = Date.now();
+    const waiting = c.getOrSet('k', counting(300), { timeout: 1000, signal: controller.signal });
+    setTimeout(() => controller.abort(), 30);
+    await expect(waiting).rejects.toMatchObject({ name: 'AbortError' });
+    expect(Date.now() - started).toBeLessThan(250);
+  });
+
   test('forceFresh runs the factory even over a fresh value', async () => {
     const c = cache('force');
     const factory = counting(0);
@@ -361,6 +390,47 @@ describe('FlightCache: values and input', () => {
     revoke();
     await expect(c.getOrSet('revoked', () => proxy)).rejects.toBeInstanceOf(TypeError);
     expect(c.stats().entries).toBe(0);
+  });
+
+  test('set() refuses a thenable: a hit would adopt it instead of handing it over', async () => {
+    for (const c of [new FlightCache(), new FlightCache({ name: uniqueName('thenable') })]) {
+      expect(() => c.set('k', { then() {} })).toThrow(/thenable/);
+      const hostile = {
+        get then() {
+          throw new Error('then getter');
+        },
+      };
+      expect(() => c.set('k', hostile)).toThrow(TypeError);
+      expect(c.has('k')).toBe(false);
+    }
+  });
+
+  test('keys longer than MAX_KEY_LENGTH are a RangeError in every method', () => {
+    const { MAX_KEY_LENGTH } = require('../..');
+    const long = 'k'.repeat(MAX_KEY_LENGTH + 1);
+    const c = new FlightCache();
+    expect(() => c.get(long)).toThrow(RangeError);
+    expect(() => c.has(long)).toThrow(RangeError);
+    expect(() => c.set(long, 1)).toThrow(RangeError);
+    expect(() => c.delete(long)).toThrow(RangeError);
+    expect(() => c.getOrSet(long, () => 1)).toThrow(RangeError);
+  });
+
+  test('hardTimeout and timeout accept Infinity; a maxSubscribers mismatch names the cache', () => {
+    expect(() => new FlightCache({ hardTimeout: Infinity, timeout: Infinity })).not.toThrow();
+    const name = uniqueName('subscribers');
+    const first = new FlightCache({ name, maxSubscribers: 5 });
+    const error = (() => {
+      try {
+        new FlightCache({ name, maxSubscribers: 6 });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(OptionsMismatchError);
+    expect(error.message).toMatch(new RegExp(`^FlightCache name "${name}" is already in use`));
+    expect(error.message).not.toMatch(/threadflight\.cache/);
+    expect(first.name).toBe(name);
   });
 
   test('bad input is a TypeError or RangeError naming the option', () => {

@@ -177,6 +177,18 @@ TEST_F(Store, CountersAddUpOverLanesThatOutliveTheirThreads) {
   EXPECT_EQ(sum[kCounterMisses], 1);
 }
 
+TEST_F(Store, ARetiredLaneKeepsItsCountsInTheTotals) {
+  ValueStore store(limits(), arena);
+  auto lane = store.add_lane();
+  lane->values[kCounterFactoryRuns].store(5);
+  store.retire_lane(lane);
+  store.retire_lane(lane);  // once only
+  lane.reset();
+  auto other = store.add_lane();
+  other->values[kCounterFactoryRuns].store(2);
+  EXPECT_EQ(store.counters()[kCounterFactoryRuns], 7);
+}
+
 TEST(StoreRegistry, ANameIsOneStoreWhileItLivesAndItsLimitsMustMatch) {
   StoreLimits existing;
   auto first = StoreRegistry::global().open_named("registry-test", limits(5), existing);

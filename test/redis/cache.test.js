@@ -130,6 +130,75 @@ describe('FlightCache with the Redis tier', () => {
     expect((await b.call('getOrSet', { key: 'k', factory: { value: 'v2' } })).status.fill).toBe('factory');
   });
 
+  test("delete() while this process fills the key: the next caller gets a new value, not the old fill's", async () => {
+    const [a] = await group(1);
+    const filling = a.call('getOrSet', { key: 'k', factory: { value: 'OLD', delayMs: 300 } });
+    await sleep(100);
+    await a.call('delete', { key: 'k' });
+    const fresh = await a.call('getOrSet', { key: 'k', factory: { value: 'NEW' } });
+    expect(fresh).toMatchObject({ value: 'NEW', status: { fill: 'factory' } });
+    expect((await filling).value).toBe('OLD');
+    await sleep(50);
+    expect((await a.call('get', { key: 'k' })).value).toBe('NEW');
+    expect((await a.call('stats')).value.factoryRuns).toBe(2);
+  });
+
+  test("delete() in one process while another fills: the deleting process's next caller gets a new value", async () => {
+    const [a, b] = await group(2);
+    const filling = a.call('getOrSet', { key: 'k', factory: { value: 'OLD', delayMs: 300 } });
+    await sleep(100);
+    await b.call('delete', { key: 'k' });
+    const fresh = await b.call('getOrSet', { key: 'k', factory: { value: 'NEW' } });
+    expect(fresh.value).toBe('NEW');
+    expect((await filling).value).toBe('OLD');
+    await sleep(100);
+    expect((await a.call('get', { key: 'k' })).value).not.toBe('OLD');
+    expect((await b.call('get', { key: 'k' })).value).toBe('NEW');
+  });
+
+  test("a custom codec is handed the application's values only", async () => {
+    const processes = await group(2, { codec: 'users' });
+    const replies = await Promise.all(
+      processes.map((p) => p.call('many', { key: 'user:7', count: 5, factory: { value: { id: 7 }, delayMs: 200 } })),
+    );
+    expect(replies.flatMap((r) => r.value)).toEqual(Array(10).fill({ id: 7 }));
+    expect(await factoryRuns(processes)).toBe(1);
+    for (const p of processes) {
+      const { coordinator, warnings } = (await p.call('stats')).value;
+      expect(coordinator.unsendable).toBe(0);
+      expect(warnings).toEqual([]);
+    }
+  });
+
+  test('clear() is not mistaken for tampering: entries from before it are simply gone', async () => {
+    const [a, b] = await group(2);
+    await a.call('getOrSet', { key: 'k', factory: { value: 'before' } });
+    await a.call('clear');
+    await sleep(50);
+    const reply = await b.call('getOrSet', { key: 'k', factory: { value: 'after' } });
+    expect(reply).toMatchObject({ value: 'after', status: { fill: 'factory' } });
+    const { coordinator, warnings } = (await b.call('stats')).value;
+    expect(coordinator.refused).toBe(0);
+    expect(warnings).toEqual([]);
+  });
+
+  test("messages on a cache's channel that are malformed, or not signed with the secret, change nothing", async () => {
+    const [a] = await group(1, { secret: 's3cret' });
+    await a.call('getOrSet', { key: 'k', factory: { value: 'kept' } });
+    const [channel] = (await admin.pubsub('CHANNELS', `${prefix}:tc:*`)).map(String);
+    expect(channel).toBeDefined();
+    for (const junk of ['{}', '[]', '{"o":5}', 'null', '"text"', '{"o":"x"}', '{"o":"x","k":"k"}', '{"o":"x","c":1}']) {
+      await admin.publish(channel, junk);
+    }
+    await sleep(100);
+    expect((await a.call('get', { key: 'k' })).value).toBe('kept');
+    // A member with the secret is heard.
+    const [b] = await group(1, { secret: 's3cret' }, true);
+    await b.call('delete', { key: 'k' });
+    await sleep(100);
+    expect((await a.call('get', { key: 'k' })).value).toBeUndefined();
+  });
+
   test('with Redis gone, each process fills its own memory and nothing is lost or hung', async () => {
     const [a] = await group(1);
     await redis.kill();
