@@ -5,6 +5,7 @@ module.exports = {
     '<rootDir>/test/unit/**/*.test.js',
     '<rootDir>/test/threads/**/*.test.js',
     '<rootDir>/test/cache/**/*.test.js',
+    '<rootDir>/test/express/**/*.test.js',
     '<rootDir>/test/property/**/*.test.js',
     '<rootDir>/test/faults/**/*.test.js',
     '<rootDir>/test/hardening/**/*.test.js',

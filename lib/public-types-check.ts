@@ -4,6 +4,8 @@ import type * as Public from '../index';
 import type * as Impl from './index';
 import type * as PublicRedis from '../redis';
 import type * as ImplRedis from './redis/index';
+import type * as PublicExpress from '../express';
+import type * as ImplExpress from './express/index';
 
 type Assert<T extends true> = T;
 type Extends<A, B> = [A] extends [B] ? true : false;
@@ -74,6 +76,10 @@ export type Checks = [
   Assert<
     Extends<Pick<InstanceType<typeof Impl.FlightTimeoutError>, 'limit'>, Pick<Public.FlightTimeoutError, 'limit'>>
   >,
+  Assert<Extends<PublicExpress.CoalesceOptions, ImplExpress.CoalesceOptions>>,
+  Assert<Extends<ImplExpress.CoalesceOptions, PublicExpress.CoalesceOptions>>,
+  Assert<Extends<ImplExpress.FlightLocals, PublicExpress.FlightLocals>>,
+  Assert<Extends<ReturnType<typeof ImplExpress.coalesce>, PublicExpress.CoalesceMiddleware>>,
   Assert<Extends<ReturnType<typeof ImplRedis.redisCoordinator>, PublicRedis.RedisCoordinator>>,
   Assert<Extends<PublicRedis.RedisCoordinatorOptions, ImplRedis.RedisCoordinatorOptions>>,
   Assert<Extends<ImplRedis.CoordinatorStats, PublicRedis.CoordinatorStats>>,

@@ -58,6 +58,18 @@ const CONTEXTS = {
       const REPORTS_API = harness.upstream; // an HTTP server run by the test; it answers as the test chooses`,
     exercise: exerciseReports,
   },
+  // The middleware snippet: `app.get('/products/:id', coalesce(…), handler)` querying `db`.
+  'express-coalesce': {
+    langs: JS,
+    express: true,
+    prelude: `
+      const app = harness.express();      // Express 4 or 5: the block runs on both
+      app.use(harness.reportRequests);    // tells the test when each request reached the app
+      const db = {                        // each query waits until the test resolves or rejects it
+        query: (sql, params) => harness.call('db.query', { sql, params }),
+      };`,
+    exercise: exerciseProducts,
+  },
   // A standalone module (`require` => .cjs, `import` => .mjs): it must run, and the names it
   // takes from 'threadflight' must be the package's exports.
   module: { langs: JS, run: runModule },
@@ -290,6 +302,7 @@ function typeCheck(block) {
         paths: {
           threadflight: [path.join(root, 'index.d.ts')],
           'threadflight/redis': [path.join(root, 'redis.d.ts')],
+          'threadflight/express': [path.join(root, 'express.d.ts')],
           ioredis: [path.join(root, 'node_modules', 'ioredis')],
         },
       },
@@ -418,6 +431,27 @@ async function exerciseUsers({ server }) {
   await server.until(() => server.pendingCalls('db.query').length === 1, 'a query for /users/8');
   server.settle(server.pendingCalls('db.query')[0], { value: row });
   expect(await after).toMatchObject({ status: 200, json: row });
+}
+
+async function exerciseProducts({ server }) {
+  const product = { id: 123, name: 'Lamp' };
+  // Concurrent identical requests: one query, every client gets the same bytes.
+  let { responses } = await burst(server, '/products/123', 20);
+  const [query, ...more] = server.pendingCalls('db.query');
+  expect(more).toEqual([]);
+  expect(query.info.params).toEqual(['123']);
+  server.settle(query, { value: product });
+  const answered = await responses;
+  for (const r of answered) expect(r).toMatchObject({ status: 200, json: product });
+  expect(new Set(answered.map((r) => JSON.stringify(r.json))).size).toBe(1);
+
+  // A rejecting query: every waiting client gets a 5xx through Express's error path (on Express
+  // 4 too, where an async handler's rejection would otherwise go unhandled), the process stays up.
+  ({ responses } = await burst(server, '/products/7', 5));
+  expect(server.pendingCalls('db.query')).toHaveLength(1);
+  server.settle(server.pendingCalls('db.query')[0], { error: 'connection terminated' });
+  for (const r of await responses) expect5xx(r, '/products/7');
+  await server.ping();
 }
 
 async function exerciseReports({ server, upstream }) {
