@@ -107,7 +107,10 @@ test('a leader frozen past its lease is replaced; its late result reaches only i
 
 test('redis-server killed mid-flight: every caller settles, then coordination resumes once it is back', async () => {
   const prefix = uniquePrefix();
-  const config = { port: redis.port, prefix, callers: 3, workMs: 1200, rounds: 2, pauseMs: 3000, retryAfterMs: 500 };
+  // Round 1 starts in both members at one moment, well after Redis is back (their round 0 ends
+  // at different times: each ran its own work while Redis was gone).
+  const roundAt = [undefined, Date.now() + 9000];
+  const config = { port: redis.port, prefix, callers: 3, workMs: 1200, rounds: 2, roundAt, retryAfterMs: 500 };
   const first = startMember(config);
   await first.waitFor('running');
   const second = startMember(config);
