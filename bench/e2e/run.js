@@ -1,11 +1,11 @@
 // End-to-end benchmark: HTTP load (autocannon) -> Express (child process) -> pg.Pool -> a real
-// PostgreSQL 15 started here on loopback, in three server modes: no coalescing, threadflight,
-// promise-coalesce. Counts the queries that actually reach PostgreSQL, so the table shows how
+// PostgreSQL 15 started here on loopback, in four server modes: no coalescing, threadflight
+// (a Singleflight in the handler), promise-coalesce, and middleware (threadflight/express). Counts the queries that actually reach PostgreSQL, so the table shows how
 // many requests each query served, besides req/s and latency.
 //
 //   npm run bench:e2e
 //   node bench/e2e/run.js [--duration S] [--warmup S] [--connections N] [--pool N]
-//                         [--modes none,threadflight,promise-coalesce]
+//                         [--modes none,threadflight,promise-coalesce,middleware] [--express 4|5]
 //                         [--scenarios hot,hot10,hot-2w] [--orders N] [--out FILE | --no-save]
 //
 // Scenarios (all on "power users", whose query aggregates ~3000 orders, see schema.js):
@@ -26,7 +26,8 @@ const autocannon = require('autocannon');
 const { TempPostgres } = require('./postgres');
 const { setupSql, USER_QUERY, USERS, ORDERS } = require('./schema');
 
-const ALL_MODES = ['none', 'threadflight', 'promise-coalesce'];
+const ALL_MODES = ['none', 'threadflight', 'promise-coalesce', 'middleware'];
+const DEFAULT_MODES = ['none', 'threadflight', 'promise-coalesce'];
 const SCENARIOS = {
   hot: { workers: 0, ids: [1], what: 'one hot id, 1 thread' },
   hot10: { workers: 0, ids: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], what: '10 hot ids, 1 thread' },
@@ -39,7 +40,8 @@ function parseArgs(argv) {
     warmup: 2,
     connections: 128,
     pool: 10,
-    modes: ALL_MODES,
+    modes: DEFAULT_MODES,
+    express: '4',
     scenarios: Object.keys(SCENARIOS),
     orders: ORDERS,
     out: path.join(__dirname, '..', 'results', 'e2e.json'),
@@ -78,6 +80,9 @@ function parseArgs(argv) {
         break;
       case '--scenarios':
         o.scenarios = list(value(), Object.keys(SCENARIOS), flag);
+        break;
+      case '--express':
+        o.express = list(value(), ['4', '5'], flag)[0];
         break;
       case '--out':
         o.out = path.resolve(value());
@@ -120,12 +125,13 @@ const log = (msg) => console.log(`[e2e] ${msg}`);
 let postgres = null;
 const servers = new Set();
 
-function startServer(mode, workers, pool, pgConn) {
+function startServer(mode, workers, pool, pgConn, express) {
   return new Promise((resolve, reject) => {
     const child = fork(path.join(__dirname, 'server.js'), [], {
       env: {
         ...process.env,
         BENCH_MODE: mode,
+        BENCH_EXPRESS: express,
         BENCH_WORKERS: String(workers),
         BENCH_POOL: String(pool),
         BENCH_PG: JSON.stringify(pgConn),
@@ -336,7 +342,7 @@ async function main() {
   for (const workers of layouts) {
     for (const mode of opts.modes) {
       t = Date.now();
-      const { child, ports } = await startServer(mode, workers, opts.pool, pgConn);
+      const { child, ports } = await startServer(mode, workers, opts.pool, pgConn, opts.express);
       // Same answer as the database gives, in every mode (dates arrive as JSON strings).
       const got = await getJson(`http://127.0.0.1:${ports[ports.length - 1]}/users/1`);
       if (JSON.stringify(got) !== JSON.stringify(expected)) {
@@ -374,6 +380,7 @@ async function main() {
   });
   const config = {
     durationS: opts.duration,
+    express: opts.express,
     warmupS: opts.warmup,
     connections: opts.connections,
     pgPoolMax: opts.pool,
@@ -384,7 +391,9 @@ async function main() {
     ordinaryUserQueryMs: coldQueryMs,
     postgresSettings: 'fsync=off, synchronous_commit=off, full_page_writes=off, shared_buffers=256MB',
     libraries: Object.fromEntries(
-      ['autocannon', 'express', 'pg', 'promise-coalesce', 'threadflight'].map((name) => [name, packageVersion(name)]),
+      ['autocannon', opts.express === '5' ? 'express5' : 'express', 'pg', 'promise-coalesce', 'threadflight'].map(
+        (name) => [name, packageVersion(name)],
+      ),
     ),
   };
 

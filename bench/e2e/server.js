@@ -3,6 +3,8 @@
 //   none              one query per request
 //   threadflight      new Singleflight({ name: 'users' }).execute('user:' + id, ...)
 //   promise-coalesce  coalesceAsync('user:' + id, ...)
+//   middleware        app.get('/users/:id', coalesce({ name: 'users' }), handler) (threadflight/express):
+//                     the whole response is shared, the handler runs once per flight
 // It runs in its own process (forked by run.js) so the load generator never shares its event
 // loop. BENCH_WORKERS=N (N >= 1) serves from N worker_threads instead of the main thread, each
 // on its own port: Node 20's net cannot share one port between threads (cluster shares only
@@ -10,7 +12,7 @@
 // over the ports. Counters live in a SharedArrayBuffer, so GET /stats reports the whole process.
 //
 // Environment: BENCH_MODE, BENCH_WORKERS (0 = main thread), BENCH_PG (JSON pg connection
-// options), BENCH_POOL (total pool size, split over the workers). Tells the parent its ports
+// options), BENCH_POOL (total pool size, split over the workers), BENCH_EXPRESS (4 or 5). Tells the parent its ports
 // over IPC: { ports: [...] }.
 const { isMainThread, Worker, workerData, parentPort } = require('node:worker_threads');
 
@@ -23,7 +25,7 @@ const workers = Number(process.env.BENCH_WORKERS || 0);
 const poolTotal = Number(process.env.BENCH_POOL || 10);
 
 function serve(counters, poolMax) {
-  const express = require('express');
+  const express = require(process.env.BENCH_EXPRESS === '5' ? 'express5' : 'express');
   const pg = require('pg');
   const { USER_QUERY } = require('./schema');
 
@@ -37,8 +39,13 @@ function serve(counters, poolMax) {
   }
 
   let loadUser;
+  let routeMiddleware = [];
   if (mode === 'none') {
     loadUser = queryUser;
+  } else if (mode === 'middleware') {
+    const { coalesce } = require('../../dist/express');
+    loadUser = queryUser;
+    routeMiddleware = [coalesce({ name: 'users' })];
   } else if (mode === 'threadflight') {
     const { Singleflight } = require('../..');
     // Named: one table for every thread of the process (matters with BENCH_WORKERS > 1).
@@ -55,15 +62,20 @@ function serve(counters, poolMax) {
   const app = express();
   app.set('x-powered-by', false);
 
-  app.get('/users/:id', async (req, res, next) => {
+  // Counted before any coalescing, so every mode counts every request.
+  app.use('/users', (req, res, next) => {
+    Atomics.add(counters, REQUESTS, 1);
+    Atomics.add(counters, IN_FLIGHT, 1);
+    res.once('close', () => Atomics.sub(counters, IN_FLIGHT, 1)); // after finish, or on hang-up
+    next();
+  });
+
+  app.get('/users/:id', ...routeMiddleware, async (req, res, next) => {
     const id = Number(req.params.id);
     if (!Number.isSafeInteger(id) || id < 1 || id > 2 ** 31 - 1) {
       res.status(400).json({ error: 'bad id' });
       return;
     }
-    Atomics.add(counters, REQUESTS, 1);
-    Atomics.add(counters, IN_FLIGHT, 1);
-    res.once('close', () => Atomics.sub(counters, IN_FLIGHT, 1)); // after finish, or on hang-up
     try {
       const user = await loadUser(id);
       if (user === null) res.status(404).json({ error: 'no such user' });
