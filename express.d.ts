@@ -19,14 +19,16 @@ export interface CoalesceOptions {
   methods?: readonly string[];
   /**
    * Request headers the default key includes (lower-case names). Default accept,
-   * accept-encoding, accept-language; if-none-match and if-modified-since are always included.
+   * accept-encoding, accept-language, origin; if-none-match, if-modified-since, host, forwarded,
+   * x-forwarded-host and x-forwarded-proto are always included. A response whose `Vary` names
+   * another header is not shared.
    */
   vary?: readonly string[];
   /**
-   * The key of a request, in place of the default (method, path, sorted query, `vary`
-   * headers); undefined: do not coalesce this request. Requests carrying `Authorization`,
-   * `Cookie` or `Range` are coalesced only through this function, whose key must then say who
-   * asks.
+   * The key of a request, in place of the default (method, raw path, sorted raw query, host,
+   * `vary` headers); undefined: do not coalesce this request. Requests carrying
+   * `Authorization`, `Cookie` or `Range` are coalesced only through this function, whose key
+   * must then say who asks — and everything else the response depends on.
    */
   key?: (req: IncomingMessage) => string | undefined;
   /** Largest body shared, in bytes; a larger response is not shared (followers run the handler). Default 1 MiB. */
@@ -35,10 +37,12 @@ export interface CoalesceOptions {
   cache?: { ttl: Duration; grace?: Duration | false };
 }
 
-/** What the leader's handler finds in `res.locals.threadflight`. */
+/** What every handler behind coalesce() finds in `res.locals.threadflight`. */
 export interface FlightLocals {
-  readonly key: string;
-  /** Aborts when every client waiting for this response, the leader's included, is gone. */
+  /** The request's key; undefined when it is not coalesced. */
+  readonly key: string | undefined;
+  /** Aborts when nobody waits for this response any more: for a leader, every client of its
+   * flight; otherwise, this request's client. */
   readonly signal: AbortSignal;
 }
 

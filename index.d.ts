@@ -97,6 +97,26 @@ export interface SingleflightStats {
    * own work), since the table was created.
    */
   cloneFailures: number;
+  // Counters since the table was created — for a named instance, of every thread of the
+  // process (each counts in its own lane of shared memory; the lanes are summed when asked).
+  /** Flights whose work ran in this process (takeovers not included). */
+  flightsStarted: number;
+  /** Callers served by a flight started in their own thread (the work ran once for them too). */
+  joinedSameThread: number;
+  /** Callers served by a flight started in another thread. */
+  joinedOtherThread: number;
+  /** Flights of this process answered by another process's work (with `distributed`). */
+  servedByOtherProcess: number;
+  /** Flights whose work threw or rejected. */
+  workErrors: number;
+  /** Callers rejected with FlightTimeoutError. */
+  timeouts: number;
+  /** Callers turned away: TooManySubscribersError or FlightCapacityError. */
+  rejected: number;
+  /** Callers that left through their AbortSignal. */
+  aborted: number;
+  /** Flights this process led after their leader's thread was gone. */
+  takeovers: number;
 }
 
 /**

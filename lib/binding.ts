@@ -40,6 +40,19 @@ export interface Protocol {
   };
   storeResult: { slot: number; version: number; length: number; missing: number };
   store: { stored: number; invalidated: number; tooLarge: number; full: number };
+  flightCounter: {
+    flightsStarted: number;
+    joinedSameThread: number;
+    joinedOtherThread: number;
+    servedByOtherProcess: number;
+    workErrors: number;
+    timeouts: number;
+    rejected: number;
+    aborted: number;
+    takeovers: number;
+    length: number;
+    laneLength: number;
+  };
   counter: {
     hits: number;
     staleHits: number;
@@ -65,8 +78,11 @@ export interface TableHandle {
   has(key: string): boolean;
   size(): number;
   clear(): void;
-  /** Fills [inFlight, subscribers, oldest age in ms or -1, clone failures]. */
+  /** Fills [inFlight, subscribers, oldest age in ms or -1, clone failures, ...the counters
+   * (protocol.flightCounter) summed over every thread]. */
   stats(out: Float64Array): void;
+  /** This thread's counters (Float64, indexed by protocol.flightCounter). */
+  lane: ArrayBuffer;
   /** Counts one more clone failure; returns the count before it. */
   countCloneFailure(): number;
 }
@@ -123,7 +139,7 @@ export interface Binding {
 }
 
 /** Raised with kProtocolVersion in src/binding/protocol.h. */
-const EXPECTED_PROTOCOL = 5;
+const EXPECTED_PROTOCOL = 6;
 
 /** Why an addon cannot serve this JavaScript, if it cannot. */
 function refuseStale(addon: unknown): string | undefined {

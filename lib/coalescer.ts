@@ -9,7 +9,7 @@ import { LocalTable } from './local-table';
 import { NativeTable } from './native-table';
 import { MAX_KEY_LENGTH, UNLIMITED_SUBSCRIBERS, type ResolvedOptions } from './options';
 import { Role } from './protocol';
-import { Ending, type Table, type TableEvents, type TableStats } from './table';
+import { Counter, Ending, type Table, type TableEvents, type TableStats } from './table';
 import { startWork } from './work';
 
 /** A key too long is a programming error, thrown synchronously (not an outcome). */
@@ -35,6 +35,18 @@ function abortReason(signal: AbortSignal): unknown {
     return error;
   }
 }
+
+const {
+  flightsStarted: FLIGHTS_STARTED,
+  joinedSameThread: JOINED_SAME_THREAD,
+  joinedOtherThread: JOINED_OTHER_THREAD,
+  servedByOtherProcess: SERVED_BY_OTHER_PROCESS,
+  workErrors: WORK_ERRORS,
+  timeouts: TIMEOUTS,
+  rejected: REJECTED,
+  aborted: ABORTED,
+  takeovers: TAKEOVERS,
+} = Counter;
 
 export class Coalescer implements TableEvents {
   readonly name: string | undefined;
@@ -98,6 +110,11 @@ export class Coalescer implements TableEvents {
     return this.table.stats();
   }
 
+  /** A flight of this process was answered by another process's work (see Singleflight). */
+  servedByOtherProcess(): void {
+    this.table.counters[SERVED_BY_OTHER_PROCESS]++;
+  }
+
   // --- admission -----------------------------------------------------------------------------
 
   /**
@@ -110,19 +127,25 @@ export class Coalescer implements TableEvents {
       const before = this.table.countIn(flight, this.subscriberLimit);
       if (before > 0 && before < this.subscriberLimit) {
         flight.lanes[flight.laneIndex]++;
+        this.table.counters[flight.state === FlightState.Following ? JOINED_OTHER_THREAD : JOINED_SAME_THREAD]++;
         return flight;
       }
       // A count of 0 means every caller left: the flight is doomed, so start afresh instead.
-      if (before > 0) return new TooManySubscribersError(key, this.maxSubscribers);
+      if (before > 0) {
+        this.table.counters[REJECTED]++;
+        return new TooManySubscribersError(key, this.maxSubscribers);
+      }
     }
     checkKeyLength(key);
     const joined = this.table.join(key, flight);
     if (typeof joined === 'number') {
+      this.table.counters[REJECTED]++;
       return joined === Role.rejected
         ? new TooManySubscribersError(key, this.maxSubscribers)
         : new FlightCapacityError(key);
     }
     const started = joined as Flight<T>;
+    this.table.counters[started.state === FlightState.Leading ? FLIGHTS_STARTED : JOINED_OTHER_THREAD]++;
     // A table that stamps its flights (a named one) knows when this one started.
     if (Number.isNaN(started.startedMs)) this.deadlines.addStarting(started);
     else this.deadlines.addStarted(started);
@@ -161,7 +184,10 @@ export class Coalescer implements TableEvents {
         reject(reason);
         this.leaveCaller(flight);
       };
-      const onAbort = (): void => leave(abortReason(signal));
+      const onAbort = (): void => {
+        if (!answered) this.table.counters[ABORTED]++;
+        leave(abortReason(signal));
+      };
       flight.promise.then(
         (value) => {
           answered = true;
@@ -222,6 +248,7 @@ export class Coalescer implements TableEvents {
 
   private fail<T>(flight: Flight<T>, error: unknown): void {
     if (!this.finishLeading(flight, Ending.Error, error)) return;
+    this.table.counters[WORK_ERRORS]++;
     flight.reject(error);
   }
 
@@ -259,7 +286,10 @@ export class Coalescer implements TableEvents {
     flight.shared = shared;
     if (ending === Ending.Value) flight.resolve(outcome);
     else if (ending === Ending.Error) flight.reject(outcome);
-    else flight.reject(new FlightTimeoutError(flight.key, this.maxDuration));
+    else {
+      this.table.counters[TIMEOUTS] += flight.callersHere();
+      flight.reject(new FlightTimeoutError(flight.key, this.maxDuration));
+    }
   }
 
   /** The outcome could not reach this thread: it runs its own work, outside the table. The
@@ -278,6 +308,7 @@ export class Coalescer implements TableEvents {
     const work = flight.work;
     flight.work = undefined;
     flight.state = FlightState.Leading;
+    this.table.counters[TAKEOVERS]++;
     this.deadlines.holdLoop();
     this.lead(flight, work);
     return true;
@@ -299,6 +330,7 @@ export class Coalescer implements TableEvents {
       if (state === FlightState.Settled) continue;
       if (state === FlightState.Leading) this.table.finish(flight, Ending.Expired, undefined);
       else if (state === FlightState.Following) this.table.leave(flight);
+      this.table.counters[TIMEOUTS] += flight.callersHere();
       this.end(flight);
       const error = new FlightTimeoutError(flight.key, this.maxDuration);
       flight.reject(error);

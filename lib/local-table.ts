@@ -6,12 +6,13 @@ import { CellPages, initLocalCell, markUnjoinable } from './cells';
 import { Flight, FlightState, type AnyFlight } from './flight';
 import { protocol } from './protocol';
 import { binding } from './binding';
-import { Table, type Ending, type TableStats } from './table';
+import { countersOf, Table, type Ending, type TableStats } from './table';
 
 // Small pages: instances may be short-lived (one per request, say), so the first page is cheap.
 const CELLS_PER_PAGE = 64;
 
 export class LocalTable extends Table {
+  readonly counters = new Float64Array(protocol.flightCounter.laneLength);
   private readonly cells = new CellPages(CELLS_PER_PAGE, () => new ArrayBuffer(CELLS_PER_PAGE * protocol.cell.bytes));
   private readonly free: number[] = [];
   private allocated = 0;
@@ -85,6 +86,6 @@ export class LocalTable extends Table {
       oldest = Math.min(oldest, flight.startedMs);
     }
     const oldestCallAge = inFlightCount === 0 ? null : Math.max(0, Math.round(binding.now() - oldest));
-    return { inFlightCount, totalSubscribers, oldestCallAge, cloneFailures: 0 };
+    return { inFlightCount, totalSubscribers, oldestCallAge, cloneFailures: 0, ...countersOf(this.counters) };
   }
 }

@@ -9,8 +9,8 @@ import { nativeCells } from './cells';
 import { OptionsMismatchError } from './errors';
 import { Flight, FlightState, type AnyFlight } from './flight';
 import { UNLIMITED_SUBSCRIBERS, type ResolvedOptions } from './options';
-import { JoinSlot, Message, Role, Settle } from './protocol';
-import { Ending, Table, type TableEvents, type TableStats } from './table';
+import { JoinSlot, Message, protocol, Role, Settle } from './protocol';
+import { countersOf, Ending, Table, type TableEvents, type TableStats } from './table';
 import * as wire from './wire';
 
 const joinResult = new Float64Array(binding.joinResult);
@@ -31,7 +31,8 @@ export class NativeTable extends Table implements bridge.Receiver {
   /** Flights this thread still leads or follows that are no longer its flight for their key
    * (forgotten, cleared, or replaced by a newer flight), by id: messages may still come. */
   private readonly displaced = new Map<number, AnyFlight>();
-  private readonly statsOut = new Float64Array(4);
+  private readonly statsOut = new Float64Array(4 + protocol.flightCounter.length);
+  readonly counters: Float64Array;
 
   constructor(
     options: ResolvedOptions & { name: string },
@@ -39,6 +40,7 @@ export class NativeTable extends Table implements bridge.Receiver {
   ) {
     super();
     this.handle = openTable(options.name, options.maxSubscribers, options.maxDuration);
+    this.counters = new Float64Array(this.handle.lane);
     bridge.register(this.handle.id, this);
   }
 
@@ -185,6 +187,7 @@ export class NativeTable extends Table implements bridge.Receiver {
       totalSubscribers: out[1],
       oldestCallAge: out[2] < 0 ? null : Math.round(out[2]),
       cloneFailures: out[3],
+      ...countersOf(out, 4),
     };
   }
 

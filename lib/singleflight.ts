@@ -103,8 +103,21 @@ export class Singleflight {
   /** The work this process's flight runs when a coordinator shares flights across processes. */
   private acrossProcesses<T>(key: string, work: Work<T>): Work<T> {
     const coordinator = this.distributed as Coordinator;
-    const { name, maxDuration } = this.coalescer as { name: string; maxDuration: number };
-    return (signal) => coordinator.run({ name, key, maxDuration, work, signal });
+    const coalescer = this.coalescer;
+    const { name, maxDuration } = coalescer as { name: string; maxDuration: number };
+    return (signal) => {
+      let ranHere = false;
+      const here: Work<T> = (workSignal) => {
+        ranHere = true;
+        return work(workSignal);
+      };
+      const answered = coordinator.run({ name, key, maxDuration, work: here, signal });
+      const count = (): void => {
+        if (!ranHere) coalescer.servedByOtherProcess();
+      };
+      answered.then(count, count);
+      return answered;
+    };
   }
 
   /**

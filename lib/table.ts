@@ -4,13 +4,45 @@
 // this thread's joinable flights by key, so a duplicate caller in the thread is served by a
 // lookup and an increment.
 import type { AnyFlight } from './flight';
+import { protocol } from './protocol';
 import { SteadyMap } from './steady-map';
 
-export interface TableStats {
+/** What happened to a table's flights and callers (for a named table, in every thread). */
+export interface TableCounters {
+  flightsStarted: number;
+  joinedSameThread: number;
+  joinedOtherThread: number;
+  servedByOtherProcess: number;
+  workErrors: number;
+  timeouts: number;
+  rejected: number;
+  aborted: number;
+  takeovers: number;
+}
+
+export interface TableStats extends TableCounters {
   inFlightCount: number;
   totalSubscribers: number;
   oldestCallAge: number | null;
   cloneFailures: number;
+}
+
+/** Indices of this thread's counters (protocol.flightCounter). */
+export const Counter = protocol.flightCounter;
+
+/** The counters in `lane` (indexed by Counter), from `at` on. */
+export function countersOf(lane: Float64Array, at = 0): TableCounters {
+  return {
+    flightsStarted: lane[at + Counter.flightsStarted],
+    joinedSameThread: lane[at + Counter.joinedSameThread],
+    joinedOtherThread: lane[at + Counter.joinedOtherThread],
+    servedByOtherProcess: lane[at + Counter.servedByOtherProcess],
+    workErrors: lane[at + Counter.workErrors],
+    timeouts: lane[at + Counter.timeouts],
+    rejected: lane[at + Counter.rejected],
+    aborted: lane[at + Counter.aborted],
+    takeovers: lane[at + Counter.takeovers],
+  };
 }
 
 /** How a flight ends. */
@@ -41,6 +73,8 @@ export interface TableEvents {
 export abstract class Table {
   /** This thread's flights by key: the ones new callers here may join (if still joinable). */
   protected readonly flights = new SteadyMap<string, AnyFlight>();
+  /** This thread's counters (indexed by Counter): written by this thread only. */
+  abstract readonly counters: Float64Array;
 
   /** This thread's flight for `key`, joinable or not (see Flight.joinable). */
   lookup(key: string): AnyFlight | undefined {

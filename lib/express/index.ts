@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FlightCache } from '../cache/flight-cache';
 import type { Coordinator } from '../distributed';
 import { FlightTimeoutError, TooManySubscribersError } from '../errors';
-import { coalescibleByDefault, defaultKey, DEFAULT_VARY, type Headers } from '../http/policy';
+import { coalescibleByDefault, defaultKey, DEFAULT_VARY, keyedHeaders, type Headers } from '../http/policy';
 import { Singleflight } from '../singleflight';
 import { capture, replay, type Outcome } from './capture';
 import { runRestOfRoute, type Next } from './route';
@@ -18,10 +18,12 @@ type Request = IncomingMessage & { route?: unknown; originalUrl?: string; url?: 
 type Response = ServerResponse & { locals?: Record<string, unknown> };
 export type Middleware = (req: Request, res: Response, next: Next) => void;
 
-/** What the leader's handler finds in `res.locals.threadflight`. */
+/** What a handler behind coalesce() finds in `res.locals.threadflight`. */
 export interface FlightLocals {
-  readonly key: string;
-  /** Aborts when every client waiting for this response (the leader's included) is gone. */
+  /** The request's key; undefined when it is not coalesced. */
+  readonly key: string | undefined;
+  /** Aborts when nobody waits for this response any more: for a leader, every client of its
+   * flight; otherwise, this request's client. */
   readonly signal: AbortSignal;
 }
 
@@ -47,7 +49,8 @@ function runner(options: ReturnType<typeof resolveCoalesceOptions>): Run {
         key,
         async (context) => {
           const outcome = await work(context.signal);
-          if ('notShared' in outcome) context.skip();
+          // Shared with the requests waiting now, but an error page is not kept for later ones.
+          if ('notShared' in outcome || outcome.response.status >= 500) context.skip();
           return outcome;
         },
         { signal },
@@ -77,52 +80,75 @@ export function coalesce(options?: CoalesceOptions): Middleware {
   const resolved = resolveCoalesceOptions(options);
   const run = runner(resolved);
   const { methods, vary, key: keyOf, maxBytes } = resolved;
+  const captureOptions = { maxBytes, keyed: keyOf === undefined ? keyedHeaders(vary) : undefined };
+  // Marks a request this middleware already handles: mounted twice on one request's way (a
+  // router and a route, two routes), it must not join the flight it leads.
+  const inside = Symbol('threadflight.coalesce');
 
   const keyFor = (req: Request): string | undefined => {
     if (keyOf !== undefined) return keyOf(req);
     const headers = req.headers as Headers;
     if (!coalescibleByDefault(headers)) return undefined;
-    const url = new URL(req.originalUrl ?? req.url ?? '/', 'http://x');
-    return defaultKey(req.method ?? 'GET', url.pathname, url.search, headers, vary);
+    return defaultKey(req.method ?? 'GET', req.originalUrl ?? req.url ?? '/', headers, vary);
+  };
+
+  /** The request's client going away aborts `leaving` (before it was answered). */
+  const watchClient = (res: Response): { leaving: AbortController; stop: () => void } => {
+    const leaving = new AbortController();
+    const onClose = (): void => {
+      if (!res.writableEnded) leaving.abort();
+    };
+    res.once('close', onClose);
+    return { leaving, stop: () => res.off('close', onClose) };
+  };
+
+  /** On with the route, not coalesced: the handler still finds its signal. */
+  const passThrough = (res: Response, next: Next, key?: string): void => {
+    if (res.locals !== undefined) {
+      res.locals.threadflight = { key, signal: watchClient(res).leaving.signal } satisfies FlightLocals;
+    }
+    next();
   };
 
   const middleware: Middleware = (req, res, next) => {
-    if (!methods.has(req.method ?? '')) return next();
+    const marked = req as Request & { [inside]?: true };
+    if (marked[inside] === true || !methods.has(req.method ?? '')) return passThrough(res, next);
+    marked[inside] = true;
     let key: string | undefined;
     try {
       key = keyFor(req);
     } catch (error) {
       return next(error);
     }
-    if (key === undefined) return next();
+    if (key === undefined) return passThrough(res, next);
     if (typeof key !== 'string') {
       return next(new TypeError(`coalesce() option "key" must return a string or undefined, returned ${typeof key}`));
     }
-    // This client leaves the flight when its connection closes before it was answered.
-    const leaving = new AbortController();
-    const onClose = (): void => {
-      if (!res.writableEnded) leaving.abort();
-    };
-    res.once('close', onClose);
+    const client = watchClient(res);
     let led = false;
     const lead = (signal: AbortSignal): Promise<Outcome> => {
       led = true;
       return new Promise<Outcome>((resolve, reject) => {
         if (res.locals !== undefined) res.locals.threadflight = { key, signal } satisfies FlightLocals;
-        capture(res, maxBytes, resolve);
+        capture(res, captureOptions, resolve);
         if (!runRestOfRoute(req, res, next, middleware, reject)) next();
       });
     };
-    run(key, lead, leaving.signal).then(
+    run(key, lead, client.leaving.signal).then(
       (outcome) => {
-        res.off('close', onClose);
-        if (led) return; // the leader's client has its response already
-        if ('response' in outcome) replay(res, outcome.response);
-        else next(); // not shareable: this request runs the handler itself
+        if (led) return client.stop(); // the leader's client has its response already
+        if ('response' in outcome) {
+          client.stop();
+          replay(res, outcome.response);
+        } else {
+          // Not shareable: this request runs the handler itself, with its own client's signal.
+          if (res.locals !== undefined) res.locals.threadflight = { key, signal: client.leaving.signal };
+          next();
+        }
       },
       (error: unknown) => {
-        res.off('close', onClose);
-        if (led || leaving.signal.aborted) return; // the leader's error went its own way; a gone client needs nothing
+        client.stop();
+        if (led || client.leaving.signal.aborted) return; // the leader's error went its own way; a gone client needs nothing
         next(asHttpError(error, res));
       },
     );

@@ -34,15 +34,20 @@ export function runRestOfRoute(
 ): boolean {
   const route = req.route as Route | undefined;
   const stack = Array.isArray(route?.stack) ? (route.stack as Layer[]) : undefined;
-  const at = stack?.findIndex((layer) => layer.handle === self) ?? -1;
-  if (stack === undefined || at < 0) return false;
+  if (stack === undefined) return false;
   let method = (req.method ?? 'GET').toLowerCase();
   if (method === 'head' && route?.methods?.head !== true) method = 'get';
+  // This request's own layer: app.all() puts the middleware in once per method.
+  const at = stack.findIndex(
+    (layer) => layer.handle === self && (layer.method === undefined || layer.method === method),
+  );
+  if (at < 0) return false;
   let index = at + 1;
 
   const step: Next = (error) => {
     if (error === 'route' || error === 'router') return next(error);
-    if (error !== undefined && error !== null && error !== '') {
+    // As Express: only a truthy value is an error (next(false) and next(0) go on).
+    if (error) {
       onError(error);
       return next(error); // Express's error path: the route's error handlers, then the app's
     }

@@ -3,12 +3,21 @@
 // every client that asked the same thing; when in doubt, it is not shared and each request
 // runs its own handler.
 
-/** Request headers a response commonly varies on: part of the default key. */
-export const DEFAULT_VARY: readonly string[] = ['accept', 'accept-encoding', 'accept-language'];
+/** Request headers a response commonly varies on: part of the default key. `origin`: CORS
+ * answers each origin with its own Access-Control-Allow-Origin. */
+export const DEFAULT_VARY: readonly string[] = ['accept', 'accept-encoding', 'accept-language', 'origin'];
 
-/** Conditional request headers: a 304 answers only the client that asked conditionally, so
- * they are always part of the key. */
-const CONDITIONAL = ['if-none-match', 'if-modified-since'];
+/** Always part of the default key: conditional headers (a 304 answers only the client that
+ * asked conditionally) and the headers naming the host asked for (a page may be built from
+ * it: tenants, absolute links). */
+const ALWAYS_KEYED = [
+  'if-none-match',
+  'if-modified-since',
+  'host',
+  'forwarded',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+];
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and per-request ones: never replayed. */
 const NOT_REPLAYED = new Set([
@@ -32,6 +41,7 @@ export type Headers = Record<string, HeaderValue | undefined>;
 /** A response as followers get it: status, the headers that may be replayed, and the body. */
 export interface SharedResponse {
   status: number;
+  statusMessage?: string;
   headers: Array<[string, string | string[]]>;
   body: Buffer;
 }
@@ -45,22 +55,26 @@ export function coalescibleByDefault(headers: Headers): boolean {
 }
 
 /**
- * The default key: method, path, the query's parameters in sorted order, and the values of the
- * `vary` headers and the conditional headers (each a line, so no value can fake another).
+ * The default key of a request for `url` (its raw path and query, as sent: no decoding, no
+ * dot-segment resolution, so requests differ here at least wherever a router could tell them
+ * apart): method, path, the query's raw parameters in sorted order, and the values of the
+ * `vary` headers and of the always-keyed ones — each on a line of its own. JSON-quoted values
+ * keep a header's value from faking another line.
  */
-export function defaultKey(
-  method: string,
-  path: string,
-  query: string,
-  headers: Headers,
-  vary: readonly string[],
-): string {
-  const params = new URLSearchParams(query);
-  params.sort();
-  const lines = [method, path, params.toString()];
-  for (const name of vary) lines.push(`${name}:${headerText(headers[name])}`);
-  for (const name of CONDITIONAL) lines.push(`${name}:${headerText(headers[name])}`);
+export function defaultKey(method: string, url: string, headers: Headers, vary: readonly string[]): string {
+  const at = url.indexOf('?');
+  const path = at < 0 ? url : url.slice(0, at);
+  const query = at < 0 ? '' : url.slice(at + 1);
+  const params = query === '' ? [] : query.split('&').sort();
+  const lines = [method, path, params.join('&')];
+  for (const name of vary) lines.push(`${name}:${JSON.stringify(headerText(headers[name]))}`);
+  for (const name of ALWAYS_KEYED) lines.push(`${name}:${JSON.stringify(headerText(headers[name]))}`);
   return lines.join('\n');
+}
+
+/** The request headers the default key covers: a response that varies on any other is not shared. */
+export function keyedHeaders(vary: readonly string[]): ReadonlySet<string> {
+  return new Set([...vary, ...ALWAYS_KEYED]);
 }
 
 function headerText(value: HeaderValue | undefined): string {
@@ -68,22 +82,32 @@ function headerText(value: HeaderValue | undefined): string {
   return Array.isArray(value) ? value.join(', ') : String(value);
 }
 
-/** Why a response cannot be shared, or undefined if it can. */
-export function unshareable(status: number, headers: Headers): string | undefined {
+/** Why a response cannot be shared, or undefined if it can. `keyed`: the request headers the
+ * key covers (undefined: the application's own key, trusted to cover what the response varies on). */
+export function unshareable(status: number, headers: Headers, keyed?: ReadonlySet<string>): string | undefined {
   if (status < 200) return `its status is ${status}`;
   const cookies = headers['set-cookie'];
   if (cookies !== undefined && !(Array.isArray(cookies) && cookies.length === 0)) return 'it sets a cookie';
   const cacheControl = headerText(headers['cache-control']).toLowerCase();
   if (/(^|[\s,])(private|no-store)([\s,=]|$)/.test(cacheControl)) return `it is Cache-Control: ${cacheControl}`;
-  if (headerText(headers.vary).includes('*')) return 'it varies on everything (Vary: *)';
+  const vary = headerText(headers.vary)
+    .split(',')
+    .map((name) => name.trim().toLowerCase())
+    .filter((name) => name !== '');
+  if (vary.includes('*')) return 'it varies on everything (Vary: *)';
+  const unkeyed = keyed === undefined ? undefined : vary.find((name) => !keyed.has(name));
+  if (unkeyed !== undefined) return `it varies on ${unkeyed}, which the key does not include`;
   return undefined;
 }
 
-/** The headers followers get: all but hop-by-hop, per-request and cookie headers. */
-export function replayedHeaders(headers: Headers): Array<[string, string | string[]]> {
+/** The headers followers get: all but hop-by-hop, per-request and cookie headers, and those
+ * `before` shows were already there, with that value, when the handler started (set by
+ * middleware that runs for each request, followers' included). */
+export function replayedHeaders(headers: Headers, before: Headers = {}): Array<[string, string | string[]]> {
   const kept: Array<[string, string | string[]]> = [];
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined || NOT_REPLAYED.has(name.toLowerCase())) continue;
+    if (before[name] !== undefined && headerText(before[name]) === headerText(value)) continue;
     kept.push([name, Array.isArray(value) ? [...(value as string[])] : String(value)]);
   }
   return kept;

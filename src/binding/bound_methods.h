@@ -7,7 +7,9 @@
 #include <napi.h>
 
 #include <memory>
+
 #include <string>
+#include "counter_lanes.h"
 
 namespace threadflight {
 
@@ -38,6 +40,22 @@ bool BindMethod(Napi::Env env, Napi::Object target, const char* name, const std:
   reference.release();  // the finalizer owns it now
   target.Set(name, function);
   return !env.IsExceptionPending();
+}
+
+// An ArrayBuffer over `lane` that keeps it alive as long as JavaScript can reach it.
+inline Napi::Value LaneBuffer(Napi::Env env, std::shared_ptr<CounterLane> lane) {
+  auto owner = std::make_unique<std::shared_ptr<CounterLane>>(std::move(lane));
+  napi_value buffer;
+  const napi_finalize drop = [](napi_env, void*, void* hint) {
+    std::unique_ptr<std::shared_ptr<CounterLane>> owned(static_cast<std::shared_ptr<CounterLane>*>(hint));
+  };
+  if (napi_create_external_arraybuffer(env, (*owner)->values.data(), sizeof(CounterLane::values), drop, owner.get(),
+                                       &buffer) != napi_ok) {
+    Napi::Error::New(env, "could not map a lane of counters").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  owner.release();  // the finalizer owns it now
+  return Napi::Value(env, buffer);
 }
 
 // Reads argument `index` as a number; false, with a TypeError pending, if it is not one.

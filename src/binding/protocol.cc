@@ -99,6 +99,17 @@ Napi::Object ExportProtocol(Napi::Env env) {
                                        {"factoryErrors", kCounterFactoryErrors},
                                        {"tierHits", kCounterTierHits},
                                        {"length", kCounterSlots}}));
+  protocol.Set("flightCounter", Frozen(env, {{"flightsStarted", kFlightsStarted},
+                                             {"joinedSameThread", kJoinedSameThread},
+                                             {"joinedOtherThread", kJoinedOtherThread},
+                                             {"servedByOtherProcess", kServedByOtherProcess},
+                                             {"workErrors", kWorkErrors},
+                                             {"timeouts", kTimeouts},
+                                             {"rejected", kRejected},
+                                             {"aborted", kAborted},
+                                             {"takeovers", kTakeovers},
+                                             {"length", kFlightCounters},
+                                             {"laneLength", kLaneSlots}}));
   static_cast<void>(napi_object_freeze(env, protocol));
   return protocol;
 }

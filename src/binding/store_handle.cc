@@ -27,23 +27,6 @@ std::string Describe(const StoreLimits& limits) {
          std::to_string(limits.max_fill_ns / 1'000'000) + " ms";
 }
 
-void DropLane(napi_env /*env*/, void* /*data*/, void* hint) {
-  std::unique_ptr<std::shared_ptr<CounterLane>> owned(static_cast<std::shared_ptr<CounterLane>*>(hint));
-}
-
-// An ArrayBuffer over `lane` that keeps it alive as long as JavaScript can reach it.
-Napi::Value LaneBuffer(Napi::Env env, std::shared_ptr<CounterLane> lane) {
-  auto owner = std::make_unique<std::shared_ptr<CounterLane>>(std::move(lane));
-  napi_value buffer;
-  if (napi_create_external_arraybuffer(env, (*owner)->values.data(), sizeof(CounterLane::values), &DropLane,
-                                       owner.get(), &buffer) != napi_ok) {
-    Napi::Error::New(env, "could not map the cache's counters").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  owner.release();  // the finalizer owns it now
-  return Napi::Value(env, buffer);
-}
-
 }  // namespace
 
 template <StoreHandle::Method method>
@@ -91,7 +74,7 @@ Napi::Value StoreHandle::Open(const Napi::CallbackInfo& info) {
       error.ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    std::shared_ptr<CounterLane> lane = store->add_lane();
+    std::shared_ptr<CounterLane> lane = store->lanes().add();
     auto self = std::make_shared<StoreHandle>(std::move(store), lane, state);
     const bool bound = Bind<&StoreHandle::Get>(env, handle, "get", self) &&
                        Bind<&StoreHandle::Generation>(env, handle, "generation", self) &&
@@ -204,7 +187,7 @@ Napi::Value StoreHandle::Stats(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   const StoreStats stats = store_->stats(NowMs());
-  const auto counters = store_->counters();
+  const auto counters = store_->lanes().sum();
   Napi::Float64Array out = info[0].As<Napi::Float64Array>();
   out[0] = static_cast<double>(stats.entries);
   out[1] = static_cast<double>(stats.bytes);

@@ -21,7 +21,7 @@ class StoreHandle {
   StoreHandle(std::shared_ptr<ValueStore> store, std::shared_ptr<CounterLane> lane, EnvState* state)
       : store_(std::move(store)), lane_(std::move(lane)), state_(state) {}
   // The counts of this handle's lane stay in the store's totals; the lane goes.
-  ~StoreHandle() { store_->retire_lane(lane_); }
+  ~StoreHandle() { store_->lanes().retire(lane_); }
   StoreHandle(const StoreHandle&) = delete;
   StoreHandle& operator=(const StoreHandle&) = delete;
 

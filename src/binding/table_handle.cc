@@ -82,7 +82,8 @@ Napi::Value TableHandle::Open(const Napi::CallbackInfo& info) {
       error.ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    self = std::make_shared<TableHandle>(std::move(table), state);
+    std::shared_ptr<CounterLane> lane = table->lanes().add();
+    self = std::make_shared<TableHandle>(std::move(table), lane, state);
   } catch (const std::exception& e) {
     Napi::Error::New(env, e.what()).ThrowAsJavaScriptException();
     return env.Undefined();
@@ -100,6 +101,9 @@ Napi::Value TableHandle::Open(const Napi::CallbackInfo& info) {
     if (!bound) return env.Undefined();
     // Fixed for the table's life; messages name their table by it.
     handle.Set("id", Napi::Number::New(env, static_cast<double>(self->table_id())));
+    Napi::Value lane_buffer = LaneBuffer(env, self->lane_);
+    if (env.IsExceptionPending()) return env.Undefined();
+    handle.Set("lane", lane_buffer);
   } catch (const std::bad_alloc&) {
     Napi::Error::New(env, "out of memory while opening a table").ThrowAsJavaScriptException();
     return env.Undefined();
@@ -192,8 +196,9 @@ Napi::Value TableHandle::Stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsTypedArray() ||
       info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
-      info[0].As<Napi::TypedArray>().ElementLength() < 4) {
-    Napi::TypeError::New(env, "stats(out) expects a Float64Array of length 4").ThrowAsJavaScriptException();
+      info[0].As<Napi::TypedArray>().ElementLength() < 4 + kFlightCounters) {
+    Napi::TypeError::New(env, "stats(out) expects a Float64Array of length " + std::to_string(4 + kFlightCounters))
+        .ThrowAsJavaScriptException();
     return env.Undefined();
   }
   const int64_t now = monotonic_ns();
@@ -203,6 +208,8 @@ Napi::Value TableHandle::Stats(const Napi::CallbackInfo& info) {
   out[1] = static_cast<double>(stats.subscribers);
   out[2] = stats.in_flight == 0 ? -1.0 : static_cast<double>(now - stats.oldest_started_ns) / kNsPerMs;
   out[3] = static_cast<double>(table_->clone_failures());
+  const auto counters = table_->lanes().sum();
+  for (uint32_t i = 0; i < kFlightCounters; ++i) out[4 + i] = counters[i];
   return env.Undefined();
 }
 

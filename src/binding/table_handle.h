@@ -18,7 +18,12 @@ class TableHandle {
   // Throws an Error with code ERR_OPTIONS_MISMATCH if `name` is in use with other limits.
   static Napi::Value Open(const Napi::CallbackInfo& info);
 
-  TableHandle(std::shared_ptr<FlightTable> table, EnvState* state) : table_(std::move(table)), state_(state) {}
+  TableHandle(std::shared_ptr<FlightTable> table, std::shared_ptr<CounterLane> lane, EnvState* state)
+      : table_(std::move(table)), lane_(std::move(lane)), state_(state) {}
+  // The counts of this handle's lane stay in the table's totals; the lane goes.
+  ~TableHandle() { table_->lanes().retire(lane_); }
+  TableHandle(const TableHandle&) = delete;
+  TableHandle& operator=(const TableHandle&) = delete;
 
   uint64_t table_id() const { return table_->id(); }
 
@@ -37,7 +42,8 @@ class TableHandle {
   Napi::Value Size(const Napi::CallbackInfo& info);
   // clear(): every flight unjoinable.
   Napi::Value Clear(const Napi::CallbackInfo& info);
-  // stats(out: Float64Array(4)) fills [inFlight, subscribers, oldestAgeMs or -1, cloneFailures].
+  // stats(out: Float64Array(4 + kFlightCounters)) fills [inFlight, subscribers, oldestAgeMs or -1,
+  // cloneFailures, ...the counters summed over every thread].
   Napi::Value Stats(const Napi::CallbackInfo& info);
   // countCloneFailure() -> the number of clone failures before this one.
   Napi::Value CountCloneFailure(const Napi::CallbackInfo& info);
@@ -47,7 +53,8 @@ class TableHandle {
   static bool Bind(Napi::Env env, Napi::Object handle, const char* name, const std::shared_ptr<TableHandle>& self);
 
   std::shared_ptr<FlightTable> table_;
-  EnvState* state_;  // outlives every handle of its environment (deleted with the environment)
+  std::shared_ptr<CounterLane> lane_;  // JavaScript may map it longer: its buffer holds a reference
+  EnvState* state_;                    // outlives every handle of its environment (deleted with the environment)
 };
 
 }  // namespace threadflight

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "cell_arena.h"
+#include "counter_lanes.h"
 #include "siphash.h"
 
 namespace threadflight {
@@ -100,6 +101,22 @@ struct Notice {
   Participant to;
 };
 
+// What happened to a table's flights and callers, counted by each JavaScript environment in
+// its own lane (see counter_lanes.h) and summed when asked for.
+enum FlightCounter : uint32_t {
+  kFlightsStarted = 0,        // flights whose work this process ran (takeovers not included)
+  kJoinedSameThread = 1,      // callers served by a flight started in their own thread
+  kJoinedOtherThread = 2,     // callers served by a flight started in another thread
+  kServedByOtherProcess = 3,  // flights of this process answered by another process's work
+  kWorkErrors = 4,            // flights whose work threw or rejected
+  kTimeouts = 5,              // callers rejected with FlightTimeoutError
+  kRejected = 6,              // callers turned away by maxSubscribers (or capacity)
+  kAborted = 7,               // callers that left through their signal
+  kTakeovers = 8,             // flights this process led after their leader's thread was gone
+  kFlightCounters = 9,
+};
+static_assert(kFlightCounters <= kLaneSlots);
+
 struct TableStats {
   size_t in_flight = 0;
   int64_t subscribers = 0;
@@ -168,6 +185,9 @@ class FlightTable {
   uint64_t count_clone_failure() noexcept { return clone_failures_.fetch_add(1); }
   uint64_t clone_failures() const noexcept { return clone_failures_.load(); }
 
+  // Counters, a lane per JavaScript environment's handle of the table.
+  CounterLanes& lanes() noexcept { return lanes_; }
+
   const Limits& limits() const noexcept { return limits_; }
   // Unique in the process (never reused): with a key and a flight id, how a message names the
   // flight it is about.
@@ -222,6 +242,7 @@ class FlightTable {
   uint32_t shard_mask_;
   std::vector<Shard> shards_;
   std::atomic<uint64_t> clone_failures_{0};
+  CounterLanes lanes_;
 };
 
 // Allocates flight ids: unique in the process, below 2^53 so JavaScript numbers hold them.

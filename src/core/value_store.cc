@@ -129,30 +129,6 @@ StoreStats ValueStore::stats(double now_ms) {
   return StoreStats{lru_.size(), bytes_, evictions_, expirations_};
 }
 
-std::shared_ptr<CounterLane> ValueStore::add_lane() {
-  auto lane = std::make_shared<CounterLane>();
-  std::lock_guard<std::mutex> lock(lanes_mutex_);
-  lanes_.push_back(lane);
-  return lane;
-}
-
-void ValueStore::retire_lane(const std::shared_ptr<CounterLane>& lane) {
-  std::lock_guard<std::mutex> lock(lanes_mutex_);
-  auto found = std::find(lanes_.begin(), lanes_.end(), lane);
-  if (found == lanes_.end()) return;
-  for (uint32_t i = 0; i < kCounterSlots; ++i) retired_[i] += lane->values[i].load(std::memory_order_relaxed);
-  lanes_.erase(found);
-}
-
-std::array<double, kCounterSlots> ValueStore::counters() {
-  std::lock_guard<std::mutex> lock(lanes_mutex_);
-  std::array<double, kCounterSlots> sum = retired_;
-  for (const auto& lane : lanes_) {
-    for (uint32_t i = 0; i < kCounterSlots; ++i) sum[i] += lane->values[i].load(std::memory_order_relaxed);
-  }
-  return sum;
-}
-
 void ValueStore::remove(Lru::iterator it) {
   index_.erase(KeyView{it->hash, it->key});
   by_expiry_.erase(it->by_expiry);

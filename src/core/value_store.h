@@ -21,6 +21,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "counter_lanes.h"
 #include "siphash.h"
 #include "slot_arena.h"
 
@@ -53,7 +54,7 @@ enum class StoreResult : uint8_t {
   kFull,         // no slot could be taken (SlotArena full): nothing stored
 };
 
-// Counters every thread adds to without a lock, each in its own lane (one writer per lane).
+// The cache's counters, in each thread's lane (see counter_lanes.h).
 enum CacheCounter : uint32_t {
   kCounterHits = 0,       // served fresh from memory
   kCounterStaleHits = 1,  // served stale (grace)
@@ -63,10 +64,7 @@ enum CacheCounter : uint32_t {
   kCounterTierHits = 5,  // misses served by a second tier (Redis) without running the factory
   kCounterSlots = 8,
 };
-
-struct alignas(64) CounterLane {
-  std::array<std::atomic<double>, kCounterSlots> values{};
-};
+static_assert(kCounterSlots <= kLaneSlots);
 
 struct StoreStats {
   size_t entries = 0;
@@ -109,11 +107,8 @@ class ValueStore {
 
   StoreStats stats(double now_ms);
 
-  // A lane of counters for one handle (one cache instance in one thread).
-  std::shared_ptr<CounterLane> add_lane();
-  // The lane's handle is gone: its counts are kept in the store's total, the lane let go.
-  void retire_lane(const std::shared_ptr<CounterLane>& lane);
-  std::array<double, kCounterSlots> counters();
+  // Counters, a lane per handle (one cache instance in one thread).
+  CounterLanes& lanes() noexcept { return lanes_; }
 
   const StoreLimits& limits() const noexcept { return limits_; }
 
@@ -169,9 +164,7 @@ class ValueStore {
   uint64_t evictions_ = 0;
   uint64_t expirations_ = 0;
 
-  std::mutex lanes_mutex_;
-  std::vector<std::shared_ptr<CounterLane>> lanes_;
-  std::array<double, kCounterSlots> retired_{};  // counts of lanes let go
+  CounterLanes lanes_;
 };
 
 // Milliseconds → Slot::touched ticks (wrapping), as JavaScript computes them too.

@@ -166,27 +166,27 @@ TEST_F(Store, SlotsAreGivenBackAndTheirVersionsNeverRepeat) {
 TEST_F(Store, CountersAddUpOverLanesThatOutliveTheirThreads) {
   ValueStore store(limits(), arena);
   {
-    auto lane = store.add_lane();
+    auto lane = store.lanes().add();
     lane->values[kCounterHits].store(3);
   }
-  auto lane = store.add_lane();
+  auto lane = store.lanes().add();
   lane->values[kCounterHits].store(4);
   lane->values[kCounterMisses].store(1);
-  const auto sum = store.counters();
+  const auto sum = store.lanes().sum();
   EXPECT_EQ(sum[kCounterHits], 7);
   EXPECT_EQ(sum[kCounterMisses], 1);
 }
 
 TEST_F(Store, ARetiredLaneKeepsItsCountsInTheTotals) {
   ValueStore store(limits(), arena);
-  auto lane = store.add_lane();
+  auto lane = store.lanes().add();
   lane->values[kCounterFactoryRuns].store(5);
-  store.retire_lane(lane);
-  store.retire_lane(lane);  // once only
+  store.lanes().retire(lane);
+  store.lanes().retire(lane);  // once only
   lane.reset();
-  auto other = store.add_lane();
+  auto other = store.lanes().add();
   other->values[kCounterFactoryRuns].store(2);
-  EXPECT_EQ(store.counters()[kCounterFactoryRuns], 7);
+  EXPECT_EQ(store.lanes().sum()[kCounterFactoryRuns], 7);
 }
 
 TEST(StoreRegistry, ANameIsOneStoreWhileItLivesAndItsLimitsMustMatch) {

@@ -322,6 +322,273 @@ describe.each(Object.entries(EXPRESS))('%s', (_, expressPath) => {
   });
 });
 
+describe.each(Object.entries(EXPRESS))('%s: what an adversarial review found', (_, expressPath) => {
+  const express = require(expressPath);
+  const zlib = require('node:zlib');
+  const compression = require('compression');
+
+  async function serve(build) {
+    const app = express();
+    const arrivals = gate();
+    app.use((req, res, next) => {
+      arrivals.arrive();
+      next();
+    });
+    build(app);
+    app.use((err, req, res, next) => {
+      if (res.headersSent) return next(err);
+      res.status(err.status ?? 500).send(err.message);
+    });
+    const server = await listen(app);
+    servers.push(server);
+    const get = (path, options = {}) => request(server.port, path, { agent: server.agent, ...options });
+    return { get, arrivals };
+  }
+
+  /** Fires `requests` at once (each [path, options]); the handler answers when all arrived. */
+  async function burst(build, requests) {
+    const release = gate();
+    const runs = { count: 0 };
+    const { get, arrivals } = await serve((app) => build(app, runs, release.opened));
+    const pending = requests.map(([path, options]) => get(path, options));
+    while (arrivals.arrived < requests.length) await sleep(5);
+    release.open();
+    return { responses: await Promise.all(pending), runs: runs.count };
+  }
+
+  test('compression() before coalesce(): every client gets a body its encoding describes', async () => {
+    const text = 'x'.repeat(5000);
+    const { responses, runs } = await burst(
+      (app, runs, opened) => {
+        app.use(compression({ threshold: 0 }));
+        app.get('/big', coalesce(), async (req, res) => {
+          runs.count++;
+          await opened;
+          res.send(text);
+        });
+      },
+      [
+        ['/big', { headers: { 'accept-encoding': 'gzip' } }],
+        ['/big', { headers: { 'accept-encoding': 'gzip' } }],
+        ['/big', { headers: { 'accept-encoding': 'gzip' } }],
+        ['/big', { headers: { 'accept-encoding': 'identity' } }],
+      ],
+    );
+    expect(runs).toBe(2); // one per Accept-Encoding
+    for (const r of responses) {
+      const body = r.headers['content-encoding'] === 'gzip' ? zlib.gunzipSync(r.body) : r.body;
+      expect(body.toString()).toBe(text);
+    }
+    expect(responses.slice(0, 3).every((r) => r.headers['content-encoding'] === 'gzip')).toBe(true);
+  });
+
+  test("paths are keyed as sent: dot segments and encodings never merge two routes' requests", async () => {
+    const { responses, runs } = await burst(
+      (app, runs, opened) => {
+        app.get(/^\/files\/.*/, coalesce(), async (req, res) => {
+          runs.count++;
+          await opened;
+          res.send(req.path);
+        });
+      },
+      [['/files/a/../b'], ['/files/a/%2e%2e/b'], ['/files/b'], ['/files/a%5Cb']],
+    );
+    expect(runs).toBe(4);
+    expect(responses.map((r) => r.body.toString())).toEqual([
+      '/files/a/../b',
+      '/files/a/%2e%2e/b',
+      '/files/b',
+      '/files/a%5Cb',
+    ]);
+  });
+
+  test('the Host (and forwarded host) is part of the key: tenants never share a page', async () => {
+    const { responses, runs } = await burst(
+      (app, runs, opened) => {
+        app.get('/home', coalesce(), async (req, res) => {
+          runs.count++;
+          await opened;
+          res.send(`home of ${req.get('host')} via ${req.get('x-forwarded-host') ?? '-'}`);
+        });
+      },
+      [
+        ['/home', { headers: { host: 'a.example' } }],
+        ['/home', { headers: { host: 'b.example' } }],
+        ['/home', { headers: { host: 'a.example', 'x-forwarded-host': 'evil.example' } }],
+        ['/home', { headers: { host: 'a.example' } }],
+      ],
+    );
+    expect(runs).toBe(3);
+    expect(responses.map((r) => r.body.toString())).toEqual([
+      'home of a.example via -',
+      'home of b.example via -',
+      'home of a.example via evil.example',
+      'home of a.example via -',
+    ]);
+  });
+
+  test('a response that varies on a header outside the key is not shared; Origin is keyed', async () => {
+    const { responses, runs } = await burst(
+      (app, runs, opened) => {
+        app.get('/tenant', coalesce(), async (req, res) => {
+          runs.count++;
+          await opened;
+          res.vary('X-Tenant').send(`for ${req.get('x-tenant')}`);
+        });
+        app.get('/cors', coalesce(), async (req, res) => {
+          runs.count++;
+          await opened;
+          res.vary('Origin').set('Access-Control-Allow-Origin', req.get('origin')).send('ok');
+        });
+      },
+      [
+        ['/tenant', { headers: { 'x-tenant': 'a' } }],
+        ['/tenant', { headers: { 'x-tenant': 'b' } }],
+        ['/cors', { headers: { origin: 'https://a.example' } }],
+        ['/cors', { headers: { origin: 'https://b.example' } }],
+        ['/cors', { headers: { origin: 'https://a.example' } }],
+      ],
+    );
+    expect(responses.slice(0, 2).map((r) => r.body.toString())).toEqual(['for a', 'for b']);
+    expect(responses.slice(2).map((r) => r.headers['access-control-allow-origin'])).toEqual([
+      'https://a.example',
+      'https://b.example',
+      'https://a.example',
+    ]);
+    expect(runs).toBe(4); // both tenants, and one per origin
+  });
+
+  test('app.all() and a middleware met twice on one request neither deadlock nor join their own flight', async () => {
+    const twice = coalesce();
+    const { responses, runs } = await burst(
+      (app, runs, opened) => {
+        app.all('/any', coalesce({ maxDuration: 2000 }), async (req, res) => {
+          runs.count++;
+          await opened;
+          res.send('any');
+        });
+        app.use('/twice', twice);
+        app.get('/twice/x', twice, async (req, res) => {
+          runs.count++;
+          await opened;
+          res.send('twice');
+        });
+      },
+      [['/any'], ['/any'], ['/twice/x'], ['/twice/x']],
+    );
+    expect(responses.map((r) => `${r.status} ${r.body}`)).toEqual(['200 any', '200 any', '200 twice', '200 twice']);
+    expect(runs).toBe(2);
+  });
+
+  test('writeHead with a flat header array: its headers count (private is not shared) and are replayed', async () => {
+    const { responses, runs } = await burst(
+      (app, runs, opened) => {
+        app.get('/private', coalesce(), async (req, res) => {
+          runs.count++;
+          await opened;
+          res.writeHead(200, ['Cache-Control', 'private', 'Content-Type', 'text/plain']);
+          res.end('mine');
+        });
+        app.get('/public', coalesce(), async (req, res) => {
+          runs.count++;
+          await opened;
+          res.writeHead(200, 'OK Shared', ['X-Kind', 'public', 'Content-Type', 'text/plain']);
+          res.end('ours');
+        });
+      },
+      [['/private'], ['/private'], ['/public'], ['/public']],
+    );
+    expect(runs).toBe(3);
+    expect(responses.slice(2).every((r) => r.headers['x-kind'] === 'public' && r.body.toString() === 'ours')).toBe(
+      true,
+    );
+  });
+
+  test("the leader's client disconnecting does not make the followers run the handler", async () => {
+    const release = gate();
+    let runs = 0;
+    const { get, arrivals } = await serve((app) => {
+      app.get('/slow', coalesce(), async (req, res) => {
+        runs++;
+        await release.opened;
+        res.send('done');
+      });
+    });
+    const controller = new AbortController();
+    const leader = get('/slow', { signal: controller.signal }).catch((e) => e.name);
+    while (arrivals.arrived < 1) await sleep(5);
+    const followers = [get('/slow'), get('/slow')];
+    while (arrivals.arrived < 3) await sleep(5);
+    controller.abort();
+    await sleep(50);
+    release.open();
+    expect(await leader).toBe('AbortError');
+    expect((await Promise.all(followers)).map((r) => r.body.toString())).toEqual(['done', 'done']);
+    expect(runs).toBe(1);
+  });
+
+  test('res.locals.threadflight is there for every request behind coalesce(), coalesced or not', async () => {
+    const seen = [];
+    const { get } = await serve((app) => {
+      app.get('/s', coalesce(), (req, res) => {
+        seen.push(res.locals.threadflight.signal instanceof AbortSignal);
+        res.cookie('a', '1').send('x');
+      });
+    });
+    await Promise.all([get('/s'), get('/s', { headers: { cookie: 'sid=1' } })]);
+    expect(seen).toEqual([true, true]);
+  });
+
+  test('cache: a 5xx answer reaches the requests waiting for it but is not kept for later ones', async () => {
+    let runs = 0;
+    const { get } = await serve((app) => {
+      app.get('/flaky', coalesce({ cache: { ttl: '10s' } }), (req, res) => {
+        runs++;
+        if (runs === 1) res.status(503).send('down');
+        else res.send('up');
+      });
+    });
+    expect((await get('/flaky')).status).toBe(503);
+    expect((await get('/flaky')).body.toString()).toBe('up');
+    expect((await get('/flaky')).body.toString()).toBe('up');
+    expect(runs).toBe(2);
+  });
+
+  test('next(false) and next(0) go on to the next handler, as in Express', async () => {
+    const { responses, runs } = await burst(
+      (app, runs, opened) => {
+        app.get(
+          '/n',
+          coalesce(),
+          async (req, res, next) => {
+            runs.count++;
+            await opened;
+            next(false);
+          },
+          (req, res) => res.send('second'),
+        );
+      },
+      [['/n'], ['/n'], ['/n']],
+    );
+    expect(responses.map((r) => r.body.toString())).toEqual(['second', 'second', 'second']);
+    expect(runs).toBe(1);
+  });
+
+  test('query strings are keyed raw: byte-different values never share', async () => {
+    const { runs } = await burst(
+      (app, runs, opened) => {
+        app.get('/q', coalesce(), async (req, res) => {
+          runs.count++;
+          await opened;
+          res.send(String(req.query.q));
+        });
+      },
+      [['/q?q=%FF'], ['/q?q=%EF%BF%BD'], ['/q?q=%FF']],
+    );
+    expect(runs).toBe(2);
+  });
+});
+
 test('bad options are a TypeError or RangeError naming the option', () => {
   expect(() => coalesce({ methods: 'GET' })).toThrow(/"methods" must be an array/);
   expect(() => coalesce({ key: 'k' })).toThrow(/"key" must be a function/);

@@ -26,7 +26,8 @@ function startServer(config) {
 function get(port, agent) {
   return new Promise((resolve, reject) => {
     http
-      .get({ host: '127.0.0.1', port, path: '/products/5', agent }, (res) => {
+      // One Host for all, as behind a load balancer: the host is part of the key.
+      .get({ host: '127.0.0.1', port, path: '/products/5', agent, headers: { host: 'shop.example' } }, (res) => {
         const chunks = [];
         res.on('data', (c) => chunks.push(c));
         res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks) }));
