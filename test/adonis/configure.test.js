@@ -62,7 +62,9 @@ describe.each(VERSIONS.map((version) => [version.name, version]))('%s: configure
   });
 
   test('registers the coalesce named middleware in start/kernel.ts', () => {
-    expect(read('start/kernel.ts')).toMatch(/router\.named\(\{\s*coalesce: \(\) => import\('threadflight\/adonis\/middleware'\)/);
+    expect(read('start/kernel.ts')).toMatch(
+      /router\.named\(\{\s*coalesce: \(\) => import\('threadflight\/adonis\/middleware'\)/,
+    );
   });
 
   test('writes config/threadflight.ts, which type-checks against the package types and loads', () => {

