@@ -19,6 +19,7 @@ function v7Dir() {
   if (v7Copy !== undefined) return v7Copy;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'threadflight-adonis7-'));
   fs.cpSync(fixtures, dir, { recursive: true });
+  fs.cpSync(path.join(__dirname, 'types'), path.join(dir, 'types'), { recursive: true });
   fs.symlinkSync(v7Modules, path.join(dir, 'node_modules'), 'dir');
   v7Copy = dir;
   return dir;
