@@ -3,7 +3,7 @@
 // here the way AdonisJS packages boot one in their tests (IgnitorFactory), so that nothing else
 // is needed. `--self-test` sends 50 concurrent requests and prints what happened, then exits.
 import { createServer } from 'node:http';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -17,7 +17,9 @@ const threadflightConfig = defineConfig({
   caches: { main: { name: 'app-cache', ttl: '5m', grace: '1h' } },
 });
 
-const appRoot = pathToFileURL(`${mkdtempSync(join(tmpdir(), 'threadflight-example-'))}/`);
+// The app root: an empty directory, since this app has no files of its own.
+const appDir = mkdtempSync(join(tmpdir(), 'threadflight-example-'));
+const appRoot = pathToFileURL(`${appDir}/`);
 const app = new IgnitorFactory()
   .merge({
     config: { threadflight: threadflightConfig },
@@ -82,6 +84,7 @@ async function selfTest() {
 const stop = async () => {
   httpServer.close();
   await app.terminate();
+  rmSync(appDir, { recursive: true, force: true });
 };
 if (process.argv.includes('--self-test')) {
   await selfTest();

@@ -44,7 +44,7 @@ describe.each(VERSIONS.map((version) => [version.name, version]))('%s: configure
   let scaffold;
   let result;
   beforeAll(() => {
-    scaffold = fs.mkdtempSync(path.join(os.tmpdir(), 'threadflight-configure-'));
+    scaffold = fs.mkdtempSync(path.join(process.env.THREADFLIGHT_ADONIS_TMP ?? os.tmpdir(), 'threadflight-configure-'));
     result = runFixture(version, 'configure.mjs', [scaffold]);
   });
   afterAll(() => fs.rmSync(scaffold, { recursive: true, force: true }));

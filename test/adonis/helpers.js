@@ -17,7 +17,7 @@ const v7Modules = path.join(__dirname, 'v7-app', 'node_modules');
 let v7Copy;
 function v7Dir() {
   if (v7Copy !== undefined) return v7Copy;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'threadflight-adonis7-'));
+  const dir = fs.mkdtempSync(path.join(process.env.THREADFLIGHT_ADONIS_TMP ?? os.tmpdir(), 'threadflight-adonis7-'));
   fs.cpSync(fixtures, dir, { recursive: true });
   fs.cpSync(path.join(__dirname, 'types'), path.join(dir, 'types'), { recursive: true });
   fs.symlinkSync(v7Modules, path.join(dir, 'node_modules'), 'dir');

@@ -8,5 +8,6 @@ module.exports = {
   testEnvironment: 'node',
   testMatch: ['<rootDir>/test/adonis/**/*.test.js'],
   globalSetup: '<rootDir>/test/adonis/setup.js',
+  globalTeardown: '<rootDir>/test/adonis/teardown.js',
   testTimeout: 60_000,
 };

@@ -23,7 +23,9 @@ function adonisBlocks(file) {
 const blocks = sources.flatMap(adonisBlocks);
 
 function appWith(code) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'threadflight-readme-adonis-'));
+  const dir = fs.mkdtempSync(
+    path.join(process.env.THREADFLIGHT_ADONIS_TMP ?? os.tmpdir(), 'threadflight-readme-adonis-'),
+  );
   fs.mkdirSync(path.join(dir, 'node_modules'));
   fs.symlinkSync(root, path.join(dir, 'node_modules', 'threadflight'), 'dir');
   fs.symlinkSync(path.join(root, 'node_modules', '@adonisjs'), path.join(dir, 'node_modules', '@adonisjs'), 'dir');

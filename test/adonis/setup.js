@@ -57,6 +57,8 @@ function copyPackage(into) {
 }
 
 module.exports = function setup() {
+  // Every temporary directory of the suite goes in here; teardown.js removes it.
+  process.env.THREADFLIGHT_ADONIS_TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'threadflight-adonis-'));
   const node = node24();
   if (node === undefined) {
     console.log('\nno Node.js 24 here (not linux-x64, none in THREADFLIGHT_TEST_NODES): AdonisJS 7 not tested');
