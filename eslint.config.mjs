@@ -20,7 +20,8 @@ export default tseslint.config(
     },
   },
   {
-    files: ['lib/**/*.ts'],
+    // lib/adonis/*.mts: the AdonisJS integration (ES modules; lib/adonis/tsconfig.json).
+    files: ['lib/**/*.ts', 'lib/**/*.mts'],
     ignores: ['lib/public-types-check.ts'],
     extends: [...tseslint.configs.recommendedTypeChecked],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },

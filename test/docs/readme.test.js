@@ -79,6 +79,9 @@ const CONTEXTS = {
   typescript: { langs: ['ts', 'typescript'], run: typeCheck },
   // A directory tree: every path it names exists (a bare name after a directory: inside it).
   layout: { langs: ['', 'text'], run: checkLayout },
+  // The AdonisJS section's TypeScript: type-checked in an AdonisJS app layout, against
+  // AdonisJS 6, by test/adonis/readme.test.js (npm run test:adonis), where AdonisJS is set up.
+  adonis: { langs: ['ts'], run: () => {} },
 };
 
 const DEFAULT_CONTEXT = {
@@ -270,6 +273,13 @@ function checkNpmCommands(block) {
     } else if ((m = /^npm (?:run(?:-script)?|test|start|stop|restart)\b/.exec(command))) {
       const script = /^npm run(?:-script)? ([\w:.-]+)/.exec(command)?.[1] ?? command.split(' ')[1];
       expect({ where, scriptExists: script in pkg.scripts }).toEqual({ where, scriptExists: true });
+    } else if ((m = /^node ace configure ([\w@/.-]+)$/.exec(command))) {
+      // AdonisJS imports the package named, which must export configure (threadflight/adonis).
+      const subpath = m[1] === pkg.name ? '.' : `.${m[1].slice(pkg.name.length)}`;
+      expect({ where, exported: m[1].startsWith(pkg.name) && subpath in pkg.exports }).toEqual({
+        where,
+        exported: true,
+      });
     } else if (command === 'npm ci') {
       expect(fs.existsSync(path.join(root, 'package-lock.json'))).toBe(true);
     } else {

@@ -32,6 +32,12 @@ describe('the packed tarball', () => {
         'CMakeLists.txt',
         'src/core/flight_table.cc',
         'src/binding/addon.cc',
+        'dist/adonis/index.mjs',
+        'dist/adonis/index.d.mts',
+        'dist/adonis/provider.mjs',
+        'dist/adonis/services/main.mjs',
+        'dist/adonis/middleware.mjs',
+        'stubs/adonis/config.stub',
       ]),
     );
     if (process.platform === 'linux' && process.arch === 'x64') {
@@ -41,16 +47,22 @@ describe('the packed tarball', () => {
 
   test('carries nothing else: no tests, benchmarks, examples, build trees or stray files', () => {
     const shipped =
-      /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|index\.d\.m?ts|redis\.d\.ts|CMakeLists\.txt|lib\/index\.mjs|lib\/locate-addon\.cjs|scripts\/install\.cjs|dist\/((redis|cache)\/)?[\w-]+\.js|src\/(core|binding)\/[\w]+\.(cc|h)|prebuilds\/[\w-]+\/threadflight(\.\w+)?\.node)$/;
+      /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|index\.d\.m?ts|redis\.d\.ts|CMakeLists\.txt|lib\/index\.mjs|lib\/locate-addon\.cjs|scripts\/install\.cjs|dist\/((redis|cache)\/)?[\w-]+\.js|dist\/adonis\/(services\/)?\w+\.(mjs|d\.mts)|stubs\/adonis\/\w+\.stub|src\/(core|binding)\/[\w]+\.(cc|h)|prebuilds\/[\w-]+\/threadflight(\.\w+)?\.node)$/;
     expect(files.filter((file) => !shipped.test(file))).toEqual([]);
   });
 
   test('dist/ is exactly the compiled lib/: no module left over from an older layout', () => {
-    const sources = fs
+    const lib = fs
       .readdirSync(path.join(root, 'lib'), { recursive: true })
-      .map((file) => file.split(path.sep).join('/'))
+      .map((file) => file.split(path.sep).join('/'));
+    const mts = lib.filter((file) => file.endsWith('.mts'));
+    const sources = lib
       .filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts') && file !== 'public-types-check.ts')
-      .map((file) => `dist/${file.replace(/\.ts$/, '.js')}`);
+      .map((file) => `dist/${file.replace(/\.ts$/, '.js')}`)
+      // lib/adonis/*.mts: ES modules and their declarations (lib/adonis/tsconfig.json).
+      .concat(
+        mts.flatMap((file) => [`dist/${file.replace(/\.mts$/, '.mjs')}`, `dist/${file.replace(/\.mts$/, '.d.mts')}`]),
+      );
     expect(files.filter((file) => file.startsWith('dist/')).sort()).toEqual(sources.sort());
   });
 
