@@ -1,6 +1,7 @@
 // The options of the coalesce middleware, checked once per options object (a route's
 // `middleware.coalesce({...})` passes the same object on every request).
 import type { HttpContext } from '@adonisjs/core/http';
+import { DEFAULT_VARY } from '../../lib/http-policy.cjs';
 import type { Coordinator } from 'threadflight';
 
 export interface CoalesceOptions {
@@ -50,8 +51,10 @@ const OWN = ['name', 'maxDuration', 'maxSubscribers', 'distributed'] as const;
 
 // Conditional and range requests are always part of the key: a 304 or a 206 must never be
 // replayed to a client that did not ask for one.
-const ALWAYS_VARY = ['if-none-match', 'if-modified-since', 'range', 'if-range'];
-const DEFAULT_VARY = ['accept', 'accept-encoding', 'accept-language'];
+// The default key also covers the conditional and host headers (lib/http-policy.cjs); a range
+// request is never coalesced without a key, and if-range goes with it.
+const ALWAYS_VARY = ['if-range'];
+
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 function stringList(value: unknown, option: string, check: (item: string) => boolean): string[] {

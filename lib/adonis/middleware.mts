@@ -8,6 +8,7 @@ import { FlightTimeoutError, MAX_KEY_LENGTH, Singleflight, TooManySubscribersErr
 import { checkOptions, type CheckedOptions, type CoalesceOptions } from './coalesce_options.mjs';
 import { FlightFullException, FlightTimeoutException } from './errors.mjs';
 import { replay, takeSnapshot, type Outcome } from './snapshot.mjs';
+import { coalescibleByDefault, defaultKey, keyedHeaders, type Headers } from '../../lib/http-policy.cjs';
 
 export type { CoalesceOptions } from './coalesce_options.mjs';
 
@@ -81,12 +82,11 @@ function requestKey(ctx: HttpContext, options: CheckedOptions): string | undefin
     return key;
   }
   const request = ctx.request;
+  const headers = request.headers() as Headers;
   // Who is asking is not in the key: a personal response must not reach anyone else.
-  if (request.header('authorization') !== undefined || request.header('cookie') !== undefined) return undefined;
-  const query = new URLSearchParams(request.parsedUrl.query ?? '');
-  query.sort();
-  const varied = options.vary.map((name) => request.header(name) ?? null);
-  const key = JSON.stringify([request.method(), request.url(false), query.toString(), ...varied]);
+  if (!coalescibleByDefault(headers)) return undefined;
+  // The URL as the client sent it (path and query undecoded), as every integration keys it.
+  const key = defaultKey(request.method(), request.request.url ?? request.url(true), headers, options.vary);
   return key.length <= MAX_KEY_LENGTH ? key : undefined;
 }
 
@@ -108,11 +108,16 @@ async function lead(
   next: NextFn,
   key: string,
   signal: AbortSignal,
-  maxBytes: number,
+  options: CheckedOptions,
 ): Promise<Outcome> {
   ctx.flight = { key, signal };
   await next();
-  return takeSnapshot(ctx.response, maxBytes);
+  // With the application's key, trusted to cover what the response varies on.
+  return takeSnapshot(
+    ctx.response,
+    options.maxBytes,
+    options.key === undefined ? keyedHeaders(options.vary) : undefined,
+  );
 }
 
 /** A follower whose flight failed with threadflight's own error or the leader's pipeline error. */
@@ -134,13 +139,13 @@ async function coalesce(
   next: NextFn,
   flight: Singleflight,
   key: string,
-  maxBytes: number,
+  options: CheckedOptions,
 ): Promise<void> {
   const client = clientSignal(ctx);
   let own: Promise<Outcome> | undefined;
   let outcome: Outcome;
   try {
-    outcome = await flight.execute(key, (signal) => (own = lead(ctx, next, key, signal, maxBytes)), {
+    outcome = await flight.execute(key, (signal) => (own = lead(ctx, next, key, signal, options)), {
       signal: client.signal,
     });
   } catch (error) {
@@ -167,6 +172,6 @@ export default class CoalesceMiddleware {
       await next();
       return;
     }
-    await coalesce(ctx, next, await flightFor(setup), key, setup.options.maxBytes);
+    await coalesce(ctx, next, await flightFor(setup), key, setup.options);
   }
 }

@@ -3,6 +3,7 @@
 // strings, arrays, a Uint8Array), so it crosses worker_threads and processes as it is.
 import { serialize } from 'node:v8';
 import type { HttpContext } from '@adonisjs/core/http';
+import { replayedHeaders, unshareable, type Headers } from '../../lib/http-policy.cjs';
 
 export interface Snapshot {
   status: number;
@@ -14,29 +15,11 @@ export interface Snapshot {
 /** What followers get: the snapshot, or word that the response is not theirs to share. */
 export type Outcome = { shared: true; snapshot: Snapshot } | { shared: false; reason: string };
 
-// Hop-by-hop headers (RFC 9110 §7.6.1) and per-request ones: never replayed.
-const DROPPED = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'x-request-id',
-]);
-
-const PRIVATE = /(?:^|,)\s*(?:private|no-store)\b/i;
-
-/** Why this response must not go to other clients, or undefined if it may. */
-function refusal(response: HttpContext['response']): string | undefined {
+/** Why this response must not go to other clients, or undefined if it may (the same rules as
+ * every integration's: lib/http-policy.cjs). `keyed`: the request headers the key covers. */
+function refusal(response: HttpContext['response'], keyed: ReadonlySet<string> | undefined): string | undefined {
   if (response.hasStream || response.hasFileToStream) return 'a stream or file body';
-  const headers = response.getHeaders();
-  if (headers['set-cookie'] !== undefined) return 'set-cookie';
-  const cacheControl = headers['cache-control'];
-  if (cacheControl !== undefined && PRIVATE.test(String(cacheControl))) return 'cache-control private or no-store';
-  return undefined;
+  return unshareable(response.getStatus(), response.getHeaders(), keyed);
 }
 
 /**
@@ -63,20 +46,19 @@ function bodyBytes(response: HttpContext['response']): Snapshot['content'] | und
 }
 
 function sharedHeaders(response: HttpContext['response']): Record<string, string | string[]> {
-  const headers: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(response.getHeaders())) {
-    if (value === undefined || DROPPED.has(name)) continue;
-    headers[name] = Array.isArray(value) ? value.map(String) : String(value);
-  }
-  return headers;
+  return Object.fromEntries(replayedHeaders(response.getHeaders() as Headers));
 }
 
 /**
  * Takes the leader's response (after next()) as a snapshot for its followers, or says why not.
  * A shared body is also set back on the leader's response as the bytes the followers get.
  */
-export function takeSnapshot(response: HttpContext['response'], maxBytes: number): Outcome {
-  const refused = refusal(response);
+export function takeSnapshot(
+  response: HttpContext['response'],
+  maxBytes: number,
+  keyed: ReadonlySet<string> | undefined,
+): Outcome {
+  const refused = refusal(response, keyed);
   if (refused !== undefined) return { shared: false, reason: refused };
   let content: Snapshot['content'];
   if (response.hasContent) {

@@ -2,7 +2,7 @@
 // as usual, and followers get a copy of what the handler produced — status, the headers it set,
 // the body's bytes — which then goes through their own middleware (compression, say) as theirs.
 import type { ServerResponse } from 'node:http';
-import { replayedHeaders, unshareable, type Headers, type SharedResponse } from '../http/policy';
+import { replayedHeaders, unshareable, type Headers, type SharedResponse } from '../../lib/http-policy.cjs';
 
 /** What a leader's response gives its followers: the response, or why they run their own handler. */
 export type Outcome = { response: SharedResponse } | { notShared: string };

@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FlightCache } from '../cache/flight-cache';
 import type { Coordinator } from '../distributed';
 import { FlightTimeoutError, TooManySubscribersError } from '../errors';
-import { coalescibleByDefault, defaultKey, DEFAULT_VARY, keyedHeaders, type Headers } from '../http/policy';
+import { coalescibleByDefault, defaultKey, DEFAULT_VARY, keyedHeaders, type Headers } from '../../lib/http-policy.cjs';
 import { Singleflight } from '../singleflight';
 import { capture, replay, type Outcome } from './capture';
 import { runRestOfRoute, type Next } from './route';

@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Coordinator } from '../distributed';
 import { isCoordinator } from '../distributed';
 import type { Duration } from '../cache/duration';
-import { DEFAULT_VARY } from '../http/policy';
+import { DEFAULT_VARY } from '../../lib/http-policy.cjs';
 
 export interface CoalesceOptions {
   name?: string;

@@ -1,14 +1,13 @@
 // The TypeScript blocks of the README's AdonisJS section (marked <!-- readme-test: adonis -->)
 // type-check against AdonisJS 6 and this package's types, in an app laid out as AdonisJS apps
-// are (ES module package, #start/kernel). The section is docs/adonis-readme-section.md until it
-// is merged into README.md; both are read.
+// are (ES module package, #start/kernel).
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
 const root = path.join(__dirname, '..', '..');
-const sources = ['README.md', 'docs/adonis-readme-section.md'].filter((file) => fs.existsSync(path.join(root, file)));
+const sources = ['README.md'];
 
 function adonisBlocks(file) {
   const text = fs.readFileSync(path.join(root, file), 'utf8');

@@ -1,11 +1,13 @@
 // What request coalescing over HTTP may share, and under which key — one policy for every
-// framework integration (Express, AdonisJS). A response is shared only when it is the same for
-// every client that asked the same thing; when in doubt, it is not shared and each request
-// runs its own handler.
+// framework integration (threadflight/express in CommonJS, threadflight/adonis in ES modules,
+// hence plain JavaScript, shipped in lib/ as it is; types in http-policy.d.cts). A response is
+// shared only when it is the same for every client that asked the same thing; when in doubt,
+// it is not shared and each request runs its own handler.
+'use strict';
 
 /** Request headers a response commonly varies on: part of the default key. `origin`: CORS
  * answers each origin with its own Access-Control-Allow-Origin. */
-export const DEFAULT_VARY: readonly string[] = ['accept', 'accept-encoding', 'accept-language', 'origin'];
+const DEFAULT_VARY = Object.freeze(['accept', 'accept-encoding', 'accept-language', 'origin']);
 
 /** Always part of the default key: conditional headers (a 304 answers only the client that
  * asked conditionally) and the headers naming the host asked for (a page may be built from
@@ -35,22 +37,16 @@ const NOT_REPLAYED = new Set([
   'x-request-id',
 ]);
 
-export type HeaderValue = string | number | readonly string[];
-export type Headers = Record<string, HeaderValue | undefined>;
-
-/** A response as followers get it: status, the headers that may be replayed, and the body. */
-export interface SharedResponse {
-  status: number;
-  statusMessage?: string;
-  headers: Array<[string, string | string[]]>;
-  body: Buffer;
+function headerText(value) {
+  if (value === undefined) return '';
+  return Array.isArray(value) ? value.join(', ') : String(value);
 }
 
 /**
  * Whether a request may share a flight without a key from the application: not when it says
  * who asks (credentials, a session) or asks for part of a representation.
  */
-export function coalescibleByDefault(headers: Headers): boolean {
+function coalescibleByDefault(headers) {
   return headers.authorization === undefined && headers.cookie === undefined && headers.range === undefined;
 }
 
@@ -61,7 +57,7 @@ export function coalescibleByDefault(headers: Headers): boolean {
  * `vary` headers and of the always-keyed ones — each on a line of its own. JSON-quoted values
  * keep a header's value from faking another line.
  */
-export function defaultKey(method: string, url: string, headers: Headers, vary: readonly string[]): string {
+function defaultKey(method, url, headers, vary) {
   const at = url.indexOf('?');
   const path = at < 0 ? url : url.slice(0, at);
   const query = at < 0 ? '' : url.slice(at + 1);
@@ -73,18 +69,13 @@ export function defaultKey(method: string, url: string, headers: Headers, vary: 
 }
 
 /** The request headers the default key covers: a response that varies on any other is not shared. */
-export function keyedHeaders(vary: readonly string[]): ReadonlySet<string> {
+function keyedHeaders(vary) {
   return new Set([...vary, ...ALWAYS_KEYED]);
-}
-
-function headerText(value: HeaderValue | undefined): string {
-  if (value === undefined) return '';
-  return Array.isArray(value) ? value.join(', ') : String(value);
 }
 
 /** Why a response cannot be shared, or undefined if it can. `keyed`: the request headers the
  * key covers (undefined: the application's own key, trusted to cover what the response varies on). */
-export function unshareable(status: number, headers: Headers, keyed?: ReadonlySet<string>): string | undefined {
+function unshareable(status, headers, keyed) {
   if (status < 200) return `its status is ${status}`;
   const cookies = headers['set-cookie'];
   if (cookies !== undefined && !(Array.isArray(cookies) && cookies.length === 0)) return 'it sets a cookie';
@@ -103,12 +94,14 @@ export function unshareable(status: number, headers: Headers, keyed?: ReadonlySe
 /** The headers followers get: all but hop-by-hop, per-request and cookie headers, and those
  * `before` shows were already there, with that value, when the handler started (set by
  * middleware that runs for each request, followers' included). */
-export function replayedHeaders(headers: Headers, before: Headers = {}): Array<[string, string | string[]]> {
-  const kept: Array<[string, string | string[]]> = [];
+function replayedHeaders(headers, before = {}) {
+  const kept = [];
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined || NOT_REPLAYED.has(name.toLowerCase())) continue;
     if (before[name] !== undefined && headerText(before[name]) === headerText(value)) continue;
-    kept.push([name, Array.isArray(value) ? [...(value as string[])] : String(value)]);
+    kept.push([name, Array.isArray(value) ? [...value].map(String) : String(value)]);
   }
   return kept;
 }
+
+module.exports = { DEFAULT_VARY, coalescibleByDefault, defaultKey, keyedHeaders, unshareable, replayedHeaders };
