@@ -282,14 +282,12 @@ export class Coalescer implements TableEvents {
 
   settledElsewhere(flight: AnyFlight, ending: Ending, outcome: unknown, shared: boolean): void {
     if (flight.state !== FlightState.Following) return;
+    if (ending === Ending.Expired) this.table.counters[TIMEOUTS] += flight.callersHere();
     this.end(flight);
     flight.shared = shared;
     if (ending === Ending.Value) flight.resolve(outcome);
     else if (ending === Ending.Error) flight.reject(outcome);
-    else {
-      this.table.counters[TIMEOUTS] += flight.callersHere();
-      flight.reject(new FlightTimeoutError(flight.key, this.maxDuration));
-    }
+    else flight.reject(new FlightTimeoutError(flight.key, this.maxDuration));
   }
 
   /** The outcome could not reach this thread: it runs its own work, outside the table. The
@@ -328,9 +326,10 @@ export class Coalescer implements TableEvents {
     for (const flight of flights) {
       const state = flight.state;
       if (state === FlightState.Settled) continue;
+      // Read first: finishing the flight in the table takes this thread's callers off it.
+      this.table.counters[TIMEOUTS] += flight.callersHere();
       if (state === FlightState.Leading) this.table.finish(flight, Ending.Expired, undefined);
       else if (state === FlightState.Following) this.table.leave(flight);
-      this.table.counters[TIMEOUTS] += flight.callersHere();
       this.end(flight);
       const error = new FlightTimeoutError(flight.key, this.maxDuration);
       flight.reject(error);
