@@ -30,6 +30,35 @@ export interface SingleflightOptions {
    * the process first; only the thread leading a key's flight here talks to the coordinator.
    */
   distributed?: Coordinator;
+  /**
+   * Whether the contexts of the `threadflight:execute` tracing channel carry the key (keys may
+   * hold user data: off by default).
+   */
+  traceKeys?: boolean;
+}
+
+/**
+ * The context of one execute() on the diagnostics_channel TracingChannel
+ * `threadflight:execute` (start, end, asyncStart, asyncEnd, error events). Traced only while
+ * something subscribes; otherwise a call costs one check.
+ */
+export interface ExecuteContext {
+  /** The instance's name (undefined for an unnamed instance). */
+  readonly name: string | undefined;
+  /** The key, when the instance was made with `traceKeys: true`. */
+  readonly key: string | undefined;
+  /** The caller's thread (worker_threads.threadId; 0 for the main thread). */
+  readonly thread: number;
+  /**
+   * The caller's part, known from the `end` event on: it started the flight (`leader`), joined
+   * one started in its thread (`follower`) or in another (`remote-follower`), or ran its work
+   * later because the flight's leader thread was gone or its outcome could not reach this
+   * thread (`takeover`).
+   */
+  role: 'leader' | 'follower' | 'remote-follower' | 'takeover' | undefined;
+  /** The value (asyncStart), or what was thrown (error), as diagnostics_channel sets them. */
+  result?: unknown;
+  error?: unknown;
 }
 
 /** One flight of this process, as a Singleflight hands it to its `distributed` coordinator. */

@@ -55,6 +55,8 @@ export class Coalescer implements TableEvents {
   readonly maxDuration: number;
   private readonly table: Table;
   private readonly deadlines: Deadlines<AnyFlight>;
+  /** Whether the last caller admitted joined a flight led by another thread (for tracing). */
+  joinedElsewhere = false;
 
   constructor(options: ResolvedOptions) {
     this.name = options.name;
@@ -127,7 +129,8 @@ export class Coalescer implements TableEvents {
       const before = this.table.countIn(flight, this.subscriberLimit);
       if (before > 0 && before < this.subscriberLimit) {
         flight.lanes[flight.laneIndex]++;
-        this.table.counters[flight.state === FlightState.Following ? JOINED_OTHER_THREAD : JOINED_SAME_THREAD]++;
+        this.joinedElsewhere = flight.state === FlightState.Following;
+        this.table.counters[this.joinedElsewhere ? JOINED_OTHER_THREAD : JOINED_SAME_THREAD]++;
         return flight;
       }
       // A count of 0 means every caller left: the flight is doomed, so start afresh instead.
@@ -145,7 +148,8 @@ export class Coalescer implements TableEvents {
         : new FlightCapacityError(key);
     }
     const started = joined as Flight<T>;
-    this.table.counters[started.state === FlightState.Leading ? FLIGHTS_STARTED : JOINED_OTHER_THREAD]++;
+    this.joinedElsewhere = started.state === FlightState.Following;
+    this.table.counters[this.joinedElsewhere ? JOINED_OTHER_THREAD : FLIGHTS_STARTED]++;
     // A table that stamps its flights (a named one) knows when this one started.
     if (Number.isNaN(started.startedMs)) this.deadlines.addStarting(started);
     else this.deadlines.addStarted(started);

@@ -16,3 +16,4 @@ export { FlightCache } from './cache/flight-cache';
 export type { Factory, FactoryContext, FlightCacheStats } from './cache/flight-cache';
 export type { FlightCacheOptions, GetOrSetOptions, CacheStatus, TtlOption } from './cache/options';
 export type { Duration } from './cache/duration';
+export type { ExecuteContext, Role } from './tracing';

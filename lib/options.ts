@@ -8,6 +8,7 @@ export interface SingleflightOptions {
   maxDuration?: number;
   name?: string;
   distributed?: Coordinator;
+  traceKeys?: boolean;
 }
 
 export interface ResolvedOptions {
@@ -17,6 +18,8 @@ export interface ResolvedOptions {
   maxDuration: number;
   name: string | undefined;
   distributed: Coordinator | undefined;
+  /** Whether the threadflight:execute tracing channel's contexts carry the key. */
+  traceKeys: boolean;
 }
 
 export const DEFAULT_MAX_DURATION = 30_000;
@@ -30,7 +33,7 @@ export const MAX_NAME_LENGTH = 256;
 /** Longest key accepted, in UTF-16 code units. */
 export const MAX_KEY_LENGTH = 65_536;
 
-const KNOWN = new Set(['maxSubscribers', 'maxDuration', 'name', 'distributed']);
+const KNOWN = new Set(['maxSubscribers', 'maxDuration', 'name', 'distributed', 'traceKeys']);
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return `a string (${JSON.stringify(value.slice(0, 40))})`;
@@ -59,6 +62,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
       maxDuration: DEFAULT_MAX_DURATION,
       name: undefined,
       distributed: undefined,
+      traceKeys: false,
     };
   }
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -68,7 +72,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   for (const option of Object.keys(given)) {
     if (!KNOWN.has(option)) {
       throw new TypeError(
-        `Unknown Singleflight option "${option}" (known options: maxSubscribers, maxDuration, name, distributed)`,
+        `Unknown Singleflight option "${option}" (known options: maxSubscribers, maxDuration, name, distributed, traceKeys)`,
       );
     }
   }
@@ -111,11 +115,15 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     distributed = given.distributed;
   }
 
+  if (given.traceKeys !== undefined && typeof given.traceKeys !== 'boolean') {
+    throw new TypeError(`Singleflight option "traceKeys" must be a boolean, received ${describe(given.traceKeys)}`);
+  }
   return {
     maxSubscribers: maxSubscribers === Infinity ? UNLIMITED_SUBSCRIBERS : maxSubscribers,
     maxDuration,
     name,
     distributed,
+    traceKeys: given.traceKeys === true,
   };
 }
 

@@ -53,6 +53,8 @@ export type Checks = [
   Assert<Extends<Impl.Coordinator, Public.Coordinator>>,
   Assert<Extends<Public.Coordinator, Impl.Coordinator>>,
   Assert<Extends<InstanceType<typeof Impl.FlightCache>, Public.FlightCache>>,
+  Assert<Extends<Impl.ExecuteContext, Public.ExecuteContext>>,
+  Assert<Extends<Public.ExecuteContext, Impl.ExecuteContext>>,
   Assert<Extends<Impl.CacheTier, Public.CacheTier>>,
   Assert<Extends<Public.CacheTier, Impl.CacheTier>>,
   Assert<Extends<Public.CacheTierOptions, Impl.CacheTierOptions>>,

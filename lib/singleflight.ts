@@ -1,6 +1,7 @@
 // Singleflight: the public coalescing API. Instances are thin: what they coalesce lives in a
 // Coalescer, shared by every instance of the same name in this thread.
 import { Coalescer } from './coalescer';
+import { executeChannel, traced } from './tracing';
 import type { Coordinator } from './distributed';
 import { OptionsMismatchError } from './errors';
 import type { Work } from './flight';
@@ -59,11 +60,13 @@ function coalescerFor(options: ResolvedOptions): Coalescer {
 export class Singleflight {
   private readonly coalescer: Coalescer;
   private readonly distributed: Coordinator | undefined;
+  private readonly traceKeys: boolean;
 
   constructor(options?: SingleflightOptions) {
     const resolved = resolveOptions(options);
     this.coalescer = coalescerFor(resolved);
     this.distributed = resolved.distributed;
+    this.traceKeys = resolved.traceKeys;
   }
 
   /** The name given at construction, if any. */
@@ -87,6 +90,13 @@ export class Singleflight {
    */
   execute<T>(key: string, work: Work<T>, options?: CallOptions): Promise<T> {
     checkCall(key, work);
+    if (executeChannel.hasSubscribers) {
+      return traced(this.coalescer, this.traceKeys, key, work, (watched) => this.untraced(key, watched, options));
+    }
+    return this.untraced(key, work, options);
+  }
+
+  private untraced<T>(key: string, work: Work<T>, options: CallOptions | undefined): Promise<T> {
     const run = this.distributed === undefined ? work : this.acrossProcesses(key, work);
     if (options === undefined) return this.coalescer.execute(key, run);
     const signal = callSignal(options);
