@@ -6,6 +6,7 @@ module.exports = {
     '<rootDir>/test/threads/**/*.test.js',
     '<rootDir>/test/cache/**/*.test.js',
     '<rootDir>/test/express/**/*.test.js',
+    '<rootDir>/test/prometheus/**/*.test.js',
     '<rootDir>/test/property/**/*.test.js',
     '<rootDir>/test/faults/**/*.test.js',
     '<rootDir>/test/hardening/**/*.test.js',

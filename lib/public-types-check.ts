@@ -5,6 +5,8 @@ import type * as Impl from './index';
 import type * as PublicRedis from '../redis';
 import type * as ImplRedis from './redis/index';
 import type * as PublicExpress from '../express';
+import type * as PublicPrometheus from '../prometheus';
+import type * as ImplPrometheus from './prometheus/index';
 import type * as ImplExpress from './express/index';
 
 type Assert<T extends true> = T;
@@ -77,6 +79,21 @@ export type Checks = [
   >,
   Assert<
     Extends<Pick<InstanceType<typeof Impl.FlightTimeoutError>, 'limit'>, Pick<Public.FlightTimeoutError, 'limit'>>
+  >,
+  Assert<
+    Extends<
+      PublicPrometheus.ThreadflightMetricsOptions['singleflights'],
+      ImplPrometheus.ThreadflightMetricsOptions['singleflights']
+    >
+  >,
+  Assert<
+    Extends<PublicPrometheus.ThreadflightMetricsOptions['caches'], ImplPrometheus.ThreadflightMetricsOptions['caches']>
+  >,
+  Assert<
+    Extends<
+      ReturnType<typeof ImplPrometheus.threadflightMetrics>,
+      ReturnType<typeof PublicPrometheus.threadflightMetrics>
+    >
   >,
   Assert<Extends<PublicExpress.CoalesceOptions, ImplExpress.CoalesceOptions>>,
   Assert<Extends<ImplExpress.CoalesceOptions, PublicExpress.CoalesceOptions>>,

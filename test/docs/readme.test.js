@@ -313,6 +313,8 @@ function typeCheck(block) {
           threadflight: [path.join(root, 'index.d.ts')],
           'threadflight/redis': [path.join(root, 'redis.d.ts')],
           'threadflight/express': [path.join(root, 'express.d.ts')],
+          'threadflight/prometheus': [path.join(root, 'prometheus.d.ts')],
+          'prom-client': [path.join(root, 'node_modules', 'prom-client')],
           ioredis: [path.join(root, 'node_modules', 'ioredis')],
         },
       },

@@ -51,7 +51,7 @@ describe('the packed tarball', () => {
 
   test('carries nothing else: no tests, benchmarks, examples, build trees or stray files', () => {
     const shipped =
-      /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|index\.d\.m?ts|(redis|express)\.d\.ts|CMakeLists\.txt|lib\/index\.mjs|lib\/locate-addon\.cjs|lib\/http-policy\.cjs|scripts\/install\.cjs|dist\/((redis|cache|express)\/)?[\w-]+\.js|dist\/adonis\/(services\/)?\w+\.(mjs|d\.mts)|stubs\/adonis\/\w+\.stub|src\/(core|binding)\/[\w]+\.(cc|h)|prebuilds\/[\w-]+\/threadflight(\.\w+)?\.node)$/;
+      /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|index\.d\.m?ts|(redis|express|prometheus)\.d\.ts|CMakeLists\.txt|lib\/index\.mjs|lib\/locate-addon\.cjs|lib\/http-policy\.cjs|scripts\/install\.cjs|dist\/((redis|cache|express|prometheus)\/)?[\w-]+\.js|dist\/adonis\/(services\/)?\w+\.(mjs|d\.mts)|stubs\/adonis\/\w+\.stub|src\/(core|binding)\/[\w]+\.(cc|h)|prebuilds\/[\w-]+\/threadflight(\.\w+)?\.node)$/;
     expect(files.filter((file) => !shipped.test(file))).toEqual([]);
   });
 
