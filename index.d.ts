@@ -148,6 +148,20 @@ export interface SingleflightStats {
   takeovers: number;
 }
 
+/** A flight in the air, as getFlights() reports it. */
+export interface FlightReport {
+  /** A hash of the key: stable within the process, not reversible. */
+  keyHash: string;
+  /** Milliseconds since the flight started (for an unnamed instance, as coarse as oldestCallAge). */
+  age: number;
+  /** worker_threads.threadId of the thread running its work (-1 if unknown). */
+  thread: number;
+  /** Callers waiting, in every thread. */
+  callers: number;
+  /** False once the flight takes no more callers (forgotten, cleared) while its work still runs. */
+  joinable: boolean;
+}
+
 /**
  * The work of a flight. It receives an AbortSignal — aborted when the flight exceeds
  * maxDuration, or when every caller has left — if it declares a parameter; a zero-parameter
@@ -213,6 +227,14 @@ export declare class Singleflight {
   /** Flights, callers and the oldest flight's age, for monitoring: for a named instance,
    * of the whole process (all threads); otherwise of this instance. */
   getStats(): SingleflightStats;
+
+  /**
+   * The flights in the air that started at least `olderThan` ms ago (default 0), oldest first,
+   * at most `limit` (default 100) — for a named instance, of every thread. For a health check
+   * or an admin route: a key appears only as a hash.
+   * @throws RangeError for a negative or non-number option.
+   */
+  getFlights(options?: { olderThan?: number; limit?: number }): FlightReport[];
 
   /** Whether a flight for `key` is in the air that a new caller would join (process-wide for a name). */
   isInFlight(key: string): boolean;

@@ -1,5 +1,6 @@
 // The compiled addon, loaded once per thread, and what it offers JavaScript.
 // From dist/ as from lib/: the locator is plain JavaScript, shipped in lib/ uncompiled.
+import { threadId } from 'node:worker_threads';
 import { loadAddon } from '../lib/locate-addon.cjs';
 
 /** The numbers both sides agree on (src/binding/protocol.h); lib/protocol.ts checks them. */
@@ -85,6 +86,9 @@ export interface TableHandle {
   lane: ArrayBuffer;
   /** Counts one more clone failure; returns the count before it. */
   countCloneFailure(): number;
+  /** Flights not over that started at least `olderThanMs` ago, oldest first: [key hash (hex),
+   * age in ms, leader's threadId or -1, callers, joinable]. */
+  flights(olderThanMs: number, limit: number): Array<[string, number, number, number, boolean]>;
 }
 
 /** A named cache's store, bound to it in this thread (see src/binding/store_handle.h). */
@@ -136,6 +140,8 @@ export interface Binding {
   pinned: boolean;
   /** Random, the same in every thread of this process: names the process in messages. */
   processToken: string;
+  /** Tells the binding this thread's worker_threads.threadId (for reports naming threads). */
+  setThreadId(threadId: number): void;
 }
 
 /** Raised with kProtocolVersion in src/binding/protocol.h. */
@@ -172,3 +178,4 @@ function warnOfOtherCopies(): void {
   );
 }
 warnOfOtherCopies();
+binding.setThreadId(threadId);

@@ -9,7 +9,7 @@ import { LocalTable } from './local-table';
 import { NativeTable } from './native-table';
 import { MAX_KEY_LENGTH, UNLIMITED_SUBSCRIBERS, type ResolvedOptions } from './options';
 import { Role } from './protocol';
-import { Counter, Ending, type Table, type TableEvents, type TableStats } from './table';
+import { Counter, Ending, type FlightReport, type Table, type TableEvents, type TableStats } from './table';
 import { startWork } from './work';
 
 /** A key too long is a programming error, thrown synchronously (not an outcome). */
@@ -110,6 +110,10 @@ export class Coalescer implements TableEvents {
 
   stats(): TableStats {
     return this.table.stats();
+  }
+
+  flights(olderThan: number, limit: number): FlightReport[] {
+    return this.table.flightsOlderThan(olderThan, limit);
   }
 
   /** A flight of this process was answered by another process's work (see Singleflight). */

@@ -1,6 +1,6 @@
 // threadflight: request coalescing for Node.js, across all worker_threads of a process.
 export { Singleflight } from './singleflight';
-export type { SingleflightStats, Work, CallOptions } from './singleflight';
+export type { SingleflightStats, Work, CallOptions, FlightReport } from './singleflight';
 export { MAX_KEY_LENGTH } from './options';
 export type { SingleflightOptions } from './options';
 export {

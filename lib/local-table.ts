@@ -6,7 +6,9 @@ import { CellPages, initLocalCell, markUnjoinable } from './cells';
 import { Flight, FlightState, type AnyFlight } from './flight';
 import { protocol } from './protocol';
 import { binding } from './binding';
-import { countersOf, Table, type Ending, type TableStats } from './table';
+import { countersOf, Table, type Ending, type FlightReport, type TableStats } from './table';
+import { createHash } from 'node:crypto';
+import { threadId } from 'node:worker_threads';
 
 // Small pages: instances may be short-lived (one per request, say), so the first page is cheap.
 const CELLS_PER_PAGE = 64;
@@ -73,6 +75,23 @@ export class LocalTable extends Table {
     let joinable = 0;
     for (const flight of this.flights.values()) if (flight.joinable()) joinable++;
     return joinable;
+  }
+
+  flightsOlderThan(olderThan: number, limit: number): FlightReport[] {
+    const now = binding.now();
+    const reports: FlightReport[] = [];
+    for (const flight of this.flights.values()) {
+      const age = Math.max(0, now - flight.startedMs);
+      if (!(age >= olderThan)) continue;
+      reports.push({
+        keyHash: createHash('sha256').update(flight.key, 'utf16le').digest('hex').slice(0, 16),
+        age: Math.round(age),
+        thread: threadId,
+        callers: flight.counters[flight.total],
+        joinable: flight.joinable(),
+      });
+    }
+    return reports.sort((a, b) => b.age - a.age).slice(0, limit);
   }
 
   stats(): TableStats {

@@ -10,7 +10,7 @@ import { OptionsMismatchError } from './errors';
 import { Flight, FlightState, type AnyFlight } from './flight';
 import { UNLIMITED_SUBSCRIBERS, type ResolvedOptions } from './options';
 import { JoinSlot, Message, protocol, Role, Settle } from './protocol';
-import { countersOf, Ending, Table, type TableEvents, type TableStats } from './table';
+import { countersOf, Ending, Table, type FlightReport, type TableEvents, type TableStats } from './table';
 import * as wire from './wire';
 
 const joinResult = new Float64Array(binding.joinResult);
@@ -189,6 +189,16 @@ export class NativeTable extends Table implements bridge.Receiver {
       cloneFailures: out[3],
       ...countersOf(out, 4),
     };
+  }
+
+  flightsOlderThan(olderThan: number, limit: number): FlightReport[] {
+    return this.handle.flights(olderThan, limit).map(([keyHash, age, thread, callers, joinable]) => ({
+      keyHash,
+      age: Math.round(age),
+      thread,
+      callers,
+      joinable,
+    }));
   }
 
   /** This thread's part in the flight in the table is over: no more messages for it. */

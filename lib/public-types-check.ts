@@ -56,6 +56,8 @@ export type Checks = [
   Assert<Extends<Public.Coordinator, Impl.Coordinator>>,
   Assert<Extends<InstanceType<typeof Impl.FlightCache>, Public.FlightCache>>,
   Assert<Extends<Impl.ExecuteContext, Public.ExecuteContext>>,
+  Assert<Extends<Impl.FlightReport, Public.FlightReport>>,
+  Assert<Extends<Public.FlightReport, Impl.FlightReport>>,
   Assert<Extends<Public.ExecuteContext, Impl.ExecuteContext>>,
   Assert<Extends<Impl.CacheTier, Public.CacheTier>>,
   Assert<Extends<Public.CacheTier, Impl.CacheTier>>,

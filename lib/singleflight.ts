@@ -15,11 +15,12 @@ import {
   type ResolvedOptions,
   type SingleflightOptions,
 } from './options';
-import type { TableStats } from './table';
+import type { FlightReport, TableStats } from './table';
 
 export type { Work } from './flight';
 export type { CallOptions } from './options';
 export type SingleflightStats = TableStats;
+export type { FlightReport } from './table';
 
 /**
  * This thread's Coalescer of each name, held weakly: once every instance of a name is gone
@@ -143,6 +144,24 @@ export class Singleflight {
 
   getStats(): SingleflightStats {
     return this.coalescer.stats();
+  }
+
+  /**
+   * The flights still in the air (or whose work still runs past maxDuration) that started at
+   * least `olderThan` ms ago, oldest first — for a named instance, of every thread. For a
+   * health check: a key appears only as a hash.
+   */
+  getFlights(options?: { olderThan?: number; limit?: number }): FlightReport[] {
+    const { olderThan = 0, limit = 100 } = options ?? {};
+    if (typeof olderThan !== 'number' || !(olderThan >= 0)) {
+      throw new RangeError(
+        `getFlights() option "olderThan" must be a number of ms >= 0, received ${String(olderThan)}`,
+      );
+    }
+    if (typeof limit !== 'number' || !(limit >= 0)) {
+      throw new RangeError(`getFlights() option "limit" must be a number >= 0, received ${String(limit)}`);
+    }
+    return this.coalescer.flights(olderThan, limit);
   }
 
   isInFlight(key: string): boolean {

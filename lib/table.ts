@@ -20,6 +20,20 @@ export interface TableCounters {
   takeovers: number;
 }
 
+/** A flight still in the air (or still running past its maxDuration), for a health check. */
+export interface FlightReport {
+  /** A hash of the key: stable within the process, not reversible. */
+  keyHash: string;
+  /** Milliseconds since the flight started. */
+  age: number;
+  /** worker_threads.threadId of the thread running its work (-1 if unknown). */
+  thread: number;
+  /** Callers waiting, in every thread. */
+  callers: number;
+  /** False once the flight no longer takes callers (past maxDuration, forgotten, cleared) while its work still runs. */
+  joinable: boolean;
+}
+
 export interface TableStats extends TableCounters {
   inFlightCount: number;
   totalSubscribers: number;
@@ -112,6 +126,8 @@ export abstract class Table {
   abstract has(key: string): boolean;
   abstract size(): number;
   abstract stats(): TableStats;
+  /** Flights not over that started at least `olderThan` ms ago, oldest first, at most `limit`. */
+  abstract flightsOlderThan(olderThan: number, limit: number): FlightReport[];
 
   /** The flight is no longer this thread's flight for its key; false if it was not (any more).
    * Identity checked: a newer flight of the same key keeps its place. A flight still joinable

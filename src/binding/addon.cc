@@ -11,7 +11,10 @@
 #include <cstdio>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <string>
+#include <type_traits>
+#include <unordered_map>
 
 #include "bridge.h"
 #include "cell_arena.h"
@@ -49,6 +52,19 @@ bool PinSharedObject() {
   return pinned;
 }
 
+// Environments' JavaScript threadIds, for reports naming threads (health checks).
+struct ThreadIds {
+  std::mutex mutex;
+  std::unordered_map<EnvId, double> ids;  // guarded by mutex
+};
+
+ThreadIds& GlobalThreadIds() {
+  // Constructed in place and never destroyed: environments are cleaned up as the process exits.
+  static std::aligned_storage_t<sizeof(ThreadIds), alignof(ThreadIds)> storage;
+  static ThreadIds* registry = ::new (&storage) ThreadIds();
+  return *registry;
+}
+
 void DeleteEnvState(napi_env /*env*/, void* data, void* /*hint*/) {
   std::unique_ptr<EnvState> owned(static_cast<EnvState*>(data));
 }
@@ -61,6 +77,11 @@ void OnEnvCleanup(void* arg) {
     napi_release_threadsafe_function(tsfn, napi_tsfn_abort);
   }
   state->tsfn = nullptr;
+  {
+    ThreadIds& registry = GlobalThreadIds();
+    std::lock_guard<std::mutex> lock(registry.mutex);
+    registry.ids.erase(state->id);
+  }
   std::vector<Handover> handovers, abandoned;
   TableRegistry::global().forget_env(state->id, handovers, abandoned);
   Bridge::global().send_to_leaders(handovers, MessageKind::kLead);
@@ -77,6 +98,20 @@ std::string ProcessToken() {
     return std::string(text);
   }();
   return token;
+}
+
+// setThreadId(threadId): this environment's worker_threads.threadId.
+Napi::Value SetThreadId(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnvState* state = GetEnvState(env);
+  if (state == nullptr || info.Length() < 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "setThreadId(threadId) expects a number").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  ThreadIds& registry = GlobalThreadIds();
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  registry.ids[state->id] = info[0].As<Napi::Number>().DoubleValue();
+  return env.Undefined();
 }
 
 // now() -> the core clock in milliseconds (the clock flight start times are stamped with).
@@ -179,10 +214,18 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("refBridge", Napi::Function::New<RefBridge>(env, "refBridge"));
   exports.Set("pinned", Napi::Boolean::New(env, pinned));
   exports.Set("processToken", Napi::String::New(env, ProcessToken()));
+  exports.Set("setThreadId", Napi::Function::New<SetThreadId>(env, "setThreadId"));
   return exports;
 }
 
 }  // namespace
+
+double ThreadIdOf(EnvId id) {
+  ThreadIds& registry = GlobalThreadIds();
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  auto found = registry.ids.find(id);
+  return found == registry.ids.end() ? -1 : found->second;
+}
 
 EnvState* GetEnvState(napi_env env) {
   void* data = nullptr;

@@ -24,4 +24,7 @@ struct EnvState {
 // The state of `env`, created when the addon is loaded there.
 EnvState* GetEnvState(napi_env env);
 
+// The JavaScript threadId of environment `id` (as it told the binding), or -1 if unknown.
+double ThreadIdOf(EnvId id);
+
 }  // namespace threadflight

@@ -1,6 +1,7 @@
 #include "table_handle.h"
 
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <new>
 #include <string>
@@ -97,7 +98,8 @@ Napi::Value TableHandle::Open(const Napi::CallbackInfo& info) {
         Bind<&TableHandle::Forget>(env, handle, "forget", self) && Bind<&TableHandle::Has>(env, handle, "has", self) &&
         Bind<&TableHandle::Size>(env, handle, "size", self) && Bind<&TableHandle::Clear>(env, handle, "clear", self) &&
         Bind<&TableHandle::Stats>(env, handle, "stats", self) &&
-        Bind<&TableHandle::CountCloneFailure>(env, handle, "countCloneFailure", self);
+        Bind<&TableHandle::CountCloneFailure>(env, handle, "countCloneFailure", self) &&
+        Bind<&TableHandle::Flights>(env, handle, "flights", self);
     if (!bound) return env.Undefined();
     // Fixed for the table's life; messages name their table by it.
     handle.Set("id", Napi::Number::New(env, static_cast<double>(self->table_id())));
@@ -211,6 +213,37 @@ Napi::Value TableHandle::Stats(const Napi::CallbackInfo& info) {
   const auto counters = table_->lanes().sum();
   for (uint32_t i = 0; i < kFlightCounters; ++i) out[4 + i] = counters[i];
   return env.Undefined();
+}
+
+Napi::Value TableHandle::Flights(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  double older_than_ms, limit;
+  if (!ReadNumber(info, 0, "olderThanMs", older_than_ms) || !ReadNumber(info, 1, "limit", limit)) {
+    return env.Undefined();
+  }
+  const int64_t now = monotonic_ns();
+  std::vector<FlightInfo> flights;
+  try {
+    flights = table_->flights_since(now - static_cast<int64_t>(older_than_ms * kNsPerMs),
+                                    limit >= 1e9 ? static_cast<size_t>(1e9) : static_cast<size_t>(limit));
+  } catch (const std::bad_alloc&) {
+    Napi::Error::New(env, "out of memory while listing flights").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Array out = Napi::Array::New(env, flights.size());
+  for (uint32_t i = 0; i < flights.size(); ++i) {
+    const FlightInfo& flight = flights[i];
+    char hash[17];
+    std::snprintf(hash, sizeof(hash), "%016llx", static_cast<unsigned long long>(flight.hash));
+    Napi::Array row = Napi::Array::New(env, 5);
+    row.Set(0u, Napi::String::New(env, hash));
+    row.Set(1u, Napi::Number::New(env, static_cast<double>(now - flight.started_ns) / kNsPerMs));
+    row.Set(2u, Napi::Number::New(env, ThreadIdOf(flight.leader)));
+    row.Set(3u, Napi::Number::New(env, flight.callers));
+    row.Set(4u, Napi::Boolean::New(env, flight.joinable));
+    out.Set(i, row);
+  }
+  return out;
 }
 
 Napi::Value TableHandle::CountCloneFailure(const Napi::CallbackInfo& info) {

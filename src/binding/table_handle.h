@@ -45,6 +45,9 @@ class TableHandle {
   // stats(out: Float64Array(4 + kFlightCounters)) fills [inFlight, subscribers, oldestAgeMs or -1,
   // cloneFailures, ...the counters summed over every thread].
   Napi::Value Stats(const Napi::CallbackInfo& info);
+  // flights(olderThanMs, limit) -> [[keyHash (hex), ageMs, threadId or -1, callers, joinable], …],
+  // oldest first: flights not over that started at least olderThanMs ago.
+  Napi::Value Flights(const Napi::CallbackInfo& info);
   // countCloneFailure() -> the number of clone failures before this one.
   Napi::Value CountCloneFailure(const Napi::CallbackInfo& info);
 

@@ -309,6 +309,24 @@ TableStats FlightTable::stats(int64_t now_ns) const {
   return out;
 }
 
+std::vector<FlightInfo> FlightTable::flights_since(int64_t started_by_ns, size_t limit) const {
+  std::vector<FlightInfo> out;
+  auto add = [&](const FlightState& flight, bool joinable) {
+    if (flight.started_ns > started_by_ns || flight.finished) return;
+    out.push_back(FlightInfo{flight.hash, flight.started_ns, flight.leader.env,
+                             arena_.at(flight.cell).subscribers.load(std::memory_order_acquire), joinable});
+  };
+  for (const Shard& shard : shards_) {
+    std::lock_guard<std::mutex> lock(shard.mutex);
+    for (const auto& entry : shard.entries) add(*entry.second, true);
+    for (const auto& entry : shard.unjoinable) add(*entry.second, false);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const FlightInfo& a, const FlightInfo& b) { return a.started_ns < b.started_ns; });
+  if (out.size() > limit) out.resize(limit);
+  return out;
+}
+
 size_t FlightTable::size(int64_t now_ns) const {
   size_t n = 0;
   for (const Shard& shard : shards_) {

@@ -117,6 +117,16 @@ enum FlightCounter : uint32_t {
 };
 static_assert(kFlightCounters <= kLaneSlots);
 
+// One flight still in the table, for a health check: its key only as its (seeded, so not
+// reversible) hash.
+struct FlightInfo {
+  uint64_t hash;
+  int64_t started_ns;
+  EnvId leader;
+  int32_t callers;
+  bool joinable;  // false: past maxDuration, forgotten or cleared, but its work still runs
+};
+
 struct TableStats {
   size_t in_flight = 0;
   int64_t subscribers = 0;
@@ -177,6 +187,9 @@ class FlightTable {
   size_t clear();
 
   TableStats stats(int64_t now_ns) const;
+  // Flights started at or before `started_by_ns` that are not over (joinable or not), oldest
+  // first, at most `limit`.
+  std::vector<FlightInfo> flights_since(int64_t started_by_ns, size_t limit) const;
   size_t size(int64_t now_ns) const;
   // Cells held by this table's flights and lanes (joinable or not, or being notified).
   size_t owned_cells() const;
