@@ -128,7 +128,8 @@ export interface SingleflightStats {
   cloneFailures: number;
   // Counters since the table was created — for a named instance, of every thread of the
   // process (each counts in its own lane of shared memory; the lanes are summed when asked).
-  /** Flights whose work ran in this process (takeovers not included). */
+  /** Flights started in this process (takeovers not included); with `distributed`, those
+   * another process answered are in servedByOtherProcess too. */
   flightsStarted: number;
   /** Callers served by a flight started in their own thread (the work ran once for them too). */
   joinedSameThread: number;

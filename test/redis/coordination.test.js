@@ -60,6 +60,14 @@ test('4 processes x 2 worker threads x 25 callers of one key: one execution, one
   const [first] = all;
   expect(first.ok).toBe(true);
   expect(all.every((r) => r.ok && r.by.pid === first.by.pid && r.by.threadId === first.by.threadId)).toBe(true);
+  // getStats()' counters, process-wide: each process started one flight (its leader thread's),
+  // three of them answered by the one that ran; in each, the leader thread's 24 other callers
+  // joined in their thread and the other thread's 25 joined from theirs.
+  const counters = done.map((d) => d.rounds[0][0].singleflight);
+  expect(counters.map((c) => [c.flightsStarted, c.joinedSameThread, c.joinedOtherThread])).toEqual(
+    Array(4).fill([1, 24, 25]),
+  );
+  expect(counters.reduce((sum, c) => sum + c.servedByOtherProcess, 0)).toBe(3);
 });
 
 test('a leader killed with SIGKILL mid-flight: exactly one waiter takes over within the lease and a second', async () => {
