@@ -10,6 +10,7 @@ import * as clock from './clock';
 import { toMs, type Duration } from './duration';
 import { LocalStore } from './local-store';
 import {
+  describe,
   resolveCacheOptions,
   resolveCall,
   resolveSet,
@@ -100,12 +101,6 @@ class Context<T> implements FactoryContext<T> {
   setTtl(ttl: Duration): void {
     this.ttl = toMs(ttl, 'setTtl(ttl)');
   }
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return `a string (${JSON.stringify(value.slice(0, 40))})`;
-  if (value === null) return 'null';
-  return typeof value === 'number' ? `number ${value}` : typeof value;
 }
 
 function checkKey(key: unknown): asserts key is string {

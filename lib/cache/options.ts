@@ -91,7 +91,8 @@ const KNOWN = [
 ];
 const KNOWN_CALL = ['ttl', 'grace', 'graceBackoff', 'timeout', 'hardTimeout', 'forceFresh', 'signal', 'status'];
 
-function describe(value: unknown): string {
+/** A value as an error message names it. */
+export function describe(value: unknown): string {
   if (typeof value === 'string') return `a string (${JSON.stringify(value.slice(0, 40))})`;
   if (typeof value === 'number') return `number ${value}`;
   if (value === null) return 'null';

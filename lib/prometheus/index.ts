@@ -3,6 +3,9 @@
 // cache those describe the whole process, so a scrape served by any thread reports every
 // thread's flights. Labels: the instance's name and a small fixed set — never a key.
 
+import type { FlightCacheStats } from '../cache/flight-cache';
+import type { TableStats } from '../table';
+
 /** The parts of prom-client used here (its Registry, Counter and Gauge classes). */
 export interface PromClient {
   Counter: new (configuration: MetricConfiguration) => unknown;
@@ -29,39 +32,10 @@ export interface ThreadflightMetricsOptions {
   client: PromClient;
   /** The registry to register on (e.g. `client.register`). */
   registry: unknown;
-  singleflights?: ReadonlyArray<{ readonly name: string | undefined; getStats(): SingleflightStatsLike }>;
-  caches?: ReadonlyArray<{ readonly name: string | undefined; stats(): CacheStatsLike }>;
+  singleflights?: ReadonlyArray<{ readonly name: string | undefined; getStats(): TableStats }>;
+  caches?: ReadonlyArray<{ readonly name: string | undefined; stats(): FlightCacheStats }>;
   /** Prefix of every metric name. Default 'threadflight_'. */
   prefix?: string;
-}
-
-interface SingleflightStatsLike {
-  inFlightCount: number;
-  totalSubscribers: number;
-  oldestCallAge: number | null;
-  cloneFailures: number;
-  flightsStarted: number;
-  joinedSameThread: number;
-  joinedOtherThread: number;
-  servedByOtherProcess: number;
-  workErrors: number;
-  timeouts: number;
-  rejected: number;
-  aborted: number;
-  takeovers: number;
-}
-
-interface CacheStatsLike {
-  entries: number;
-  bytes: number;
-  hits: number;
-  staleHits: number;
-  misses: number;
-  factoryRuns: number;
-  factoryErrors: number;
-  tierHits: number;
-  evictions: number;
-  expirations: number;
 }
 
 type Reading<S> = (stats: S) => Array<[Record<string, string>, number]>;
