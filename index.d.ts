@@ -35,6 +35,11 @@ export interface SingleflightOptions {
    * hold user data: off by default).
    */
   traceKeys?: boolean;
+  /**
+   * Turns the execution and wait time histograms of getStats() on at construction, as
+   * enableTimings() does. Default false.
+   */
+  timings?: boolean;
 }
 
 /**
@@ -147,6 +152,24 @@ export interface SingleflightStats {
   aborted: number;
   /** Flights this process led after their leader's thread was gone. */
   takeovers: number;
+  /** Whether the histograms below are recorded (see enableTimings()). */
+  timings: boolean;
+  /** Seconds each run of work took in this process, from its start to its value or error
+   * (recorded even when nobody waits for it any more). */
+  executionTime: TimeHistogram;
+  /** Seconds each caller waited, from its call to its answer (value, error, timeout, abort). */
+  waitTime: TimeHistogram;
+}
+
+/** Durations, bucketed as Prometheus keeps them. */
+export interface TimeHistogram {
+  /** Observations in all. */
+  count: number;
+  /** Their total, in seconds. */
+  sum: number;
+  /** Cumulative: `count` observations took at most `le` seconds; the last `le` is Infinity.
+   * Bounds from 1 ms to 10 s. */
+  buckets: Array<{ le: number; count: number }>;
 }
 
 /** A flight in the air, as getFlights() reports it. */
@@ -228,6 +251,14 @@ export declare class Singleflight {
   /** Flights, callers and the oldest flight's age, for monitoring: for a named instance,
    * of the whole process (all threads); otherwise of this instance. */
   getStats(): SingleflightStats;
+
+  /**
+   * Starts recording getStats()' executionTime and waitTime histograms — for a named instance
+   * in every thread of the process, for as long as the name's table lives (an unnamed
+   * instance: this instance). threadflightMetrics() calls it. A timed call costs two clock
+   * reads and one more promise; an untimed one, one read of shared memory.
+   */
+  enableTimings(): void;
 
   /**
    * The flights in the air that started at least `olderThan` ms ago (default 0), oldest first,

@@ -51,9 +51,17 @@ export interface Protocol {
     rejected: number;
     aborted: number;
     takeovers: number;
+    executionBuckets: number;
+    executionSum: number;
+    waitBuckets: number;
+    waitSum: number;
+    /** Not a counter: 1 while the name's flights are timed (written by the core into every lane). */
+    timingsOn: number;
     length: number;
     laneLength: number;
   };
+  /** Upper bounds (seconds) of the histograms' buckets; one more bucket holds the rest. */
+  histogramBounds: readonly number[];
   counter: {
     hits: number;
     staleHits: number;
@@ -79,13 +87,15 @@ export interface TableHandle {
   has(key: string): boolean;
   size(): number;
   clear(): void;
-  /** Fills [inFlight, subscribers, oldest age in ms or -1, clone failures, ...the counters
-   * (protocol.flightCounter) summed over every thread]. */
+  /** Fills [inFlight, subscribers, oldest age in ms or -1, clone failures, ...the lanes
+   * (protocol.flightCounter; laneLength slots) summed over every thread]. */
   stats(out: Float64Array): void;
   /** This thread's counters (Float64, indexed by protocol.flightCounter). */
   lane: ArrayBuffer;
   /** Counts one more clone failure; returns the count before it. */
   countCloneFailure(): number;
+  /** From now on, every thread's instances of the name record the histograms. */
+  enableTimings(): void;
   /** Flights not over that started at least `olderThanMs` ago, oldest first: [key hash (hex),
    * age in ms, leader's threadId or -1, callers, joinable]. */
   flights(olderThanMs: number, limit: number): Array<[string, number, number, number, boolean]>;
@@ -145,7 +155,7 @@ export interface Binding {
 }
 
 /** Raised with kProtocolVersion in src/binding/protocol.h. */
-const EXPECTED_PROTOCOL = 6;
+const EXPECTED_PROTOCOL = 7;
 
 /** Why an addon cannot serve this JavaScript, if it cannot. */
 function refuseStale(addon: unknown): string | undefined {

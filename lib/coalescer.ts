@@ -10,6 +10,7 @@ import { NativeTable } from './native-table';
 import { MAX_KEY_LENGTH, UNLIMITED_SUBSCRIBERS, type ResolvedOptions } from './options';
 import { Role } from './protocol';
 import { Counter, Ending, type FlightReport, type Table, type TableEvents, type TableStats } from './table';
+import { observeRun, startTiming, timedAnswer, UNTIMED } from './timings';
 import { startWork } from './work';
 
 /** A key too long is a programming error, thrown synchronously (not an outcome). */
@@ -72,23 +73,30 @@ export class Coalescer implements TableEvents {
   }
 
   execute<T>(key: string, work: Work<T>): Promise<T> {
+    const startedAt = startTiming(this.table.counters);
     const admitted = this.admit(key, work);
-    return admitted instanceof Flight ? admitted.promise : Promise.reject(admitted);
+    if (!(admitted instanceof Flight)) return Promise.reject(admitted);
+    return startedAt === UNTIMED ? admitted.promise : timedAnswer(this.table.counters, startedAt, admitted.promise);
   }
 
   /** execute() for a caller with an AbortSignal: it may leave before the flight settles. */
   executeWithSignal<T>(key: string, work: Work<T>, signal: AbortSignal): Promise<T> {
     if (signal.aborted) return alreadyAborted(key, signal);
+    const startedAt = startTiming(this.table.counters);
     const admitted = this.admit(key, work);
-    return admitted instanceof Flight ? this.watch(admitted, signal) : Promise.reject(admitted);
+    if (!(admitted instanceof Flight)) return Promise.reject(admitted);
+    const answer = this.watch(admitted, signal);
+    return startedAt === UNTIMED ? answer : timedAnswer(this.table.counters, startedAt, answer);
   }
 
   /** Go's Do: the value and whether it was delivered to more than one caller. */
   do<T>(key: string, work: Work<T>, signal: AbortSignal | undefined): Promise<{ value: T; shared: boolean }> {
     if (signal?.aborted) return alreadyAborted(key, signal);
+    const startedAt = startTiming(this.table.counters);
     const admitted = this.admit(key, work);
     if (!(admitted instanceof Flight)) return Promise.reject(admitted);
-    const settled = signal === undefined ? admitted.promise : this.watch(admitted, signal);
+    const answer = signal === undefined ? admitted.promise : this.watch(admitted, signal);
+    const settled = startedAt === UNTIMED ? answer : timedAnswer(this.table.counters, startedAt, answer);
     return settled.then((value) => ({ value, shared: admitted.shared }));
   }
 
@@ -110,6 +118,10 @@ export class Coalescer implements TableEvents {
 
   stats(): TableStats {
     return this.table.stats();
+  }
+
+  enableTimings(): void {
+    this.table.enableTimings();
   }
 
   flights(olderThan: number, limit: number): FlightReport[] {
@@ -241,6 +253,7 @@ export class Coalescer implements TableEvents {
   // --- leading -------------------------------------------------------------------------------
 
   private lead<T>(flight: Flight<T>, work: Work<T>): void {
+    flight.runStartedAt = startTiming(this.table.counters);
     startWork(
       work,
       flight,
@@ -250,11 +263,13 @@ export class Coalescer implements TableEvents {
   }
 
   private succeed<T>(flight: Flight<T>, value: T): void {
+    if (flight.runStartedAt !== UNTIMED) observeRun(this.table.counters, flight.runStartedAt);
     if (!this.finishLeading(flight, Ending.Value, value)) return;
     flight.resolve(value);
   }
 
   private fail<T>(flight: Flight<T>, error: unknown): void {
+    if (flight.runStartedAt !== UNTIMED) observeRun(this.table.counters, flight.runStartedAt);
     if (!this.finishLeading(flight, Ending.Error, error)) return;
     this.table.counters[WORK_ERRORS]++;
     flight.reject(error);

@@ -38,6 +38,9 @@ export class Flight<T> implements Tracked<AnyFlight> {
   /** Start on the core clock, in ms: maxDuration counts from here. NaN until known (a table
    * that does not stamp its flights leaves it to lib/expiry.ts). */
   startedMs = NaN;
+  /** When this thread started running the work (performance.now()), if timings are on; else
+   * UNTIMED (-1). */
+  runStartedAt = -1;
   /** The value reached more than one caller (do()'s `shared`); set before the promise settles. */
   shared = false;
   /** A following thread keeps its first caller's work, to run it if the flight comes its way. */

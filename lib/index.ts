@@ -17,3 +17,4 @@ export type { Factory, FactoryContext, FlightCacheStats } from './cache/flight-c
 export type { FlightCacheOptions, GetOrSetOptions, CacheStatus, TtlOption } from './cache/options';
 export type { Duration } from './cache/duration';
 export type { ExecuteContext, Role } from './tracing';
+export type { TimeHistogram } from './timings';

@@ -9,6 +9,7 @@ import { binding } from './binding';
 import { countersOf, Table, type Ending, type FlightReport, type TableStats } from './table';
 import { createHash } from 'node:crypto';
 import { threadId } from 'node:worker_threads';
+import { enableLocalTimings, timingsOf } from './timings';
 
 // Small pages: instances may be short-lived (one per request, say), so the first page is cheap.
 const CELLS_PER_PAGE = 64;
@@ -105,6 +106,17 @@ export class LocalTable extends Table {
       oldest = Math.min(oldest, flight.startedMs);
     }
     const oldestCallAge = inFlightCount === 0 ? null : Math.max(0, Math.round(binding.now() - oldest));
-    return { inFlightCount, totalSubscribers, oldestCallAge, cloneFailures: 0, ...countersOf(this.counters) };
+    return {
+      inFlightCount,
+      totalSubscribers,
+      oldestCallAge,
+      cloneFailures: 0,
+      ...countersOf(this.counters),
+      ...timingsOf(this.counters),
+    };
+  }
+
+  enableTimings(): void {
+    enableLocalTimings(this.counters);
   }
 }

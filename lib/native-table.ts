@@ -11,6 +11,7 @@ import { Flight, FlightState, type AnyFlight } from './flight';
 import { UNLIMITED_SUBSCRIBERS, type ResolvedOptions } from './options';
 import { JoinSlot, Message, protocol, Role, Settle } from './protocol';
 import { countersOf, Ending, Table, type FlightReport, type TableEvents, type TableStats } from './table';
+import { timingsOf } from './timings';
 import * as wire from './wire';
 
 const joinResult = new Float64Array(binding.joinResult);
@@ -31,7 +32,7 @@ export class NativeTable extends Table implements bridge.Receiver {
   /** Flights this thread still leads or follows that are no longer its flight for their key
    * (forgotten, cleared, or replaced by a newer flight), by id: messages may still come. */
   private readonly displaced = new Map<number, AnyFlight>();
-  private readonly statsOut = new Float64Array(4 + protocol.flightCounter.length);
+  private readonly statsOut = new Float64Array(4 + protocol.flightCounter.laneLength);
   readonly counters: Float64Array;
 
   constructor(
@@ -188,7 +189,12 @@ export class NativeTable extends Table implements bridge.Receiver {
       oldestCallAge: out[2] < 0 ? null : Math.round(out[2]),
       cloneFailures: out[3],
       ...countersOf(out, 4),
+      ...timingsOf(out, 4),
     };
+  }
+
+  enableTimings(): void {
+    this.handle.enableTimings();
   }
 
   flightsOlderThan(olderThan: number, limit: number): FlightReport[] {

@@ -9,6 +9,7 @@ export interface SingleflightOptions {
   name?: string;
   distributed?: Coordinator;
   traceKeys?: boolean;
+  timings?: boolean;
 }
 
 export interface ResolvedOptions {
@@ -20,6 +21,8 @@ export interface ResolvedOptions {
   distributed: Coordinator | undefined;
   /** Whether the threadflight:execute tracing channel's contexts carry the key. */
   traceKeys: boolean;
+  /** Whether to turn the execution and wait time histograms on (see enableTimings). */
+  timings: boolean;
 }
 
 export const DEFAULT_MAX_DURATION = 30_000;
@@ -33,7 +36,7 @@ export const MAX_NAME_LENGTH = 256;
 /** Longest key accepted, in UTF-16 code units. */
 export const MAX_KEY_LENGTH = 65_536;
 
-const KNOWN = new Set(['maxSubscribers', 'maxDuration', 'name', 'distributed', 'traceKeys']);
+const KNOWN = new Set(['maxSubscribers', 'maxDuration', 'name', 'distributed', 'traceKeys', 'timings']);
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return `a string (${JSON.stringify(value.slice(0, 40))})`;
@@ -63,6 +66,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
       name: undefined,
       distributed: undefined,
       traceKeys: false,
+      timings: false,
     };
   }
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -72,7 +76,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   for (const option of Object.keys(given)) {
     if (!KNOWN.has(option)) {
       throw new TypeError(
-        `Unknown Singleflight option "${option}" (known options: maxSubscribers, maxDuration, name, distributed, traceKeys)`,
+        `Unknown Singleflight option "${option}" (known options: ${[...KNOWN].join(', ')})`,
       );
     }
   }
@@ -115,8 +119,10 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     distributed = given.distributed;
   }
 
-  if (given.traceKeys !== undefined && typeof given.traceKeys !== 'boolean') {
-    throw new TypeError(`Singleflight option "traceKeys" must be a boolean, received ${describe(given.traceKeys)}`);
+  for (const flag of ['traceKeys', 'timings']) {
+    if (given[flag] !== undefined && typeof given[flag] !== 'boolean') {
+      throw new TypeError(`Singleflight option "${flag}" must be a boolean, received ${describe(given[flag])}`);
+    }
   }
   return {
     maxSubscribers: maxSubscribers === Infinity ? UNLIMITED_SUBSCRIBERS : maxSubscribers,
@@ -124,6 +130,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     name,
     distributed,
     traceKeys: given.traceKeys === true,
+    timings: given.timings === true,
   };
 }
 

@@ -46,6 +46,8 @@ export type Checks = [
     >
   >,
   Assert<Extends<Public.SingleflightStats, Impl.SingleflightStats>>,
+  Assert<Extends<Public.TimeHistogram, Impl.TimeHistogram>>,
+  Assert<Extends<Impl.TimeHistogram, Public.TimeHistogram>>,
   Assert<Extends<Impl.CallOptions, Public.CallOptions>>,
   Assert<
     Extends<Pick<InstanceType<typeof Impl.TooManySubscribersError>, 'code'>, Pick<Public.ThreadflightError, 'code'>>

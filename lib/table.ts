@@ -6,6 +6,7 @@
 import type { AnyFlight } from './flight';
 import { protocol } from './protocol';
 import { SteadyMap } from './steady-map';
+import type { Timings } from './timings';
 
 /** What happened to a table's flights and callers (for a named table, in every thread). */
 export interface TableCounters {
@@ -34,7 +35,7 @@ export interface FlightReport {
   joinable: boolean;
 }
 
-export interface TableStats extends TableCounters {
+export interface TableStats extends TableCounters, Timings {
   inFlightCount: number;
   totalSubscribers: number;
   oldestCallAge: number | null;
@@ -126,6 +127,8 @@ export abstract class Table {
   abstract has(key: string): boolean;
   abstract size(): number;
   abstract stats(): TableStats;
+  /** Turns the histograms on: for a shared table, in every thread, for good. */
+  abstract enableTimings(): void;
   /** Flights not over that started at least `olderThan` ms ago, oldest first, at most `limit`. */
   abstract flightsOlderThan(olderThan: number, limit: number): FlightReport[];
 

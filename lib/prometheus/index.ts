@@ -5,6 +5,7 @@
 
 import type { FlightCacheStats } from '../cache/flight-cache';
 import type { TableStats } from '../table';
+import type { TimeHistogram } from '../timings';
 
 /** The parts of prom-client used here (its Registry, Counter and Gauge classes). */
 export interface PromClient {
@@ -32,10 +33,28 @@ export interface ThreadflightMetricsOptions {
   client: PromClient;
   /** The registry to register on (e.g. `client.register`). */
   registry: unknown;
-  singleflights?: ReadonlyArray<{ readonly name: string | undefined; getStats(): TableStats }>;
+  singleflights?: ReadonlyArray<{ readonly name: string | undefined; getStats(): TableStats; enableTimings(): void }>;
   caches?: ReadonlyArray<{ readonly name: string | undefined; stats(): FlightCacheStats }>;
   /** Prefix of every metric name. Default 'threadflight_'. */
   prefix?: string;
+  /** Whether to turn the singleflights' timings on and report them as histograms. Default true. */
+  histograms?: boolean;
+}
+
+/** A metric as prom-client's Registry reads it (registerMetric). */
+interface CustomMetric {
+  name: string;
+  help: string;
+  type: 'histogram';
+  aggregator: 'sum';
+  get(): { name: string; help: string; type: 'histogram'; aggregator: 'sum'; values: Sample[] };
+  reset(): void;
+}
+
+interface Sample {
+  value: number;
+  labels: Record<string, string | number>;
+  metricName: string;
 }
 
 type Reading<S> = (stats: S) => Array<[Record<string, string>, number]>;
@@ -59,6 +78,11 @@ export function threadflightMetrics(options: ThreadflightMetricsOptions): string
   const prefix = options.prefix ?? 'threadflight_';
   if (typeof prefix !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix)) {
     fail('prefix', 'a valid metric name prefix');
+  }
+  const histograms = options.histograms ?? true;
+  if (typeof histograms !== 'boolean') fail('histograms', 'a boolean');
+  if (histograms && typeof (registry as { registerMetric?: unknown }).registerMetric !== 'function') {
+    fail('registry', 'a prom-client Registry');
   }
   const singleflights = options.singleflights ?? [];
   const caches = options.caches ?? [];
@@ -136,6 +160,18 @@ export function threadflightMetrics(options: ThreadflightMetricsOptions): string
   metric('Counter', 'clone_failures_total', 'Results that could not be cloned to other threads.', [], flights, (s) => [
     [{}, s.cloneFailures],
   ]);
+  if (histograms && flights.length > 0) {
+    for (const sf of singleflights) sf.enableTimings();
+    const histogram = (name: string, help: string, read: (stats: TableStats) => TimeHistogram): void => {
+      const fullName = `${prefix}${name}`;
+      names.push(fullName);
+      (registry as { registerMetric(metric: CustomMetric): void }).registerMetric(
+        histogramMetric(fullName, help, () => flights.map((source) => [label(source), read(source.read())])),
+      );
+    };
+    histogram('work_duration_seconds', 'Seconds each run of work took, to its value or error.', (s) => s.executionTime);
+    histogram('wait_duration_seconds', 'Seconds each caller waited for its answer.', (s) => s.waitTime);
+  }
   metric('Gauge', 'flights_in_flight', 'Flights in the air that a new caller would join.', [], flights, (s) => [
     [{}, s.inFlightCount],
   ]);
@@ -171,4 +207,29 @@ export function threadflightMetrics(options: ThreadflightMetricsOptions): string
   metric('Gauge', 'cache_entries', 'Entries held.', [], stores, (s) => [[{}, s.entries]]);
   metric('Gauge', 'cache_bytes', 'Bytes held.', [], stores, (s) => [[{}, s.bytes]]);
   return names;
+}
+
+/** A histogram whose buckets are kept elsewhere (the lanes), read when the registry is scraped. */
+function histogramMetric(name: string, help: string, read: () => Array<[string, TimeHistogram]>): CustomMetric {
+  return {
+    name,
+    help,
+    type: 'histogram',
+    aggregator: 'sum',
+    get() {
+      const values: Sample[] = [];
+      for (const [instance, histogram] of read()) {
+        for (const bucket of histogram.buckets) {
+          const le = bucket.le === Infinity ? '+Inf' : bucket.le;
+          values.push({ value: bucket.count, labels: { le, name: instance }, metricName: `${name}_bucket` });
+        }
+        values.push({ value: histogram.sum, labels: { name: instance }, metricName: `${name}_sum` });
+        values.push({ value: histogram.count, labels: { name: instance }, metricName: `${name}_count` });
+      }
+      return { name, help, type: 'histogram', aggregator: 'sum', values };
+    },
+    reset() {
+      // Nothing to reset: the values are the instances' own, read afresh at every scrape.
+    },
+  };
 }

@@ -108,8 +108,17 @@ Napi::Object ExportProtocol(Napi::Env env) {
                                              {"rejected", kRejected},
                                              {"aborted", kAborted},
                                              {"takeovers", kTakeovers},
+                                             {"executionBuckets", kExecutionBuckets},
+                                             {"executionSum", kExecutionSum},
+                                             {"waitBuckets", kWaitBuckets},
+                                             {"waitSum", kWaitSum},
+                                             {"timingsOn", kTimingsOn},
                                              {"length", kFlightCounters},
                                              {"laneLength", kLaneSlots}}));
+  Napi::Array bounds = Napi::Array::New(env, kHistogramBounds.size());
+  for (uint32_t i = 0; i < kHistogramBounds.size(); ++i) bounds.Set(i, Napi::Number::New(env, kHistogramBounds[i]));
+  static_cast<void>(napi_object_freeze(env, bounds));
+  protocol.Set("histogramBounds", bounds);
   static_cast<void>(napi_object_freeze(env, protocol));
   return protocol;
 }

@@ -99,6 +99,7 @@ Napi::Value TableHandle::Open(const Napi::CallbackInfo& info) {
         Bind<&TableHandle::Size>(env, handle, "size", self) && Bind<&TableHandle::Clear>(env, handle, "clear", self) &&
         Bind<&TableHandle::Stats>(env, handle, "stats", self) &&
         Bind<&TableHandle::CountCloneFailure>(env, handle, "countCloneFailure", self) &&
+        Bind<&TableHandle::EnableTimings>(env, handle, "enableTimings", self) &&
         Bind<&TableHandle::Flights>(env, handle, "flights", self);
     if (!bound) return env.Undefined();
     // Fixed for the table's life; messages name their table by it.
@@ -198,8 +199,8 @@ Napi::Value TableHandle::Stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsTypedArray() ||
       info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
-      info[0].As<Napi::TypedArray>().ElementLength() < 4 + kFlightCounters) {
-    Napi::TypeError::New(env, "stats(out) expects a Float64Array of length " + std::to_string(4 + kFlightCounters))
+      info[0].As<Napi::TypedArray>().ElementLength() < 4 + kLaneSlots) {
+    Napi::TypeError::New(env, "stats(out) expects a Float64Array of length " + std::to_string(4 + kLaneSlots))
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
@@ -211,8 +212,13 @@ Napi::Value TableHandle::Stats(const Napi::CallbackInfo& info) {
   out[2] = stats.in_flight == 0 ? -1.0 : static_cast<double>(now - stats.oldest_started_ns) / kNsPerMs;
   out[3] = static_cast<double>(table_->clone_failures());
   const auto counters = table_->lanes().sum();
-  for (uint32_t i = 0; i < kFlightCounters; ++i) out[4 + i] = counters[i];
+  for (uint32_t i = 0; i < kLaneSlots; ++i) out[4 + i] = counters[i];
   return env.Undefined();
+}
+
+Napi::Value TableHandle::EnableTimings(const Napi::CallbackInfo& info) {
+  table_->lanes().set_setting(1);
+  return info.Env().Undefined();
 }
 
 Napi::Value TableHandle::Flights(const Napi::CallbackInfo& info) {

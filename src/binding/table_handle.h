@@ -42,14 +42,16 @@ class TableHandle {
   Napi::Value Size(const Napi::CallbackInfo& info);
   // clear(): every flight unjoinable.
   Napi::Value Clear(const Napi::CallbackInfo& info);
-  // stats(out: Float64Array(4 + kFlightCounters)) fills [inFlight, subscribers, oldestAgeMs or -1,
-  // cloneFailures, ...the counters summed over every thread].
+  // stats(out: Float64Array(4 + kLaneSlots)) fills [inFlight, subscribers, oldestAgeMs or -1,
+  // cloneFailures, ...the lanes summed over every thread (counters, histograms, the setting)].
   Napi::Value Stats(const Napi::CallbackInfo& info);
   // flights(olderThanMs, limit) -> [[keyHash (hex), ageMs, threadId or -1, callers, joinable], …],
   // oldest first: flights not over that started at least olderThanMs ago.
   Napi::Value Flights(const Napi::CallbackInfo& info);
   // countCloneFailure() -> the number of clone failures before this one.
   Napi::Value CountCloneFailure(const Napi::CallbackInfo& info);
+  // enableTimings(): every thread's instances of the name record the histograms from now on.
+  Napi::Value EnableTimings(const Napi::CallbackInfo& info);
 
   using Method = Napi::Value (TableHandle::*)(const Napi::CallbackInfo&);
   template <Method method>

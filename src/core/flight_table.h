@@ -13,6 +13,7 @@
 // leave can never reach a newer flight of the same key.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <limits>
@@ -102,7 +103,10 @@ struct Notice {
 };
 
 // What happened to a table's flights and callers, counted by each JavaScript environment in
-// its own lane (see counter_lanes.h) and summed when asked for.
+// its own lane (see counter_lanes.h) and summed when asked for. The two histograms (seconds a
+// flight's work ran; seconds a caller waited) are a count per bucket of kHistogramBounds, the
+// last bucket for anything longer, and a sum; they are recorded only while the lanes' setting
+// kTimingsOn is 1.
 enum FlightCounter : uint32_t {
   kFlightsStarted = 0,        // flights whose work this process ran (takeovers not included)
   kJoinedSameThread = 1,      // callers served by a flight started in their own thread
@@ -113,9 +117,22 @@ enum FlightCounter : uint32_t {
   kRejected = 6,              // callers turned away by maxSubscribers (or capacity)
   kAborted = 7,               // callers that left through their signal
   kTakeovers = 8,             // flights this process led after their leader's thread was gone
-  kFlightCounters = 9,
+  kExecutionBuckets = 9,      // kHistogramBuckets slots: runs of work, by duration
+  kExecutionSum = 23,         // their total duration, in seconds
+  kWaitBuckets = 24,          // kHistogramBuckets slots: callers answered, by time waited
+  kWaitSum = 38,              // their total wait, in seconds
+  kFlightCounters = 39,
 };
-static_assert(kFlightCounters <= kLaneSlots);
+
+// Upper bounds (seconds) of the histograms' buckets: from a cache-speed query to a stuck
+// backend. Prometheus' defaults start at 5 ms, which would put most coalesced reads in one bucket.
+constexpr std::array<double, 13> kHistogramBounds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                     0.25,  0.5,    1,     2.5,  5,     10};
+constexpr uint32_t kHistogramBuckets = kHistogramBounds.size() + 1;
+static_assert(kExecutionSum == kExecutionBuckets + kHistogramBuckets && kWaitBuckets == kExecutionSum + 1);
+static_assert(kWaitSum == kWaitBuckets + kHistogramBuckets && kFlightCounters == kWaitSum + 1);
+static_assert(kFlightCounters <= kLaneSetting);
+constexpr uint32_t kTimingsOn = kLaneSetting;
 
 // One flight still in the table, for a health check: its key only as its (seeded, so not
 // reversible) hash.

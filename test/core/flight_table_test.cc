@@ -37,6 +37,24 @@ class Table : public ::testing::Test {
   }
 };
 
+TEST_F(Table, TheTimingsSettingReachesEveryLaneAndIsNotSummed) {
+  auto before = table.lanes().add();
+  EXPECT_EQ(before->values[kTimingsOn].load(), 0);
+  before->values[kExecutionBuckets + 2].store(1);
+  before->values[kExecutionSum].store(0.004);
+  table.lanes().set_setting(1);
+  EXPECT_EQ(before->values[kTimingsOn].load(), 1);
+  auto after = table.lanes().add();  // a thread that opens the table later
+  EXPECT_EQ(after->values[kTimingsOn].load(), 1);
+  after->values[kExecutionBuckets + 2].store(2);
+  after->values[kExecutionSum].store(0.006);
+  table.lanes().retire(before);
+  const auto sum = table.lanes().sum();
+  EXPECT_EQ(sum[kExecutionBuckets + 2], 3);
+  EXPECT_DOUBLE_EQ(sum[kExecutionSum], 0.01);
+  EXPECT_EQ(sum[kTimingsOn], 1);  // a setting, whatever the number of lanes
+}
+
 TEST_F(Table, FirstCallerLeadsAndCallersFromOtherThreadsFollow) {
   JoinResult lead = table.join("user:123", 0, kMain);
   ASSERT_EQ(lead.role, Role::kLeader);

@@ -85,3 +85,57 @@ test('bad options are a TypeError naming the option', () => {
   expect(() => threadflightMetrics({ client, registry: null })).toThrow(/"registry"/);
   expect(() => threadflightMetrics({ client, registry: new client.Registry(), prefix: '1bad' })).toThrow(/"prefix"/);
 });
+
+test('histograms: work and wait seconds, turned on process-wide by a worker that only scrapes', async () => {
+  const name = uniqueName('histograms');
+  const sf = new Singleflight({ name });
+  const worker = new Worker(
+    `const { parentPort, workerData } = require('node:worker_threads');
+     const client = require('prom-client');
+     const { Singleflight } = require(workerData.root);
+     const { threadflightMetrics } = require(workerData.prometheus);
+     const registry = new client.Registry();
+     threadflightMetrics({ client, registry, singleflights: [new Singleflight({ name: workerData.name })] });
+     parentPort.postMessage('registered');
+     parentPort.on('message', () => registry.metrics().then((text) => parentPort.postMessage(text)));`,
+    {
+      eval: true,
+      workerData: { name, root: require.resolve('../..'), prometheus: require.resolve('../../dist/prometheus') },
+    },
+  );
+  const next = () => new Promise((resolve, reject) => worker.once('message', resolve).once('error', reject));
+  try {
+    await next();
+    expect(sf.getStats().timings).toBe(true);
+    let open;
+    const gate = new Promise((resolve) => (open = resolve));
+    const calls = [sf.execute('k', () => gate), sf.execute('k', () => gate)];
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    open('v');
+    await Promise.all(calls);
+    worker.postMessage('scrape');
+    const text = await next();
+    const work = 'threadflight_work_duration_seconds';
+    const wait = 'threadflight_wait_duration_seconds';
+    expect(text).toMatch(new RegExp(`# TYPE ${work} histogram`));
+    expect(valueOf(text, `${work}_count`, { name })).toBe(1);
+    expect(valueOf(text, `${wait}_count`, { name })).toBe(2);
+    expect(valueOf(text, `${work}_bucket`, { le: '0.01', name })).toBe(0);
+    expect(valueOf(text, `${work}_bucket`, { le: '+Inf', name })).toBe(1);
+    expect(valueOf(text, `${wait}_bucket`, { le: '+Inf', name })).toBe(2);
+    expect(valueOf(text, `${work}_sum`, { name })).toBeGreaterThanOrEqual(0.025);
+  } finally {
+    await worker.terminate();
+  }
+});
+
+test('histograms: false leaves timings off and registers no histogram', async () => {
+  const registry = new client.Registry();
+  const sf = new Singleflight({ name: uniqueName('no-histograms') });
+  const names = threadflightMetrics({ client, registry, singleflights: [sf], histograms: false });
+  expect(names.some((n) => n.includes('duration'))).toBe(false);
+  expect(sf.getStats().timings).toBe(false);
+  expect(() => threadflightMetrics({ client, registry, singleflights: [sf], histograms: 'yes' })).toThrow(
+    /"histograms" must be a boolean/,
+  );
+});

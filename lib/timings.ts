@@ -1,0 +1,97 @@
+// Timings: two histograms per table — how long each run of work took, how long each caller
+// waited for its answer — kept in the lanes beside the counters (a count per bucket and a sum,
+// in seconds), so that a named instance's histograms describe every thread of the process.
+// They are recorded only while timings are on for the table (enableTimings(), which the core
+// writes into every thread's lane): off, a call pays one read of its lane.
+import { performance } from 'node:perf_hooks';
+import { protocol } from './protocol';
+
+const BOUNDS = protocol.histogramBounds;
+const {
+  executionBuckets: EXECUTION_BUCKETS,
+  executionSum: EXECUTION_SUM,
+  waitBuckets: WAIT_BUCKETS,
+  waitSum: WAIT_SUM,
+  timingsOn: TIMINGS_ON,
+} = protocol.flightCounter;
+
+/** Durations, as Prometheus keeps them. */
+export interface TimeHistogram {
+  /** Observations in all. */
+  count: number;
+  /** Their total, in seconds. */
+  sum: number;
+  /** Cumulative: `count` observations took at most `le` seconds. The last `le` is Infinity. */
+  buckets: Array<{ le: number; count: number }>;
+}
+
+/** Not a time: "never timed", so no run or wait is observed. */
+export const UNTIMED = -1;
+
+/** When an observation starting now begins, or UNTIMED if the lane's table is not timed. */
+export function startTiming(lane: Float64Array): number {
+  return lane[TIMINGS_ON] === 0 ? UNTIMED : performance.now();
+}
+
+function observe(lane: Float64Array, bucketsAt: number, sumAt: number, startedAt: number): void {
+  const seconds = (performance.now() - startedAt) / 1000;
+  let bucket = 0;
+  while (bucket < BOUNDS.length && seconds > BOUNDS[bucket]) bucket++;
+  lane[bucketsAt + bucket]++;
+  lane[sumAt] += seconds;
+}
+
+/** A run of work that started at `startedAt` (performance.now()) has just settled. */
+export function observeRun(lane: Float64Array, startedAt: number): void {
+  observe(lane, EXECUTION_BUCKETS, EXECUTION_SUM, startedAt);
+}
+
+/**
+ * The caller's answer, observed: the wait from `startedAt` to the moment `answer` settles. A
+ * new promise, not a handler on `answer`: an answer nobody handles must stay unhandled.
+ */
+export function timedAnswer<T>(lane: Float64Array, startedAt: number, answer: Promise<T>): Promise<T> {
+  return answer.then(
+    (value) => {
+      observe(lane, WAIT_BUCKETS, WAIT_SUM, startedAt);
+      return value;
+    },
+    (error: unknown) => {
+      observe(lane, WAIT_BUCKETS, WAIT_SUM, startedAt);
+      throw error;
+    },
+  );
+}
+
+/** Turns timings on for a lane that only this table reads (an unnamed instance's). */
+export function enableLocalTimings(lane: Float64Array): void {
+  lane[TIMINGS_ON] = 1;
+}
+
+export interface Timings {
+  /** Whether timings are on (see Singleflight.enableTimings). */
+  timings: boolean;
+  /** Seconds each run of work took, from its start to its value or error. */
+  executionTime: TimeHistogram;
+  /** Seconds each caller waited, from its call to its answer, whatever the answer. */
+  waitTime: TimeHistogram;
+}
+
+function histogram(values: Float64Array, bucketsAt: number, sumAt: number): TimeHistogram {
+  const buckets: Array<{ le: number; count: number }> = [];
+  let count = 0;
+  for (let bucket = 0; bucket <= BOUNDS.length; bucket++) {
+    count += values[bucketsAt + bucket];
+    buckets.push({ le: bucket < BOUNDS.length ? BOUNDS[bucket] : Infinity, count });
+  }
+  return { count, sum: values[sumAt], buckets };
+}
+
+/** The timings in `values` (a lane, or lanes summed), whose index 0 is at `at`. */
+export function timingsOf(values: Float64Array, at = 0): Timings {
+  return {
+    timings: values[at + TIMINGS_ON] !== 0,
+    executionTime: histogram(values, at + EXECUTION_BUCKETS, at + EXECUTION_SUM),
+    waitTime: histogram(values, at + WAIT_BUCKETS, at + WAIT_SUM),
+  };
+}
