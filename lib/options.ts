@@ -75,9 +75,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   const given = options as Record<string, unknown>;
   for (const option of Object.keys(given)) {
     if (!KNOWN.has(option)) {
-      throw new TypeError(
-        `Unknown Singleflight option "${option}" (known options: ${[...KNOWN].join(', ')})`,
-      );
+      throw new TypeError(`Unknown Singleflight option "${option}" (known options: ${[...KNOWN].join(', ')})`);
     }
   }
 
