@@ -3,8 +3,10 @@
 // hits (100 callers per flight), and flights that cross to another environment (a second copy
 // of the package loaded over a fresh addon instance, so every outcome travels through the
 // bridge, as between threads). Each figure is the difference between a long and a short run
-// of the same scenario, so start-up, compilation and warm-up cancel out.
-//   node bench/instructions.js [--baseline <checkout>] [--json out.json]
+// of the same scenario, so start-up, compilation and warm-up cancel out. With --variants, this
+// checkout also runs each scenario with timings on (the histograms) and with a subscriber on
+// the threadflight:execute tracing channel, each against its plain run.
+//   node bench/instructions.js [--baseline <checkout>] [--variants] [--json out.json]
 // Needs valgrind (apt-get install valgrind). Takes a few minutes.
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -18,15 +20,29 @@ const SCENARIOS = {
   'cross-environment flight': { kind: 'cross', named: true, short: 5000, long: 20_000, callsPerUnit: 1 },
 };
 
+/** How this checkout's instances run: as they are, timed, or traced by a subscriber. */
+const VARIANTS = {
+  plain: {},
+  timings: { timings: true },
+  subscribed: {},
+};
+
 /** The scenario itself, run under callgrind in a child process. */
-async function scenario(lib, kind, named, units) {
+async function scenario(lib, kind, named, units, variant) {
   const { Singleflight } = require(lib);
   const work = () => Promise.resolve(1);
+  const options = { ...(named ? { name: 'instructions' } : {}), ...VARIANTS[variant] };
+  if (variant === 'subscribed') {
+    const noop = () => {};
+    require('node:diagnostics_channel')
+      .tracingChannel('threadflight:execute')
+      .subscribe({ start: noop, end: noop, asyncStart: noop, asyncEnd: noop, error: noop });
+  }
   if (kind === 'miss') {
-    const sf = named ? new Singleflight({ name: 'instructions' }) : new Singleflight();
+    const sf = new Singleflight(options);
     for (let i = 0; i < units; i++) await sf.execute(`user:${i}`, work);
   } else if (kind === 'hit') {
-    const sf = named ? new Singleflight({ name: 'instructions' }) : new Singleflight();
+    const sf = new Singleflight(options);
     const pending = new Array(100);
     for (let i = 0; i < units; i++) {
       for (let j = 0; j < 100; j++) pending[j] = sf.execute(`user:${i}`, work);
@@ -35,8 +51,8 @@ async function scenario(lib, kind, named, units) {
   } else {
     for (const key of Object.keys(require.cache)) delete require.cache[key];
     const other = require(lib);
-    const leader = new Singleflight({ name: 'instructions' });
-    const follower = new other.Singleflight({ name: 'instructions' });
+    const leader = new Singleflight(options);
+    const follower = new other.Singleflight(options);
     for (let i = 0; i < units; i++) {
       let release;
       const gate = new Promise((resolve) => (release = resolve));
@@ -51,7 +67,7 @@ async function scenario(lib, kind, named, units) {
   }
 }
 
-function instructions(lib, name, units) {
+function instructions(lib, name, units, variant) {
   const { kind, named } = SCENARIOS[name];
   const run = spawnSync(
     'valgrind',
@@ -66,6 +82,7 @@ function instructions(lib, name, units) {
       kind,
       String(named),
       String(units),
+      variant,
     ],
     { encoding: 'utf8', timeout: 600_000 },
   );
@@ -74,16 +91,17 @@ function instructions(lib, name, units) {
   return Number(collected[1]);
 }
 
-function perCall(lib, name) {
+function perCall(lib, name, variant = 'plain') {
   const { short, long, callsPerUnit } = SCENARIOS[name];
-  return Math.round((instructions(lib, name, long) - instructions(lib, name, short)) / ((long - short) * callsPerUnit));
+  const count = (units) => instructions(lib, name, units, variant);
+  return Math.round((count(long) - count(short)) / ((long - short) * callsPerUnit));
 }
 
 async function main() {
   const at = process.argv.indexOf('--scenario');
   if (at > 0) {
-    const [lib, kind, named, units] = process.argv.slice(at + 1);
-    await scenario(lib, kind, named === 'true', Number(units));
+    const [lib, kind, named, units, variant] = process.argv.slice(at + 1);
+    await scenario(lib, kind, named === 'true', Number(units), variant);
     return;
   }
   const baselineAt = process.argv.indexOf('--baseline');
@@ -95,6 +113,12 @@ async function main() {
     if (base !== undefined) {
       row.baseline = perCall(base, name);
       row.vsBaseline = +(current / row.baseline).toFixed(3);
+    }
+    if (process.argv.includes('--variants')) {
+      row.withTimings = perCall(ROOT, name, 'timings');
+      row.timingsVsPlain = +(row.withTimings / current).toFixed(3);
+      row.withSubscriber = perCall(ROOT, name, 'subscribed');
+      row.subscriberVsPlain = +(row.withSubscriber / current).toFixed(3);
     }
     rows.push(row);
     console.log(JSON.stringify(row));

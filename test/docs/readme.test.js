@@ -73,6 +73,9 @@ const CONTEXTS = {
   // A standalone module (`require` => .cjs, `import` => .mjs): it must run, and the names it
   // takes from 'threadflight' must be the package's exports.
   module: { langs: JS, run: runModule },
+  // An excerpt of a file under examples/ (which test/docs/examples.test.js runs): it must
+  // appear in one of them, verbatim.
+  excerpt: { langs: JS, run: checkExcerpt },
   // Shell commands: `npm install threadflight`, `npm ci`, `npm test`, `npm run <script>`.
   'npm-commands': { langs: ['sh', 'bash', 'shell', 'console'], run: checkNpmCommands },
   // TypeScript: type-checked (strict) against index.d.ts.
@@ -212,6 +215,13 @@ describe('harness self-check', () => {
     expect(() => typeCheck({ line: 0, code: ok.replace('Promise<number>', 'Promise<string>') })).toThrow(/TS2322/);
   }, 120_000);
 
+  test('an excerpt is checked against the files under examples/', () => {
+    expect(() =>
+      checkExcerpt({ line: 0, code: "const { coalesce } = require('threadflight/express');\n" }),
+    ).not.toThrow();
+    expect(() => checkExcerpt({ line: 0, code: 'console.log("in no example");' })).toThrow(/in no file under examples/);
+  });
+
   test('a module block that mixes require() and import is refused', () => {
     const code = "const { Singleflight } = require('threadflight');\nimport { Singleflight } from 'threadflight';\n";
     expect(() => runModule({ line: 0, code })).toThrow(/split it/);
@@ -221,6 +231,17 @@ describe('harness self-check', () => {
 // --- module, npm-commands, typescript, layout ------------------------------------------------
 
 const IMPORT_LINE = /^\s*import\s[^(]/m;
+
+function checkExcerpt(block) {
+  const files = fs
+    .readdirSync(path.join(root, 'examples'), { recursive: true })
+    .filter((file) => /\.(c|m)?js$/.test(file) && !file.includes('node_modules'))
+    .map((file) => path.join(root, 'examples', file));
+  const code = block.code.trim();
+  if (!files.some((file) => fs.readFileSync(file, 'utf8').includes(code))) {
+    throw new Error(`README.md:${block.line}: the excerpt is in no file under examples/ (copy it from one, verbatim)`);
+  }
+}
 
 function runModule(block) {
   const esm = IMPORT_LINE.test(block.code);

@@ -139,3 +139,44 @@ test('histograms: false leaves timings off and registers no histogram', async ()
     /"histograms" must be a boolean/,
   );
 });
+
+test("a named cache's hits, stale hits, misses and evictions, counted in a worker, scraped in the main thread", async () => {
+  const name = uniqueName('cache-worker');
+  const options = { name, ttl: 40, grace: '1m', maxEntries: 1 };
+  const cache = new FlightCache(options);
+  const registry = new client.Registry();
+  threadflightMetrics({ client, registry, caches: [cache] });
+  const worker = new Worker(
+    `const { parentPort, workerData } = require('node:worker_threads');
+     const { FlightCache } = require(workerData.root);
+     const cache = new FlightCache(workerData.options);
+     const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+     (async () => {
+       let runs = 0;
+       const factory = async () => ++runs;
+       await cache.getOrSet('a', factory); // miss
+       await cache.getOrSet('a', factory); // hit
+       await sleep(80);
+       const status = {};
+       await cache.getOrSet('a', factory, { status }); // stale, refreshed in the background
+       while (runs < 2) await sleep(5);
+       await sleep(20);
+       await cache.getOrSet('b', factory); // miss; 'a' evicted (maxEntries 1)
+       parentPort.postMessage(status.get);
+     })();`,
+    { eval: true, workerData: { options, root: require.resolve('../..') } },
+  );
+  try {
+    const staleStatus = await new Promise((resolve, reject) => worker.once('message', resolve).once('error', reject));
+    expect(staleStatus).toBe('stale');
+    const text = await registry.metrics();
+    expect(valueOf(text, 'threadflight_cache_requests_total', { name, outcome: 'hit' })).toBe(1);
+    expect(valueOf(text, 'threadflight_cache_requests_total', { name, outcome: 'stale' })).toBe(1);
+    expect(valueOf(text, 'threadflight_cache_requests_total', { name, outcome: 'miss' })).toBe(2);
+    expect(valueOf(text, 'threadflight_cache_factory_runs_total', { name })).toBe(3);
+    expect(valueOf(text, 'threadflight_cache_removals_total', { name, reason: 'evicted' })).toBe(1);
+    expect(valueOf(text, 'threadflight_cache_entries', { name })).toBe(1);
+  } finally {
+    await worker.terminate();
+  }
+});

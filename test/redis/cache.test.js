@@ -51,6 +51,32 @@ describe('FlightCache with the Redis tier', () => {
     expect((await b.call('stats')).value.cache.tierHits).toBe(1);
   });
 
+  test("each process's Prometheus scrape counts its own cache requests: one factory run in the fleet, tier hits elsewhere", async () => {
+    const [a, b, c] = await group(3);
+    await a.call('getOrSet', { key: 'user:1', factory: { value: { id: 1 } } });
+    await a.call('getOrSet', { key: 'user:1', factory: {} });
+    for (const p of [b, c]) {
+      for (let i = 0; i < 3; i++) await p.call('getOrSet', { key: 'user:1', factory: { value: 'must not run' } });
+    }
+    const scrape = async (p) => {
+      const text = (await p.call('metrics')).value;
+      const read = (line) => {
+        const found = text.split('\n').find((l) => l.startsWith(line));
+        return found === undefined ? undefined : Number(found.split(' ').pop());
+      };
+      return {
+        hit: read('threadflight_cache_requests_total{name="users",outcome="hit"}'),
+        miss: read('threadflight_cache_requests_total{name="users",outcome="miss"}'),
+        factoryRuns: read('threadflight_cache_factory_runs_total{name="users"}'),
+        tierHits: read('threadflight_cache_tier_hits_total{name="users"}'),
+        entries: read('threadflight_cache_entries{name="users"}'),
+      };
+    };
+    expect(await scrape(a)).toEqual({ hit: 1, miss: 1, factoryRuns: 1, tierHits: 0, entries: 1 });
+    for (const p of [b, c])
+      expect(await scrape(p)).toEqual({ hit: 2, miss: 1, factoryRuns: 0, tierHits: 1, entries: 1 });
+  });
+
   test('a miss in 3 processes at once runs the factory once; every process stores the value', async () => {
     const processes = await group(3);
     const replies = await Promise.all(
