@@ -256,7 +256,7 @@ export declare class Singleflight {
    * Starts recording getStats()' executionTime and waitTime histograms — for a named instance
    * in every thread of the process, for as long as the name's table lives (an unnamed
    * instance: this instance). threadflightMetrics() calls it. A timed call costs two clock
-   * reads and one more promise; an untimed one, one read of shared memory.
+   * reads (and gets the same promise it would untimed); an untimed one, one read of shared memory.
    */
   enableTimings(): void;
 

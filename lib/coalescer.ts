@@ -10,7 +10,7 @@ import { NativeTable } from './native-table';
 import { MAX_KEY_LENGTH, UNLIMITED_SUBSCRIBERS, type ResolvedOptions } from './options';
 import { Role } from './protocol';
 import { Counter, Ending, type FlightReport, type Table, type TableEvents, type TableStats } from './table';
-import { observeRun, startTiming, timedAnswer, UNTIMED } from './timings';
+import { observeRun, observeWait, startTiming, UNTIMED } from './timings';
 import { startWork } from './work';
 
 /** A key too long is a programming error, thrown synchronously (not an outcome). */
@@ -76,7 +76,9 @@ export class Coalescer implements TableEvents {
     const startedAt = startTiming(this.table.counters);
     const admitted = this.admit(key, work);
     if (!(admitted instanceof Flight)) return Promise.reject(admitted);
-    return startedAt === UNTIMED ? admitted.promise : timedAnswer(this.table.counters, startedAt, admitted.promise);
+    // The flight's own promise, timed or not: the callers of a flight share it.
+    if (startedAt !== UNTIMED) admitted.timeWait(this.table.counters, startedAt);
+    return admitted.promise;
   }
 
   /** execute() for a caller with an AbortSignal: it may leave before the flight settles. */
@@ -85,8 +87,7 @@ export class Coalescer implements TableEvents {
     const startedAt = startTiming(this.table.counters);
     const admitted = this.admit(key, work);
     if (!(admitted instanceof Flight)) return Promise.reject(admitted);
-    const answer = this.watch(admitted, signal);
-    return startedAt === UNTIMED ? answer : timedAnswer(this.table.counters, startedAt, answer);
+    return this.watch(admitted, signal, startedAt);
   }
 
   /** Go's Do: the value and whether it was delivered to more than one caller. */
@@ -95,8 +96,12 @@ export class Coalescer implements TableEvents {
     const startedAt = startTiming(this.table.counters);
     const admitted = this.admit(key, work);
     if (!(admitted instanceof Flight)) return Promise.reject(admitted);
-    const answer = signal === undefined ? admitted.promise : this.watch(admitted, signal);
-    const settled = startedAt === UNTIMED ? answer : timedAnswer(this.table.counters, startedAt, answer);
+    let settled: Promise<T>;
+    if (signal !== undefined) settled = this.watch(admitted, signal, startedAt);
+    else {
+      if (startedAt !== UNTIMED) admitted.timeWait(this.table.counters, startedAt);
+      settled = admitted.promise;
+    }
     return settled.then((value) => ({ value, shared: admitted.shared }));
   }
 
@@ -181,9 +186,11 @@ export class Coalescer implements TableEvents {
   /**
    * The caller's own promise: settles with the flight, or rejects when its signal aborts. The
    * flight's promise is handled first, so whatever the signal does (its methods may throw), the
-   * flight's outcome is never an unhandled rejection.
+   * flight's outcome is never an unhandled rejection. A caller timed (`startedAt` not UNTIMED)
+   * has its wait observed when it is answered, whichever way.
    */
-  private watch<T>(flight: Flight<T>, signal: AbortSignal): Promise<T> {
+  private watch<T>(flight: Flight<T>, signal: AbortSignal, startedAt: number): Promise<T> {
+    const lane = this.table.counters;
     return new Promise<T>((resolve, reject) => {
       let answered = false;
       let listening = false;
@@ -196,11 +203,17 @@ export class Coalescer implements TableEvents {
           // It stays registered: aborting later finds the caller answered.
         }
       };
-      /** The caller stops waiting (once: a signal may report its abort more than once). */
-      const leave = (reason: unknown): void => {
-        if (answered) return;
+      /** The caller is answered (once). */
+      const answer = (): boolean => {
+        if (answered) return false;
         answered = true;
         stopListening();
+        if (startedAt !== UNTIMED) observeWait(lane, startedAt);
+        return true;
+      };
+      /** The caller stops waiting (once: a signal may report its abort more than once). */
+      const leave = (reason: unknown): void => {
+        if (!answer()) return;
         reject(reason);
         this.leaveCaller(flight);
       };
@@ -210,14 +223,10 @@ export class Coalescer implements TableEvents {
       };
       flight.promise.then(
         (value) => {
-          answered = true;
-          stopListening();
-          resolve(value);
+          if (answer()) resolve(value);
         },
         (error: unknown) => {
-          answered = true;
-          stopListening();
-          reject(error);
+          if (answer()) reject(error);
         },
       );
       try {

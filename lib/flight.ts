@@ -2,6 +2,7 @@
 // counts them, and what this thread's part in it is (its state).
 import { isUnjoinable, markSharedUnjoinable, waitingThreads, SUBSCRIBERS, LANE } from './cells';
 import type { Slot, Tracked } from './expiry';
+import { observeWait } from './timings';
 
 export type Work<T> = (signal: AbortSignal) => T | PromiseLike<T>;
 
@@ -25,8 +26,8 @@ export type AnyFlight = Flight<any>;
 export class Flight<T> implements Tracked<AnyFlight> {
   state: FlightState;
   readonly promise: Promise<T>;
-  resolve!: (value: T) => void;
-  reject!: (reason: unknown) => void;
+  private resolvePromise!: (value: T) => void;
+  private rejectPromise!: (reason: unknown) => void;
   /** counters[total]: callers of the flight in all threads (Atomics when the table is shared). */
   counters: Int32Array;
   total: number;
@@ -43,6 +44,14 @@ export class Flight<T> implements Tracked<AnyFlight> {
   runStartedAt = -1;
   /** The value reached more than one caller (do()'s `shared`); set before the promise settles. */
   shared = false;
+  /** When each timed caller that waits on `promise` itself (execute(), do() without a signal)
+   * called (performance.now()): observed in `waitLane` when the flight settles — no handler on
+   * the promise, which would change what is unhandled and when callers are answered. */
+  private waitStarts: number[] | undefined;
+  private waitLane: Float64Array | undefined;
+  /** resolve() or reject() was called (the work may answer before its first caller is given
+   * the promise: a synchronous work). */
+  private answered = false;
   /** A following thread keeps its first caller's work, to run it if the flight comes its way. */
   work: Work<T> | undefined;
   private controller: AbortController | undefined;
@@ -67,14 +76,44 @@ export class Flight<T> implements Tracked<AnyFlight> {
   ) {
     this.state = state;
     this.promise = new Promise<T>((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
+      this.resolvePromise = resolve;
+      this.rejectPromise = reject;
     });
     this.counters = cellPage;
     this.base = cellBase;
     this.total = cellBase + SUBSCRIBERS;
     this.lanes = lanePage;
     this.laneIndex = laneBase + LANE;
+  }
+
+  /** Settles the callers' promise with the value. */
+  resolve(value: T): void {
+    this.answered = true;
+    if (this.waitStarts !== undefined) this.observeWaits();
+    this.resolvePromise(value);
+  }
+
+  /** Settles the callers' promise with the error. */
+  reject(reason: unknown): void {
+    this.answered = true;
+    if (this.waitStarts !== undefined) this.observeWaits();
+    this.rejectPromise(reason);
+  }
+
+  /** A timed caller waits on `promise`: its wait, from `startedAt`, ends when the flight settles. */
+  timeWait(lane: Float64Array, startedAt: number): void {
+    if (this.answered) {
+      observeWait(lane, startedAt);
+      return;
+    }
+    this.waitLane = lane;
+    (this.waitStarts ??= []).push(startedAt);
+  }
+
+  private observeWaits(): void {
+    const starts = this.waitStarts as number[];
+    this.waitStarts = undefined; // once: a promise settles once
+    for (const startedAt of starts) observeWait(this.waitLane as Float64Array, startedAt);
   }
 
   /** Whether this thread runs the work (Leading, or Solo). */

@@ -150,7 +150,7 @@ export class Singleflight {
   /**
    * Starts recording getStats()' executionTime and waitTime histograms: for a named instance,
    * in every thread of the process, and for good (an unnamed instance: this instance). Each
-   * call then costs two clock reads and one more promise.
+   * call then costs two clock reads; its promise is the one it would get untimed.
    */
   enableTimings(): void {
     this.coalescer.enableTimings();

@@ -46,21 +46,9 @@ export function observeRun(lane: Float64Array, startedAt: number): void {
   observe(lane, EXECUTION_BUCKETS, EXECUTION_SUM, startedAt);
 }
 
-/**
- * The caller's answer, observed: the wait from `startedAt` to the moment `answer` settles. A
- * new promise, not a handler on `answer`: an answer nobody handles must stay unhandled.
- */
-export function timedAnswer<T>(lane: Float64Array, startedAt: number, answer: Promise<T>): Promise<T> {
-  return answer.then(
-    (value) => {
-      observe(lane, WAIT_BUCKETS, WAIT_SUM, startedAt);
-      return value;
-    },
-    (error: unknown) => {
-      observe(lane, WAIT_BUCKETS, WAIT_SUM, startedAt);
-      throw error;
-    },
-  );
+/** A caller that started waiting at `startedAt` (performance.now()) has just been answered. */
+export function observeWait(lane: Float64Array, startedAt: number): void {
+  observe(lane, WAIT_BUCKETS, WAIT_SUM, startedAt);
 }
 
 /** Turns timings on for a lane that only this table reads (an unnamed instance's). */
