@@ -84,8 +84,12 @@ export function threadflightMetrics(options: ThreadflightMetricsOptions): string
   if (histograms && typeof (registry as { registerMetric?: unknown }).registerMetric !== 'function') {
     fail('registry', 'a prom-client Registry');
   }
-  const singleflights = options.singleflights ?? [];
-  const caches = options.caches ?? [];
+  // A name's stats describe the whole process: an instance of a name already listed adds nothing.
+  const singleflights = distinct(options.singleflights ?? []);
+  const caches = distinct(options.caches ?? []);
+  if (histograms && singleflights.some((sf) => typeof sf?.enableTimings !== 'function')) {
+    fail('singleflights', 'Singleflight instances (with enableTimings(); or pass histograms: false)');
+  }
   const names: string[] = [];
   const label = (instance: { name: string | undefined }): string => instance.name ?? '';
 
@@ -166,7 +170,7 @@ export function threadflightMetrics(options: ThreadflightMetricsOptions): string
       const fullName = `${prefix}${name}`;
       names.push(fullName);
       (registry as { registerMetric(metric: CustomMetric): void }).registerMetric(
-        histogramMetric(fullName, help, () => flights.map((source) => [label(source), read(source.read())])),
+        histogramMetric(fullName, help, () => byLabel(flights.map((source) => [label(source), read(source.read())]))),
       );
     };
     histogram('work_duration_seconds', 'Seconds each run of work took, to its value or error.', (s) => s.executionTime);
@@ -207,6 +211,39 @@ export function threadflightMetrics(options: ThreadflightMetricsOptions): string
   metric('Gauge', 'cache_entries', 'Entries held.', [], stores, (s) => [[{}, s.entries]]);
   metric('Gauge', 'cache_bytes', 'Bytes held.', [], stores, (s) => [[{}, s.bytes]]);
   return names;
+}
+
+/** The instances, an instance of a name already listed left out (unnamed ones all kept). */
+function distinct<I extends { readonly name: string | undefined }>(instances: ReadonlyArray<I>): I[] {
+  const seen = new Set<string>();
+  return instances.filter((instance) => {
+    const name = instance?.name;
+    if (name === undefined) return true;
+    if (seen.has(name)) return false;
+    seen.add(name);
+    return true;
+  });
+}
+
+/** One histogram per label: those sharing one (unnamed instances, all labelled '') summed —
+ * a series may appear once in an exposition. */
+function byLabel(histograms: Array<[string, TimeHistogram]>): Array<[string, TimeHistogram]> {
+  const merged = new Map<string, TimeHistogram>();
+  for (const [instance, histogram] of histograms) {
+    const into = merged.get(instance);
+    if (into === undefined) {
+      merged.set(instance, {
+        count: histogram.count,
+        sum: histogram.sum,
+        buckets: histogram.buckets.map((b) => ({ ...b })),
+      });
+      continue;
+    }
+    into.count += histogram.count;
+    into.sum += histogram.sum;
+    histogram.buckets.forEach((bucket, i) => (into.buckets[i].count += bucket.count));
+  }
+  return [...merged];
 }
 
 /** A histogram whose buckets are kept elsewhere (the lanes), read when the registry is scraped. */
