@@ -10,7 +10,7 @@ import { NativeTable } from './native-table';
 import { MAX_KEY_LENGTH, UNLIMITED_SUBSCRIBERS, type ResolvedOptions } from './options';
 import { Role } from './protocol';
 import { Counter, Ending, type FlightReport, type Table, type TableEvents, type TableStats } from './table';
-import { observeRun, observeWait, startTiming, UNTIMED } from './timings';
+import { observeRun, observeWait, selfTimed, startTiming, UNTIMED } from './timings';
 import { startWork } from './work';
 
 /** A key too long is a programming error, thrown synchronously (not an outcome). */
@@ -131,6 +131,33 @@ export class Coalescer implements TableEvents {
 
   flights(olderThan: number, limit: number): FlightReport[] {
     return this.table.flightsOlderThan(olderThan, limit);
+  }
+
+  /** Runs `work` for a coordinator (see Singleflight), timed as a run of this table's if
+   * timings are on: the Coalescer does not time the coordinator's wrapper (selfTimed). */
+  runTimed<T>(work: Work<T>, signal: AbortSignal): T | PromiseLike<T> {
+    const lane = this.table.counters;
+    const startedAt = startTiming(lane);
+    if (startedAt === UNTIMED) return work(signal);
+    let result: T | PromiseLike<T>;
+    try {
+      result = work(signal);
+    } catch (error) {
+      observeRun(lane, startedAt);
+      throw error;
+    }
+    const observed = (): void => observeRun(lane, startedAt);
+    // The coordinator adopts the result: a native promise observed, as it would be followed.
+    return Promise.resolve(result).then(
+      (value) => {
+        observed();
+        return value;
+      },
+      (error: unknown) => {
+        observed();
+        throw error;
+      },
+    );
   }
 
   /** A flight of this process was answered by another process's work (see Singleflight). */
@@ -262,7 +289,8 @@ export class Coalescer implements TableEvents {
   // --- leading -------------------------------------------------------------------------------
 
   private lead<T>(flight: Flight<T>, work: Work<T>): void {
-    flight.runStartedAt = startTiming(this.table.counters);
+    const startedAt = startTiming(this.table.counters);
+    flight.runStartedAt = startedAt !== UNTIMED && selfTimed.has(work) ? UNTIMED : startedAt;
     startWork(
       work,
       flight,

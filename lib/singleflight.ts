@@ -2,6 +2,7 @@
 // Coalescer, shared by every instance of the same name in this thread.
 import { Coalescer } from './coalescer';
 import { executeChannel, traced } from './tracing';
+import { selfTimed } from './timings';
 import type { Coordinator } from './distributed';
 import { OptionsMismatchError } from './errors';
 import type { Work } from './flight';
@@ -117,11 +118,11 @@ export class Singleflight {
     const coordinator = this.distributed as Coordinator;
     const coalescer = this.coalescer;
     const { name, maxDuration } = coalescer as { name: string; maxDuration: number };
-    return (signal) => {
+    const run: Work<T> = (signal) => {
       let ranHere = false;
       const here: Work<T> = (workSignal) => {
         ranHere = true;
-        return work(workSignal);
+        return coalescer.runTimed(work, workSignal);
       };
       const answered = coordinator.run({ name, key, maxDuration, work: here, signal });
       const count = (): void => {
@@ -130,6 +131,9 @@ export class Singleflight {
       answered.then(count, count);
       return answered;
     };
+    // Timed where the work runs (here, if at all), not as the flight: see runTimed.
+    selfTimed.add(run);
+    return run;
   }
 
   /**

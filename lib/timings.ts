@@ -41,6 +41,10 @@ function observe(lane: Float64Array, bucketsAt: number, sumAt: number, startedAt
   lane[sumAt] += seconds;
 }
 
+/** Works that time their own runs (a coordinator's wrapper, which may not run the work here):
+ * the Coalescer does not time them. */
+export const selfTimed = new WeakSet<object>();
+
 /** A run of work that started at `startedAt` (performance.now()) has just settled. */
 export function observeRun(lane: Float64Array, startedAt: number): void {
   observe(lane, EXECUTION_BUCKETS, EXECUTION_SUM, startedAt);
