@@ -58,7 +58,8 @@ export interface ExecuteContext {
    * The caller's part, known from the `end` event on: it started the flight (`leader`), joined
    * one started in its thread (`follower`) or in another (`remote-follower`), or ran its work
    * later because the flight's leader thread was gone or its outcome could not reach this
-   * thread (`takeover`).
+   * thread (`takeover`). Undefined for a caller that joined nothing: turned away
+   * (maxSubscribers, capacity), its signal aborted already, or a key too long.
    */
   role: 'leader' | 'follower' | 'remote-follower' | 'takeover' | undefined;
   /** The value (asyncStart), or what was thrown (error), as diagnostics_channel sets them. */

@@ -56,8 +56,9 @@ export class Coalescer implements TableEvents {
   readonly maxDuration: number;
   private readonly table: Table;
   private readonly deadlines: Deadlines<AnyFlight>;
-  /** Whether the last caller admitted joined a flight led by another thread (for tracing). */
-  joinedElsewhere = false;
+  /** Whether the last caller joined a flight led by another thread (for tracing); undefined
+   * if it was turned away or its signal had aborted already (it joined nothing). */
+  joinedElsewhere: boolean | undefined = false;
 
   constructor(options: ResolvedOptions) {
     this.name = options.name;
@@ -83,7 +84,10 @@ export class Coalescer implements TableEvents {
 
   /** execute() for a caller with an AbortSignal: it may leave before the flight settles. */
   executeWithSignal<T>(key: string, work: Work<T>, signal: AbortSignal): Promise<T> {
-    if (signal.aborted) return alreadyAborted(key, signal);
+    if (signal.aborted) {
+      this.joinedElsewhere = undefined;
+      return alreadyAborted(key, signal);
+    }
     const startedAt = startTiming(this.table.counters);
     const admitted = this.admit(key, work);
     if (!(admitted instanceof Flight)) return Promise.reject(admitted);
@@ -183,6 +187,7 @@ export class Coalescer implements TableEvents {
       }
       // A count of 0 means every caller left: the flight is doomed, so start afresh instead.
       if (before > 0) {
+        this.joinedElsewhere = undefined;
         this.table.counters[REJECTED]++;
         return new TooManySubscribersError(key, this.maxSubscribers);
       }
@@ -190,6 +195,7 @@ export class Coalescer implements TableEvents {
     checkKeyLength(key);
     const joined = this.table.join(key, flight);
     if (typeof joined === 'number') {
+      this.joinedElsewhere = undefined;
       this.table.counters[REJECTED]++;
       return joined === Role.rejected
         ? new TooManySubscribersError(key, this.maxSubscribers)

@@ -19,7 +19,8 @@ export interface ExecuteContext {
   readonly key: string | undefined;
   /** The caller's thread (worker_threads.threadId; 0 for the main thread). */
   readonly thread: number;
-  /** Known from the `end` event on (a caller's role is decided when it is admitted). */
+  /** Known from the `end` event on (a caller's role is decided when it is admitted); undefined
+   * for a caller turned away (it joined nothing). */
   role: Role | undefined;
   /** Set by diagnostics_channel: the value, or what was thrown (error event). */
   result?: unknown;
@@ -60,7 +61,9 @@ export function traced<T>(
   return executeChannel.tracePromise(() => {
     const promise = execute(watched);
     admitting = false;
-    context.role ??= coalescer.joinedElsewhere ? 'remote-follower' : 'follower';
+    // A caller turned away (or whose signal had aborted already) joined nothing: no role.
+    const elsewhere = coalescer.joinedElsewhere;
+    if (elsewhere !== undefined) context.role ??= elsewhere ? 'remote-follower' : 'follower';
     return promise;
   }, context);
 }

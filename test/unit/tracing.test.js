@@ -129,3 +129,21 @@ test('once the last subscriber is gone, nothing is traced', async () => {
   await new Singleflight().execute('k', () => 1);
   expect(listening.events).toEqual([]);
 });
+
+test('a caller turned away (maxSubscribers) or whose signal aborted already has no role: it joined nothing', async () => {
+  listening = listen();
+  const sf = new Singleflight({ maxSubscribers: 1 });
+  let open;
+  const leading = sf.execute('k', () => new Promise((resolve) => (open = resolve)));
+  await expect(sf.execute('k', () => 'never')).rejects.toMatchObject({ code: 'ERR_TOO_MANY_SUBSCRIBERS' });
+  await expect(sf.execute('j', () => 'never', { signal: AbortSignal.abort() })).rejects.toMatchObject({
+    name: 'AbortError',
+  });
+  open('v');
+  await leading;
+  const errors = listening.events.filter(([event]) => event === 'error').map(([, role, error]) => [role, error.name]);
+  expect(errors).toEqual([
+    [undefined, 'TooManySubscribersError'],
+    [undefined, 'AbortError'],
+  ]);
+});
