@@ -79,3 +79,12 @@ test('the execute() callers of one flight share its promise, timed or not', () =
     expect(sf.execute('k', work)).toBe(sf.execute('k', work));
   }
 });
+
+test.each([false, true])('timings %s: a caller that calls again once answered starts a new flight', async (timings) => {
+  const sf = new Singleflight({ name: uniqueName('again'), timings });
+  let runs = 0;
+  const work = () => Promise.resolve(++runs);
+  const again = await sf.execute('k', work).then(() => sf.execute('k', work));
+  const againDo = await sf.do('k', work).then(() => sf.do('k', work, { signal: new AbortController().signal }));
+  expect([again, againDo.value, runs]).toEqual([2, 4, 4]);
+});
