@@ -137,9 +137,11 @@ export interface SingleflightStats {
   /** Flights started in this process (takeovers not included); with `distributed`, those
    * another process answered are in servedByOtherProcess too. */
   flightsStarted: number;
-  /** Callers served by a flight started in their own thread (the work ran once for them too). */
+  /** Callers served by a flight started in their own thread (the work ran once for them too);
+   * counted when the flight ends in their thread. */
   joinedSameThread: number;
-  /** Callers served by a flight started in another thread. */
+  /** Callers served by a flight started in another thread; counted when the flight ends in
+   * their thread. */
   joinedOtherThread: number;
   /** Flights of this process answered by another process's work (with `distributed`). */
   servedByOtherProcess: number;

@@ -75,7 +75,12 @@ function instructions(lib, name, units, variant) {
       '--tool=callgrind',
       '--callgrind-out-file=/dev/null',
       process.execPath,
+      // V8's predictable mode with fixed seeds: no concurrent compilation or GC, no random hash
+      // seeds, so a count repeats to a fraction of an instruction per call.
       '--single-threaded',
+      '--predictable',
+      '--hash-seed=1',
+      '--random-seed=1',
       __filename,
       '--scenario',
       lib,

@@ -10,8 +10,9 @@ import { NativeTable } from './native-table';
 import { MAX_KEY_LENGTH, UNLIMITED_SUBSCRIBERS, type ResolvedOptions } from './options';
 import { Role } from './protocol';
 import { Counter, Ending, type FlightReport, type Table, type TableEvents, type TableStats } from './table';
-import { observeRun, observeWait, selfTimed, startTiming, UNTIMED } from './timings';
+import { observeRun, observeWait, selfTimed, startTiming, timingsOn, UNTIMED } from './timings';
 import { startWork } from './work';
+import { performance } from 'node:perf_hooks';
 
 /** A key too long is a programming error, thrown synchronously (not an outcome). */
 function checkKeyLength(key: string): void {
@@ -20,6 +21,13 @@ function checkKeyLength(key: string): void {
       `Singleflight key is ${key.length} characters long; the limit is MAX_KEY_LENGTH (${MAX_KEY_LENGTH})`,
     );
   }
+}
+
+/** When an admitted caller's wait began: for the caller whose call started the run here, when
+ * the run started (the work's synchronous part included); for any other, now (admission took
+ * next to nothing). Read after admission, so that an untimed call reads no clock. */
+function waitStart(flight: AnyFlight): number {
+  return flight.joins === 0 && flight.runStartedAt !== UNTIMED ? flight.runStartedAt : performance.now();
 }
 
 /** A caller whose signal aborted already: refused without running work (its key still checked). */
@@ -56,9 +64,9 @@ export class Coalescer implements TableEvents {
   readonly maxDuration: number;
   private readonly table: Table;
   private readonly deadlines: Deadlines<AnyFlight>;
-  /** Whether the last caller joined a flight led by another thread (for tracing); undefined
-   * if it was turned away or its signal had aborted already (it joined nothing). */
-  joinedElsewhere: boolean | undefined = false;
+  /** Set when a caller is turned away or its signal had aborted already (it joined nothing):
+   * tracing clears it before a call and reads it after. Only refusals write it. */
+  refusedLast = false;
 
   constructor(options: ResolvedOptions) {
     this.name = options.name;
@@ -74,32 +82,30 @@ export class Coalescer implements TableEvents {
   }
 
   execute<T>(key: string, work: Work<T>): Promise<T> {
-    const startedAt = startTiming(this.table.counters);
     const admitted = this.admit(key, work);
     if (!(admitted instanceof Flight)) return Promise.reject(admitted);
     // The flight's own promise, timed or not: the callers of a flight share it.
-    if (startedAt !== UNTIMED) admitted.timeWait(this.table.counters, startedAt);
+    if (admitted.timed) admitted.timeWait(this.table.counters, waitStart(admitted));
     return admitted.promise;
   }
 
   /** execute() for a caller with an AbortSignal: it may leave before the flight settles. */
   executeWithSignal<T>(key: string, work: Work<T>, signal: AbortSignal): Promise<T> {
     if (signal.aborted) {
-      this.joinedElsewhere = undefined;
+      this.refusedLast = true;
       return alreadyAborted(key, signal);
     }
-    const startedAt = startTiming(this.table.counters);
     const admitted = this.admit(key, work);
     if (!(admitted instanceof Flight)) return Promise.reject(admitted);
-    return this.watch(admitted, signal, startedAt);
+    return this.watch(admitted, signal, admitted.timed ? waitStart(admitted) : UNTIMED);
   }
 
   /** Go's Do: the value and whether it was delivered to more than one caller. */
   do<T>(key: string, work: Work<T>, signal: AbortSignal | undefined): Promise<{ value: T; shared: boolean }> {
     if (signal?.aborted) return alreadyAborted(key, signal);
-    const startedAt = startTiming(this.table.counters);
     const admitted = this.admit(key, work);
     if (!(admitted instanceof Flight)) return Promise.reject(admitted);
+    const startedAt = admitted.timed ? waitStart(admitted) : UNTIMED;
     let settled: Promise<T>;
     if (signal !== undefined) settled = this.watch(admitted, signal, startedAt);
     else {
@@ -164,6 +170,12 @@ export class Coalescer implements TableEvents {
     );
   }
 
+  /** Whether the key's flight here, if any, is led by another thread (for tracing, right after
+   * a caller was admitted to it). */
+  followsElsewhere(key: string): boolean {
+    return this.table.lookup(key)?.state === FlightState.Following;
+  }
+
   /** A flight of this process was answered by another process's work (see Singleflight). */
   servedByOtherProcess(): void {
     this.table.counters[SERVED_BY_OTHER_PROCESS]++;
@@ -181,37 +193,42 @@ export class Coalescer implements TableEvents {
       const before = this.table.countIn(flight, this.subscriberLimit);
       if (before > 0 && before < this.subscriberLimit) {
         flight.lanes[flight.laneIndex]++;
-        this.joinedElsewhere = flight.state === FlightState.Following;
-        this.table.counters[this.joinedElsewhere ? JOINED_OTHER_THREAD : JOINED_SAME_THREAD]++;
+        flight.joins++;
         return flight;
       }
       // A count of 0 means every caller left: the flight is doomed, so start afresh instead.
-      if (before > 0) {
-        this.joinedElsewhere = undefined;
-        this.table.counters[REJECTED]++;
-        return new TooManySubscribersError(key, this.maxSubscribers);
-      }
+      if (before > 0) return this.refuse(key, Role.rejected);
     }
+    return this.start(key, work, flight);
+  }
+
+  /** Turns the caller away: Role.rejected (maxSubscribers), else the table is full. */
+  private refuse(key: string, role: number): Error {
+    this.refusedLast = true;
+    this.table.counters[REJECTED]++;
+    return role === Role.rejected
+      ? new TooManySubscribersError(key, this.maxSubscribers)
+      : new FlightCapacityError(key);
+  }
+
+  /** No flight here to join: starts the key's flight, or joins the one another thread leads.
+   * (Kept apart from admit(), whose duplicate-caller path stays short.) */
+  private start<T>(key: string, work: Work<T>, previous: Flight<T> | undefined): Flight<T> | Error {
     checkKeyLength(key);
-    const joined = this.table.join(key, flight);
-    if (typeof joined === 'number') {
-      this.joinedElsewhere = undefined;
-      this.table.counters[REJECTED]++;
-      return joined === Role.rejected
-        ? new TooManySubscribersError(key, this.maxSubscribers)
-        : new FlightCapacityError(key);
-    }
+    const joined = this.table.join(key, previous);
+    if (typeof joined === 'number') return this.refuse(key, joined);
     const started = joined as Flight<T>;
-    this.joinedElsewhere = started.state === FlightState.Following;
-    this.table.counters[this.joinedElsewhere ? JOINED_OTHER_THREAD : FLIGHTS_STARTED]++;
+    const elsewhere = started.state === FlightState.Following;
+    this.table.counters[elsewhere ? JOINED_OTHER_THREAD : FLIGHTS_STARTED]++;
+    started.timed = timingsOn(this.table.counters);
     // A table that stamps its flights (a named one) knows when this one started.
     if (Number.isNaN(started.startedMs)) this.deadlines.addStarting(started);
     else this.deadlines.addStarted(started);
-    if (started.state === FlightState.Leading) {
+    if (elsewhere) {
+      started.work = work;
+    } else {
       this.deadlines.holdLoop();
       this.lead(started, work);
-    } else {
-      started.work = work;
     }
     return started;
   }
@@ -295,8 +312,7 @@ export class Coalescer implements TableEvents {
   // --- leading -------------------------------------------------------------------------------
 
   private lead<T>(flight: Flight<T>, work: Work<T>): void {
-    const startedAt = startTiming(this.table.counters);
-    flight.runStartedAt = startedAt !== UNTIMED && selfTimed.has(work) ? UNTIMED : startedAt;
+    flight.runStartedAt = flight.timed && !selfTimed.has(work) ? performance.now() : UNTIMED;
     startWork(
       work,
       flight,
@@ -338,10 +354,19 @@ export class Coalescer implements TableEvents {
 
   /** This thread's part in the flight is over; its callers are answered next, if at all. */
   private end(flight: AnyFlight): void {
+    if (flight.joins !== 0) this.countJoins(flight);
     if (flight.runsHere()) this.deadlines.releaseLoop();
     flight.state = FlightState.Settled;
     flight.work = undefined;
     this.deadlines.remove(flight);
+  }
+
+  /** Adds the callers that joined the flight here to the counters: counted per flight, not per
+   * caller, to keep a duplicate call short. */
+  private countJoins(flight: AnyFlight): void {
+    const counter = flight.state === FlightState.Leading ? JOINED_SAME_THREAD : JOINED_OTHER_THREAD;
+    this.table.counters[counter] += flight.joins;
+    flight.joins = 0;
   }
 
   // --- what the table says (messages from other threads) --------------------------------------
@@ -371,6 +396,7 @@ export class Coalescer implements TableEvents {
     if (flight.state !== FlightState.Following || flight.work === undefined) return false;
     const work = flight.work;
     flight.work = undefined;
+    if (flight.joins !== 0) this.countJoins(flight); // they joined while another thread led it
     flight.state = FlightState.Leading;
     this.table.counters[TAKEOVERS]++;
     this.deadlines.holdLoop();

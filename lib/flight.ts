@@ -39,9 +39,12 @@ export class Flight<T> implements Tracked<AnyFlight> {
   /** Start on the core clock, in ms: maxDuration counts from here. NaN until known (a table
    * that does not stamp its flights leaves it to lib/expiry.ts). */
   startedMs = NaN;
-  /** When this thread started running the work (performance.now()), if timings are on; else
-   * UNTIMED (-1). */
+  /** Whether this thread times the flight's callers and run (timings were on when it arrived). */
+  timed = false;
+  /** When this thread started running the work (performance.now()) if timed; else UNTIMED (-1). */
   runStartedAt = -1;
+  /** Callers here that joined after the first, not yet added to the table's counters. */
+  joins = 0;
   /** The value reached more than one caller (do()'s `shared`); set before the promise settles. */
   shared = false;
   /** When each timed caller that waits on `promise` itself (execute(), do() without a signal)

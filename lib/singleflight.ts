@@ -96,6 +96,8 @@ export class Singleflight {
     if (executeChannel.hasSubscribers) {
       return traced(this.coalescer, this.traceKeys, key, work, (watched) => this.untraced(key, watched, options));
     }
+    // The common call, without a detour (the hot path is short enough to be inlined whole).
+    if (options === undefined && this.distributed === undefined) return this.coalescer.execute(key, work);
     return this.untraced(key, work, options);
   }
 

@@ -28,9 +28,14 @@ export interface TimeHistogram {
 /** Not a time: "never timed", so no run or wait is observed. */
 export const UNTIMED = -1;
 
+/** Whether the lane's table times its flights now. */
+export function timingsOn(lane: Float64Array): boolean {
+  return lane[TIMINGS_ON] !== 0;
+}
+
 /** When an observation starting now begins, or UNTIMED if the lane's table is not timed. */
 export function startTiming(lane: Float64Array): number {
-  return lane[TIMINGS_ON] === 0 ? UNTIMED : performance.now();
+  return timingsOn(lane) ? performance.now() : UNTIMED;
 }
 
 function observe(lane: Float64Array, bucketsAt: number, sumAt: number, startedAt: number): void {

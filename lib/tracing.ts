@@ -59,11 +59,11 @@ export function traced<T>(
           return work(signal);
         };
   return executeChannel.tracePromise(() => {
+    coalescer.refusedLast = false;
     const promise = execute(watched);
     admitting = false;
     // A caller turned away (or whose signal had aborted already) joined nothing: no role.
-    const elsewhere = coalescer.joinedElsewhere;
-    if (elsewhere !== undefined) context.role ??= elsewhere ? 'remote-follower' : 'follower';
+    if (!coalescer.refusedLast) context.role ??= coalescer.followsElsewhere(key) ? 'remote-follower' : 'follower';
     return promise;
   }, context);
 }

@@ -61,18 +61,27 @@ test("a worker that did no work scrapes the main thread's flights of the name", 
      const { threadflightMetrics } = require(workerData.prometheus);
      const registry = new client.Registry();
      threadflightMetrics({ client, registry, singleflights: [new Singleflight({ name: workerData.name })] });
-     registry.metrics().then((text) => parentPort.postMessage(text));`,
+     const scrape = () => registry.metrics().then((text) => parentPort.postMessage(text));
+     parentPort.on('message', scrape);
+     scrape();`,
     {
       eval: true,
       workerData: { name, root: require.resolve('../..'), prometheus: require.resolve('../../dist/prometheus') },
     },
   );
+  const scraped = () => new Promise((resolve, reject) => worker.once('message', resolve).once('error', reject));
   try {
-    const text = await new Promise((resolve, reject) => worker.once('message', resolve).once('error', reject));
+    let text = await scraped();
     expect(valueOf(text, 'threadflight_flights_in_flight', { name })).toBe(2);
     expect(valueOf(text, 'threadflight_callers_waiting', { name })).toBe(3);
     expect(valueOf(text, 'threadflight_flights_started_total', { name })).toBe(2);
+    open(1);
+    await Promise.all(pending);
+    worker.postMessage('scrape');
+    text = await scraped();
+    // Joined callers are counted when their flight ends.
     expect(valueOf(text, 'threadflight_callers_joined_total', { name, scope: 'same_thread' })).toBe(1);
+    expect(valueOf(text, 'threadflight_flights_in_flight', { name })).toBe(0);
   } finally {
     open(1);
     await Promise.all(pending);
