@@ -16,7 +16,8 @@ export interface ThreadflightMetricsOptions {
   singleflights?: ReadonlyArray<{
     readonly name: string | undefined;
     getStats(): SingleflightStats;
-    enableTimings(): void;
+    /** Needed unless `histograms: false`. */
+    enableTimings?(): void;
   }>;
   /** FlightCaches to report. */
   caches?: ReadonlyArray<{ readonly name: string | undefined; stats(): FlightCacheStats }>;

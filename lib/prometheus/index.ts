@@ -33,7 +33,7 @@ export interface ThreadflightMetricsOptions {
   client: PromClient;
   /** The registry to register on (e.g. `client.register`). */
   registry: unknown;
-  singleflights?: ReadonlyArray<{ readonly name: string | undefined; getStats(): TableStats; enableTimings(): void }>;
+  singleflights?: ReadonlyArray<{ readonly name: string | undefined; getStats(): TableStats; enableTimings?(): void }>;
   caches?: ReadonlyArray<{ readonly name: string | undefined; stats(): FlightCacheStats }>;
   /** Prefix of every metric name. Default 'threadflight_'. */
   prefix?: string;
@@ -165,7 +165,7 @@ export function threadflightMetrics(options: ThreadflightMetricsOptions): string
     [{}, s.cloneFailures],
   ]);
   if (histograms && flights.length > 0) {
-    for (const sf of singleflights) sf.enableTimings();
+    for (const sf of singleflights) sf.enableTimings?.();
     const histogram = (name: string, help: string, read: (stats: TableStats) => TimeHistogram): void => {
       const fullName = `${prefix}${name}`;
       names.push(fullName);

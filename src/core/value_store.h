@@ -64,7 +64,7 @@ enum CacheCounter : uint32_t {
   kCounterTierHits = 5,  // misses served by a second tier (Redis) without running the factory
   kCounterSlots = 8,
 };
-static_assert(kCounterSlots <= kLaneSlots);
+static_assert(kCounterSlots <= kLaneSetting);
 
 struct StoreStats {
   size_t entries = 0;
