@@ -10,7 +10,7 @@ import { NativeTable } from './native-table';
 import { MAX_KEY_LENGTH, UNLIMITED_SUBSCRIBERS, type ResolvedOptions } from './options';
 import { Role } from './protocol';
 import { Counter, Ending, type FlightReport, type Table, type TableEvents, type TableStats } from './table';
-import { observeRun, observeWait, selfTimed, startTiming, timingsOn, UNTIMED } from './timings';
+import { FlightTiming, observeRun, observeWait, selfTimed, startTiming, timingsOn, UNTIMED } from './timings';
 import { startWork } from './work';
 import { performance } from 'node:perf_hooks';
 
@@ -26,8 +26,8 @@ function checkKeyLength(key: string): void {
 /** When an admitted caller's wait began: for the caller whose call started the run here, when
  * the run started (the work's synchronous part included); for any other, now (admission took
  * next to nothing). Read after admission, so that an untimed call reads no clock. */
-function waitStart(flight: AnyFlight): number {
-  return flight.joins === 0 && flight.runStartedAt !== UNTIMED ? flight.runStartedAt : performance.now();
+function waitStart(timing: FlightTiming, flight: AnyFlight): number {
+  return flight.joins === 0 && timing.runStartedAt !== UNTIMED ? timing.runStartedAt : performance.now();
 }
 
 /** A caller whose signal aborted already: refused without running work (its key still checked). */
@@ -85,7 +85,8 @@ export class Coalescer implements TableEvents {
     const admitted = this.admit(key, work);
     if (!(admitted instanceof Flight)) return Promise.reject(admitted);
     // The flight's own promise, timed or not: the callers of a flight share it.
-    if (admitted.timed) admitted.timeWait(this.table.counters, waitStart(admitted));
+    const timing = admitted.timing;
+    if (timing !== undefined) timing.addWait(waitStart(timing, admitted));
     return admitted.promise;
   }
 
@@ -97,7 +98,8 @@ export class Coalescer implements TableEvents {
     }
     const admitted = this.admit(key, work);
     if (!(admitted instanceof Flight)) return Promise.reject(admitted);
-    return this.watch(admitted, signal, admitted.timed ? waitStart(admitted) : UNTIMED);
+    const timing = admitted.timing;
+    return this.watch(admitted, signal, timing === undefined ? UNTIMED : waitStart(timing, admitted));
   }
 
   /** Go's Do: the value and whether it was delivered to more than one caller. */
@@ -105,11 +107,12 @@ export class Coalescer implements TableEvents {
     if (signal?.aborted) return alreadyAborted(key, signal);
     const admitted = this.admit(key, work);
     if (!(admitted instanceof Flight)) return Promise.reject(admitted);
-    const startedAt = admitted.timed ? waitStart(admitted) : UNTIMED;
+    const timing = admitted.timing;
+    const startedAt = timing === undefined ? UNTIMED : waitStart(timing, admitted);
     let settled: Promise<T>;
     if (signal !== undefined) settled = this.watch(admitted, signal, startedAt);
     else {
-      if (startedAt !== UNTIMED) admitted.timeWait(this.table.counters, startedAt);
+      timing?.addWait(startedAt);
       settled = admitted.promise;
     }
     return settled.then((value) => ({ value, shared: admitted.shared }));
@@ -220,7 +223,7 @@ export class Coalescer implements TableEvents {
     const started = joined as Flight<T>;
     const elsewhere = started.state === FlightState.Following;
     this.table.counters[elsewhere ? JOINED_OTHER_THREAD : FLIGHTS_STARTED]++;
-    started.timed = timingsOn(this.table.counters);
+    if (timingsOn(this.table.counters)) started.timing = new FlightTiming(this.table.counters);
     // A table that stamps its flights (a named one) knows when this one started.
     if (Number.isNaN(started.startedMs)) this.deadlines.addStarting(started);
     else this.deadlines.addStarted(started);
@@ -312,7 +315,7 @@ export class Coalescer implements TableEvents {
   // --- leading -------------------------------------------------------------------------------
 
   private lead<T>(flight: Flight<T>, work: Work<T>): void {
-    flight.runStartedAt = flight.timed && !selfTimed.has(work) ? performance.now() : UNTIMED;
+    if (flight.timing !== undefined && !selfTimed.has(work)) flight.timing.startRun();
     startWork(
       work,
       flight,
@@ -322,13 +325,13 @@ export class Coalescer implements TableEvents {
   }
 
   private succeed<T>(flight: Flight<T>, value: T): void {
-    if (flight.runStartedAt !== UNTIMED) observeRun(this.table.counters, flight.runStartedAt);
+    flight.timing?.endRun();
     if (!this.finishLeading(flight, Ending.Value, value)) return;
     flight.resolve(value);
   }
 
   private fail<T>(flight: Flight<T>, error: unknown): void {
-    if (flight.runStartedAt !== UNTIMED) observeRun(this.table.counters, flight.runStartedAt);
+    flight.timing?.endRun();
     if (!this.finishLeading(flight, Ending.Error, error)) return;
     this.table.counters[WORK_ERRORS]++;
     flight.reject(error);

@@ -2,7 +2,7 @@
 // counts them, and what this thread's part in it is (its state).
 import { isUnjoinable, markSharedUnjoinable, waitingThreads, SUBSCRIBERS, LANE } from './cells';
 import type { Slot, Tracked } from './expiry';
-import { observeWait } from './timings';
+import type { FlightTiming } from './timings';
 
 export type Work<T> = (signal: AbortSignal) => T | PromiseLike<T>;
 
@@ -39,22 +39,13 @@ export class Flight<T> implements Tracked<AnyFlight> {
   /** Start on the core clock, in ms: maxDuration counts from here. NaN until known (a table
    * that does not stamp its flights leaves it to lib/expiry.ts). */
   startedMs = NaN;
-  /** Whether this thread times the flight's callers and run (timings were on when it arrived). */
-  timed = false;
-  /** When this thread started running the work (performance.now()) if timed; else UNTIMED (-1). */
-  runStartedAt = -1;
+  /** This thread's timing of the flight's run and callers, if timings were on when the flight
+   * arrived here (one field: an untimed flight stays small). */
+  timing: FlightTiming | undefined = undefined;
   /** Callers here that joined after the first, not yet added to the table's counters. */
   joins = 0;
   /** The value reached more than one caller (do()'s `shared`); set before the promise settles. */
   shared = false;
-  /** When each timed caller that waits on `promise` itself (execute(), do() without a signal)
-   * called (performance.now()): observed in `waitLane` when the flight settles — no handler on
-   * the promise, which would change what is unhandled and when callers are answered. */
-  private waitStarts: number[] | undefined;
-  private waitLane: Float64Array | undefined;
-  /** resolve() or reject() was called (the work may answer before its first caller is given
-   * the promise: a synchronous work). */
-  private answered = false;
   /** A following thread keeps its first caller's work, to run it if the flight comes its way. */
   work: Work<T> | undefined;
   private controller: AbortController | undefined;
@@ -91,32 +82,14 @@ export class Flight<T> implements Tracked<AnyFlight> {
 
   /** Settles the callers' promise with the value. */
   resolve(value: T): void {
-    this.answered = true;
-    if (this.waitStarts !== undefined) this.observeWaits();
+    this.timing?.settled();
     this.resolvePromise(value);
   }
 
   /** Settles the callers' promise with the error. */
   reject(reason: unknown): void {
-    this.answered = true;
-    if (this.waitStarts !== undefined) this.observeWaits();
+    this.timing?.settled();
     this.rejectPromise(reason);
-  }
-
-  /** A timed caller waits on `promise`: its wait, from `startedAt`, ends when the flight settles. */
-  timeWait(lane: Float64Array, startedAt: number): void {
-    if (this.answered) {
-      observeWait(lane, startedAt);
-      return;
-    }
-    this.waitLane = lane;
-    (this.waitStarts ??= []).push(startedAt);
-  }
-
-  private observeWaits(): void {
-    const starts = this.waitStarts as number[];
-    this.waitStarts = undefined; // once: a promise settles once
-    for (const startedAt of starts) observeWait(this.waitLane as Float64Array, startedAt);
   }
 
   /** Whether this thread runs the work (Leading, or Solo). */

@@ -60,6 +60,45 @@ export function observeWait(lane: Float64Array, startedAt: number): void {
   observe(lane, WAIT_BUCKETS, WAIT_SUM, startedAt);
 }
 
+/**
+ * One timed flight in one thread: when its run started here, and the callers waiting on its
+ * promise itself (execute(), do() without a signal), observed when it settles — not through a
+ * handler on the promise, which would change which rejections are unhandled and when callers
+ * are answered.
+ */
+export class FlightTiming {
+  /** When this thread started running the work (performance.now()), or UNTIMED. */
+  runStartedAt = UNTIMED;
+  private readonly waitStarts: number[] = [];
+  /** The promise is settled (the work may answer before its first caller is given it). */
+  private done = false;
+
+  constructor(private readonly lane: Float64Array) {}
+
+  startRun(): void {
+    this.runStartedAt = performance.now();
+  }
+
+  /** The run started by startRun() has settled. */
+  endRun(): void {
+    if (this.runStartedAt !== UNTIMED) observeRun(this.lane, this.runStartedAt);
+  }
+
+  /** A caller waits on the flight's promise since `startedAt`: observed when it settles. */
+  addWait(startedAt: number): void {
+    if (this.done) observeWait(this.lane, startedAt);
+    else this.waitStarts.push(startedAt);
+  }
+
+  /** The flight's promise settles now. */
+  settled(): void {
+    if (this.done) return;
+    this.done = true;
+    for (const startedAt of this.waitStarts) observeWait(this.lane, startedAt);
+    this.waitStarts.length = 0;
+  }
+}
+
 /** Turns timings on for a lane that only this table reads (an unnamed instance's). */
 export function enableLocalTimings(lane: Float64Array): void {
   lane[TIMINGS_ON] = 1;
