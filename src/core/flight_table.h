@@ -48,7 +48,7 @@ struct Participant {
 };
 
 enum class Role : uint8_t {
-  kLeader,     // run the work, then settle(key, cell, env, …)
+  kLeader,     // run the work, then settle(cell, id, env, …)
   kFollower,   // wait for a notification about flight `id`; settle is the leader's job
   kRejected,   // the flight already has max_subscribers callers
   kExhausted,  // no cell could be allocated (CellArena full)
@@ -73,7 +73,7 @@ enum class SettleResult : uint8_t {
   kDone,          // nobody else waits: the flight is over
   kNotify,        // notify the returned waiters of the outcome; each must later be acknowledged
   kNeedsPayload,  // other threads wait: call again with the outcome ready to send
-  kNotLeader,     // no unsettled flight `cell` led by this env: nothing changed
+  kNotLeader,     // no unsettled flight `cell` with that id led by this env: nothing changed
 };
 
 // The state of one flight, shared by the table and by notifications in transit.
@@ -172,7 +172,8 @@ class FlightTable {
   // else waiting the flight is over (kDone). With waiters: if !have_outcome, kNeedsPayload
   // (call again, the flight stays unjoinable meanwhile); else kNotify with `notify` filled,
   // and each notified waiter must be acknowledged with `acknowledge` once it is done.
-  SettleResult settle(std::string_view key, uint32_t cell, EnvId env, bool have_outcome, std::vector<Notice>& notify);
+  // The flight is named by its cell and id (as join() returned them): its key is not read again.
+  SettleResult settle(uint32_t cell, uint64_t id, EnvId env, bool have_outcome, std::vector<Notice>& notify);
 
   // A notified waiter is done with the flight (its thread will not touch the cells again).
   void acknowledge(const Notice& notice);
@@ -181,7 +182,7 @@ class FlightTable {
   // copies of the JavaScript) stops waiting for flight `id` (its callers gave up); what is left in its
   // lane is taken off the flight's count. If that leaves the flight without any caller, the
   // flight becomes unjoinable and `abandoned` names its leader, to be told to stop.
-  LeaveResult leave(std::string_view key, uint32_t cell, uint64_t id, const Participant& who, Notice& abandoned);
+  LeaveResult leave(uint32_t cell, uint64_t id, const Participant& who, Notice& abandoned);
 
   // Makes the key's current flight unjoinable (its callers keep it). False if there was none.
   bool forget(std::string_view key);
@@ -249,8 +250,14 @@ class FlightTable {
   int32_t count_in(std::atomic<int32_t>& subscribers) const noexcept;
   bool take_cell(Shard& shard, uint32_t& cell);
   void free_cell(Shard& shard, uint32_t cell);
-  // The unsettled flight `cell` of `key`, joinable or not; null if none.
-  FlightRef find_flight(Shard& shard, const KeyView& key, uint32_t cell) const;
+  // The flight `id` whose cell is `cell`, joinable or not, if it is still in the table; else
+  // null. Found by identity: the cell's tag (the hash of its flight's key) picks the shard and
+  // bucket, and the flight must have that cell and that id (ids are never reused), so a stale
+  // or wrong cell finds nothing. `hash` is the cell's tag, `shard` the shard it picks, locked.
+  FlightRef find_flight(Shard& shard, uint64_t hash, uint32_t cell, uint64_t id) const;
+  // Where the flight of `cell` would be: the hash its cell is tagged with (see find_flight);
+  // false if `cell` is no cell at all.
+  bool hash_of_cell(uint32_t cell, uint64_t& hash) noexcept;
   // Publishes how many threads wait for the flight, for its leader's thread to read.
   void publish_waiting(const FlightState& flight);
   // Moves the flight from `entries` to `unjoinable` and flags its cell, if it is still joinable.
