@@ -169,8 +169,7 @@ JoinResult FlightTable::join(std::string_view key, int64_t now_ns, EnvId env) {
   c.started_ms = static_cast<double>(now_ns) / 1e6;
   c.lane.store(1, std::memory_order_relaxed);
   c.subscribers.store(1, std::memory_order_release);
-  auto flight = std::make_shared<FlightState>(next_flight_id(), std::string(key), view.hash, cell, now_ns,
-                                              Participant{env, cell});
+  auto flight = std::make_shared<FlightState>(next_flight_id(), key, view.hash, cell, now_ns, Participant{env, cell});
   shard.entries.emplace(KeyView{view.hash, flight->key}, flight);
   return {Role::kLeader, cell, cell, flight->id, now_ns};
 }

@@ -406,6 +406,32 @@ TEST(FlightTable, KeysAreComparedWholeEvenWhenEveryHashCollides) {
   EXPECT_EQ(table.size(kNow), 0u);
 }
 
+// A flight keeps short keys in itself and longer ones apart: both are compared whole.
+TEST(FlightTable, ShortAndLongKeysAreKeptAndComparedWhole) {
+  FlightTable table(limits(), 4, &constant_hash);
+  std::vector<Notice> notices;
+  for (size_t size : {size_t{0}, size_t{47}, size_t{48}, size_t{49}, size_t{200}}) {
+    const std::string key(size, 'k');
+    std::string other = key + "x";
+    if (size != 0) other = key.substr(0, size - 1) + "x";
+    JoinResult lead = table.join(key, 0, kMain);
+    ASSERT_EQ(lead.role, Role::kLeader) << size;
+    EXPECT_EQ(table.join(key, 0, kWorkerA).cell, lead.cell) << size;
+    JoinResult distinct = table.join(other, 0, kMain);
+    EXPECT_EQ(distinct.role, Role::kLeader) << size;
+    EXPECT_NE(distinct.cell, lead.cell) << size;
+    ASSERT_EQ(table.settle(lead.cell, lead.id, kMain, true, notices), SettleResult::kNotify) << size;
+    ASSERT_EQ(notices.size(), 1u);
+    EXPECT_EQ(notices[0].flight->key.view(), key) << size;
+    table.acknowledge(notices[0]);
+    notices.clear();
+    EXPECT_FALSE(table.contains(key, kNow)) << size;
+    EXPECT_TRUE(table.contains(other, kNow)) << size;
+    EXPECT_EQ(table.settle(distinct.cell, distinct.id, kMain, true, notices), SettleResult::kDone) << size;
+  }
+  EXPECT_EQ(table.owned_cells(), 0u);
+}
+
 // Settle and leave name a flight by its cell and id, never by its key: a wrong id, a cell that
 // is not a flight's, a cell no page holds, or a cell since reused by a newer flight finds nothing.
 TEST_F(Table, SettleAndLeaveFindOnlyTheFlightOfThatCellAndId) {
