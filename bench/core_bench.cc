@@ -64,7 +64,7 @@ void JoinSettle(benchmark::State& state, FlightTable& table) {
   for (auto _ : state) {
     const std::string& key = keys[i++ & 4095];
     auto joined = table.join(key, threadflight::monotonic_ns(), env);
-    table.settle(key, joined.cell, env, false, notices);
+    table.settle(joined.cell, joined.id, env, false, notices);
   }
   state.SetItemsProcessed(state.iterations());
 }

@@ -39,6 +39,7 @@
 namespace {
 
 using threadflight::FlightTable;
+using threadflight::JoinResult;
 using threadflight::KeyHashFn;
 using threadflight::Limits;
 using threadflight::Notice;
@@ -106,7 +107,7 @@ std::vector<std::string> g_errors;
 Timing join_all_then_settle(const std::vector<std::string>& keys, size_t n, KeyHashFn hash) {
   using clock = std::chrono::steady_clock;
   FlightTable table(Limits{}, FlightTable::kDefaultShards, hash);
-  std::vector<uint32_t> cells(n);
+  std::vector<JoinResult> flights(n);
   std::vector<Notice> notices;
   const int64_t now = threadflight::monotonic_ns();
   size_t not_leader = 0, not_done = 0;
@@ -115,11 +116,12 @@ Timing join_all_then_settle(const std::vector<std::string>& keys, size_t n, KeyH
   for (size_t i = 0; i < n; ++i) {
     const auto joined = table.join(keys[i], now, 1);
     not_leader += joined.role != Role::kLeader;
-    cells[i] = joined.cell;
+    flights[i] = joined;
   }
   const auto t1 = clock::now();
   const size_t in_flight = table.size(0);
-  for (size_t i = 0; i < n; ++i) not_done += table.settle(keys[i], cells[i], 1, false, notices) != SettleResult::kDone;
+  for (size_t i = 0; i < n; ++i)
+    not_done += table.settle(flights[i].cell, flights[i].id, 1, false, notices) != SettleResult::kDone;
   const auto t2 = clock::now();
 
   if (not_leader || not_done || in_flight != n || table.size(0) != 0 || table.owned_cells() != 0) {

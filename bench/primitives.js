@@ -21,6 +21,7 @@ function nsPerOp(loop, n) {
 const table = binding.openTable('bench-primitives', 2 ** 31 - 1, 30_000);
 const joinResult = new Float64Array(binding.joinResult);
 const CELL = binding.protocol.joinResult.cell;
+const FLIGHT_ID = binding.protocol.joinResult.flightId;
 const plain = new Int32Array(64);
 const value = { id: 123, name: 'Ada', roles: ['admin', 'dev'], active: true };
 let sink = 0;
@@ -38,7 +39,7 @@ const cases = {
       for (let i = 0; i < n; i++) {
         const key = `user:${nextKey++}`;
         table.join(key);
-        table.settle(key, joinResult[CELL]);
+        table.settle(joinResult[CELL], joinResult[FLIGHT_ID]);
       }
     },
     5e5,

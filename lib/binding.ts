@@ -79,10 +79,11 @@ export interface TableHandle {
   readonly id: number;
   /** A Role; the flight's cell, lane, id and start are left in `joinResult`. */
   join(key: string): number;
-  /** Without kind: settles if nobody else waits, else Settle.needsPayload. */
-  settle(key: string, cell: number, kind?: number, payload?: Buffer): number;
-  /** This thread's participant with lane `lane` stops waiting for the flight. */
-  leave(key: string, cell: number, flightId: number, lane: number): void;
+  /** Names the flight by its cell and id (as join() left them). Without kind: settles if nobody
+   * else waits, else Settle.needsPayload. */
+  settle(cell: number, flightId: number, kind?: number, payload?: Buffer): number;
+  /** This thread's participant with lane `lane` stops waiting for flight `flightId` (cell `cell`). */
+  leave(cell: number, flightId: number, lane: number): void;
   forget(key: string): boolean;
   has(key: string): boolean;
   size(): number;
@@ -155,7 +156,7 @@ export interface Binding {
 }
 
 /** Raised with kProtocolVersion in src/binding/protocol.h. */
-const EXPECTED_PROTOCOL = 7;
+const EXPECTED_PROTOCOL = 8;
 
 /** Why an addon cannot serve this JavaScript, if it cannot. */
 function refuseStale(addon: unknown): string | undefined {

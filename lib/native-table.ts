@@ -98,7 +98,7 @@ export class NativeTable extends Table implements bridge.Receiver {
       // Closed before packing: packing runs the outcome's own code (getters), which may call
       // back in here for the same key, and must then start a new flight.
       flight.close();
-    } else if (this.handle.settle(flight.key, flight.cell) !== Settle.needsPayload) {
+    } else if (this.handle.settle(flight.cell, flight.id) !== Settle.needsPayload) {
       // The count is read without a lock; the table double-checks, and asks for the outcome
       // (and closes the flight) if someone joined meanwhile.
       return false;
@@ -114,13 +114,13 @@ export class NativeTable extends Table implements bridge.Receiver {
     } else if (ending === Ending.Expired) {
       kind = Message.expired;
     }
-    const settled = this.handle.settle(flight.key, flight.cell, kind, payload);
+    const settled = this.handle.settle(flight.cell, flight.id, kind, payload);
     return settled === Settle.notify && payload !== undefined;
   }
 
   leave(flight: AnyFlight): void {
     this.release(flight);
-    this.handle.leave(flight.key, flight.cell, flight.id, flight.lane);
+    this.handle.leave(flight.cell, flight.id, flight.lane);
   }
 
   /** A message from another thread; undefined if flight `flightId` is not one of this side's. */

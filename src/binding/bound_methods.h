@@ -59,13 +59,11 @@ inline Napi::Value LaneBuffer(Napi::Env env, std::shared_ptr<CounterLane> lane) 
 }
 
 // Reads argument `index` as a number; false, with a TypeError pending, if it is not one.
+// One Node-API call: napi_get_value_double checks the type itself.
 inline bool ReadNumber(const Napi::CallbackInfo& info, size_t index, const char* what, double& out) {
-  if (info.Length() <= index || !info[index].IsNumber()) {
-    Napi::TypeError::New(info.Env(), std::string(what) + " must be a number").ThrowAsJavaScriptException();
-    return false;
-  }
-  out = info[index].As<Napi::Number>().DoubleValue();
-  return true;
+  if (info.Length() > index && napi_get_value_double(info.Env(), info[index], &out) == napi_ok) return true;
+  Napi::TypeError::New(info.Env(), std::string(what) + " must be a number").ThrowAsJavaScriptException();
+  return false;
 }
 
 }  // namespace threadflight

@@ -89,7 +89,7 @@ void DeliverMessage(napi_env env, napi_value handler, void* /*context*/, void* d
   std::unique_ptr<Message> message(static_cast<Message*>(data));
   if (env == nullptr || handler == nullptr) return;  // shutting down: the destructor releases
 
-  const std::string& key = message->key();  // UTF-16 code units, as JavaScript gave them
+  const std::string_view key = message->key();  // UTF-16 code units, as JavaScript gave them
   napi_value args[5];
   napi_value undefined;
   if (napi_get_undefined(env, &undefined) != napi_ok || napi_create_int32(env, message->kind(), &args[0]) != napi_ok ||

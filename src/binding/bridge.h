@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -37,7 +38,7 @@ class Message {
   MessageKind base_kind() const { return static_cast<MessageKind>(kind_ & ~kSharedFlag); }
   // The flight, as the receiving thread finds it: its table, its key, its id.
   uint64_t table_id() const { return table_->id(); }
-  const std::string& key() const { return notice_.flight->key; }
+  std::string_view key() const { return notice_.flight->key.view(); }
   uint64_t flight_id() const { return notice_.flight->id; }
   const Bytes* payload() const { return payload_.get(); }
   // The receiving thread took the lead: it will settle the flight itself.

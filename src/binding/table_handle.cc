@@ -38,6 +38,14 @@ std::string Describe(const Limits& limits) {
          (unlimited_duration ? "" : " ms");
 }
 
+// A cell as JavaScript passed it; one that cannot be a cell becomes one no table has.
+uint32_t CellFrom(double cell) {
+  return cell >= 0 && cell < 4294967295.0 ? static_cast<uint32_t>(cell) : std::numeric_limits<uint32_t>::max();
+}
+
+// A flight id as JavaScript passed it; one that cannot be an id becomes 0, which none has.
+uint64_t FlightIdFrom(double id) { return id >= 1 && id < 9007199254740992.0 ? static_cast<uint64_t>(id) : 0; }
+
 }  // namespace
 
 template <TableHandle::Method method>
@@ -135,9 +143,8 @@ Napi::Value TableHandle::Join(const Napi::CallbackInfo& info) {
 
 Napi::Value TableHandle::Settle(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  KeyBytes key;
-  double cell;
-  if (!key.read(env, info[0]) || !ReadNumber(info, 1, "cell", cell)) return env.Undefined();
+  double cell, id;
+  if (!ReadNumber(info, 0, "cell", cell) || !ReadNumber(info, 1, "flightId", id)) return env.Undefined();
 
   const bool have_outcome = info.Length() > 2 && info[2].IsNumber();
   int32_t kind = 0;
@@ -150,24 +157,21 @@ Napi::Value TableHandle::Settle(const Napi::CallbackInfo& info) {
     }
   }
   std::vector<Notice> notices;
-  const SettleResult result =
-      table_->settle(key.bytes(), static_cast<uint32_t>(cell), state_->id, have_outcome, notices);
+  const SettleResult result = table_->settle(CellFrom(cell), FlightIdFrom(id), state_->id, have_outcome, notices);
   if (result == SettleResult::kNotify) Bridge::global().send_outcome(table_, notices, kind, std::move(payload));
   return Napi::Number::New(env, static_cast<double>(result));
 }
 
 Napi::Value TableHandle::Leave(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  KeyBytes key;
   double cell, id, lane;
-  if (!key.read(env, info[0]) || !ReadNumber(info, 1, "cell", cell) || !ReadNumber(info, 2, "flightId", id) ||
-      !ReadNumber(info, 3, "lane", lane)) {
+  if (!ReadNumber(info, 0, "cell", cell) || !ReadNumber(info, 1, "flightId", id) ||
+      !ReadNumber(info, 2, "lane", lane)) {
     return env.Undefined();
   }
   Notice abandoned;
-  const Participant who{state_->id, static_cast<uint32_t>(lane)};
-  if (table_->leave(key.bytes(), static_cast<uint32_t>(cell), static_cast<uint64_t>(id), who, abandoned) ==
-      LeaveResult::kAbandoned) {
+  const Participant who{state_->id, CellFrom(lane)};
+  if (table_->leave(CellFrom(cell), FlightIdFrom(id), who, abandoned) == LeaveResult::kAbandoned) {
     std::vector<Handover> leaders{Handover{table_, std::move(abandoned)}};
     Bridge::global().send_to_leaders(leaders, MessageKind::kAbandon);
   }

@@ -31,10 +31,11 @@ class TableHandle {
   // join(key) -> Role; the flight's cell, this thread's lane, the flight id and start time are
   // left in the environment's join-result array.
   Napi::Value Join(const Napi::CallbackInfo& info);
-  // settle(key, cell[, kind, payload]) -> SettleResult. Without kind: "is anyone else waiting?"
+  // settle(cell, flightId[, kind, payload]) -> SettleResult. Without kind: "is anyone else
+  // waiting?" The flight is named by its cell and id, as join() left them: no key.
   Napi::Value Settle(const Napi::CallbackInfo& info);
-  // leave(key, cell, flightId, lane): this thread's participant stops waiting; tells the leader
-  // to stop if nobody is left.
+  // leave(cell, flightId, lane): this thread's participant stops waiting; tells the leader to
+  // stop if nobody is left.
   Napi::Value Leave(const Napi::CallbackInfo& info);
   // forget(key) -> whether a joinable flight was made unjoinable.
   Napi::Value Forget(const Napi::CallbackInfo& info);

@@ -64,6 +64,17 @@ class CellArena {
 
   Cell& at(uint32_t index) noexcept { return page(index / kCellsPerPage)->cells[index % kCellsPerPage]; }
 
+  // Whether `index` names a cell of a page that exists (a cell taken or free).
+  bool holds(uint32_t index) const noexcept { return index / kCellsPerPage < page_count(); }
+
+  // A word per cell for whoever holds it, outside the cells (JavaScript never maps it) and never
+  // reset by the arena: a flight table keeps there the hash of the key of the flight the cell
+  // belongs to, so that the flight can be found by its cell alone. Its value is whatever the
+  // last holder left: readers check what they find (see FlightTable::find_flight).
+  std::atomic<uint64_t>& tag(uint32_t index) noexcept {
+    return page(index / kCellsPerPage)->tags[index % kCellsPerPage];
+  }
+
   // Base address and size of a page, for mapping into JavaScript; null if not allocated.
   Cell* page_data(uint32_t page_index) noexcept;
   static constexpr size_t page_bytes() { return sizeof(Cell) * kCellsPerPage; }
@@ -72,10 +83,11 @@ class CellArena {
 
  private:
   struct Page {
-    std::array<Cell, kCellsPerPage> cells;
+    std::array<Cell, kCellsPerPage> cells;  // mapped by JavaScript: nothing else goes before or in it
+    std::array<std::atomic<uint64_t>, kCellsPerPage> tags{};
   };
 
-  Page* page(uint32_t page_index) noexcept { return pages_[page_index].load(std::memory_order_acquire); }
+  Page* page(uint32_t page_index) const noexcept { return pages_[page_index].load(std::memory_order_acquire); }
   // Adds a page of free cells; false when the arena is at its size limit.
   bool grow();
   // Pushes the chain first → … → last (linked through next_free) onto the free stack.

@@ -54,11 +54,24 @@ void FlightTable::free_cell(Shard& shard, uint32_t cell) {
   --shard.owned_cells;
 }
 
-FlightRef FlightTable::find_flight(Shard& shard, const KeyView& key, uint32_t cell) const {
-  auto entry = shard.entries.find(key);
-  if (entry != shard.entries.end() && entry->second->cell == cell) return entry->second;
+bool FlightTable::hash_of_cell(uint32_t cell, uint64_t& hash) noexcept {
+  if (!arena_.holds(cell)) return false;
+  // Written when the cell was taken for its flight, under the shard lock, before the leader
+  // learned the cell; a stale cell may be tagged by anyone since, and then finds nothing.
+  hash = arena_.tag(cell).load(std::memory_order_relaxed);
+  return true;
+}
+
+FlightRef FlightTable::find_flight(Shard& shard, uint64_t hash, uint32_t cell, uint64_t id) const {
+  if (!shard.entries.empty()) {
+    // The joinable flights whose keys hash like the cell's flight's: its bucket.
+    const size_t bucket = shard.entries.bucket(KeyView{hash, {}});
+    for (auto entry = shard.entries.begin(bucket); entry != shard.entries.end(bucket); ++entry) {
+      if (entry->second->cell == cell && entry->second->id == id) return entry->second;
+    }
+  }
   auto gone = shard.unjoinable.find(cell);
-  if (gone != shard.unjoinable.end() && gone->second->key == key.bytes) return gone->second;
+  if (gone != shard.unjoinable.end() && gone->second->id == id) return gone->second;
   return nullptr;
 }
 
@@ -152,22 +165,23 @@ JoinResult FlightTable::join(std::string_view key, int64_t now_ns, EnvId env) {
   uint32_t cell;
   if (!take_cell(shard, cell)) return {Role::kExhausted};
   Cell& c = arena_.at(cell);
+  arena_.tag(cell).store(view.hash, std::memory_order_relaxed);  // how settle and leave find the flight
   c.started_ms = static_cast<double>(now_ns) / 1e6;
   c.lane.store(1, std::memory_order_relaxed);
   c.subscribers.store(1, std::memory_order_release);
-  auto flight = std::make_shared<FlightState>(next_flight_id(), std::string(key), view.hash, cell, now_ns,
-                                              Participant{env, cell});
+  auto flight = std::make_shared<FlightState>(next_flight_id(), key, view.hash, cell, now_ns, Participant{env, cell});
   shard.entries.emplace(KeyView{view.hash, flight->key}, flight);
   return {Role::kLeader, cell, cell, flight->id, now_ns};
 }
 
-SettleResult FlightTable::settle(std::string_view key, uint32_t cell, EnvId env, bool have_outcome,
+SettleResult FlightTable::settle(uint32_t cell, uint64_t id, EnvId env, bool have_outcome,
                                  std::vector<Notice>& notify) {
-  const KeyView view{hash_(key), key};
-  Shard& shard = shard_of(view.hash);
+  uint64_t hash;
+  if (!hash_of_cell(cell, hash)) return SettleResult::kNotLeader;
+  Shard& shard = shard_of(hash);
   std::lock_guard<std::mutex> lock(shard.mutex);
 
-  FlightRef flight = find_flight(shard, view, cell);
+  FlightRef flight = find_flight(shard, hash, cell, id);
   if (!flight || flight->finished || flight->leader.env != env) return SettleResult::kNotLeader;
   if (!flight->waiters.empty() && !have_outcome) {
     make_unjoinable(shard, flight);  // nobody may join while the leader prepares the outcome
@@ -177,7 +191,7 @@ SettleResult FlightTable::settle(std::string_view key, uint32_t cell, EnvId env,
   if (anyone_waiting) {
     make_unjoinable(shard, flight);  // stays findable by cell until every waiter acknowledges
   } else if (flight->joinable) {
-    shard.entries.erase(view);
+    shard.entries.erase(KeyView{flight->hash, flight->key});
     flight->joinable = false;
     arena_.at(flight->cell).unjoinable.store(1, std::memory_order_release);
   }
@@ -197,14 +211,14 @@ void FlightTable::acknowledge(const Notice& notice) {
   release_ref(shard, notice.flight);
 }
 
-LeaveResult FlightTable::leave(std::string_view key, uint32_t cell, uint64_t id, const Participant& who,
-                               Notice& abandoned) {
-  const KeyView view{hash_(key), key};
-  Shard& shard = shard_of(view.hash);
+LeaveResult FlightTable::leave(uint32_t cell, uint64_t id, const Participant& who, Notice& abandoned) {
+  uint64_t hash;
+  if (!hash_of_cell(cell, hash)) return LeaveResult::kNotWaiting;
+  Shard& shard = shard_of(hash);
   std::lock_guard<std::mutex> lock(shard.mutex);
 
-  FlightRef flight = find_flight(shard, view, cell);
-  if (!flight || flight->id != id) return LeaveResult::kNotWaiting;
+  FlightRef flight = find_flight(shard, hash, cell, id);
+  if (!flight) return LeaveResult::kNotWaiting;
   auto& waiters = flight->waiters;
   auto it = std::find_if(waiters.begin(), waiters.end(),
                          [&who](const Participant& p) { return p.env == who.env && p.lane == who.lane; });

@@ -16,6 +16,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -48,7 +49,7 @@ struct Participant {
 };
 
 enum class Role : uint8_t {
-  kLeader,     // run the work, then settle(key, cell, env, …)
+  kLeader,     // run the work, then settle(cell, id, env, …)
   kFollower,   // wait for a notification about flight `id`; settle is the leader's job
   kRejected,   // the flight already has max_subscribers callers
   kExhausted,  // no cell could be allocated (CellArena full)
@@ -73,16 +74,42 @@ enum class SettleResult : uint8_t {
   kDone,          // nobody else waits: the flight is over
   kNotify,        // notify the returned waiters of the outcome; each must later be acknowledged
   kNeedsPayload,  // other threads wait: call again with the outcome ready to send
-  kNotLeader,     // no unsettled flight `cell` led by this env: nothing changed
+  kNotLeader,     // no unsettled flight `cell` with that id led by this env: nothing changed
+};
+
+// A flight's key bytes, kept in the flight itself when short (most keys: 24 UTF-16 code
+// units), so that a flight is one allocation rather than two (std::string keeps only 15 bytes).
+class FlightKey {
+ public:
+  explicit FlightKey(std::string_view bytes) : size_(bytes.size()) {
+    char* to = inline_.data();
+    if (size_ > kInline) {
+      heap_ = std::make_unique<char[]>(size_);
+      to = heap_.get();
+    }
+    if (size_ != 0) std::memcpy(to, bytes.data(), size_);
+  }
+  FlightKey(const FlightKey&) = delete;
+  FlightKey& operator=(const FlightKey&) = delete;
+
+  std::string_view view() const noexcept { return {size_ > kInline ? heap_.get() : inline_.data(), size_}; }
+  operator std::string_view() const noexcept { return view(); }  // NOLINT: a key is its bytes
+  bool operator==(std::string_view other) const noexcept { return view() == other; }
+
+ private:
+  static constexpr size_t kInline = 48;
+  size_t size_;
+  alignas(8) std::array<char, kInline> inline_;  // UTF-16 code units: aligned for char16_t
+  std::unique_ptr<char[]> heap_;                 // longer keys
 };
 
 // The state of one flight, shared by the table and by notifications in transit.
 struct FlightState {
-  FlightState(uint64_t id, std::string key, uint64_t hash, uint32_t cell, int64_t started_ns, Participant leader)
-      : id(id), key(std::move(key)), hash(hash), cell(cell), started_ns(started_ns), leader(leader) {}
+  FlightState(uint64_t id, std::string_view key, uint64_t hash, uint32_t cell, int64_t started_ns, Participant leader)
+      : id(id), key(key), hash(hash), cell(cell), started_ns(started_ns), leader(leader) {}
 
   const uint64_t id;
-  const std::string key;
+  const FlightKey key;
   const uint64_t hash;
   const uint32_t cell;
   const int64_t started_ns;
@@ -172,7 +199,8 @@ class FlightTable {
   // else waiting the flight is over (kDone). With waiters: if !have_outcome, kNeedsPayload
   // (call again, the flight stays unjoinable meanwhile); else kNotify with `notify` filled,
   // and each notified waiter must be acknowledged with `acknowledge` once it is done.
-  SettleResult settle(std::string_view key, uint32_t cell, EnvId env, bool have_outcome, std::vector<Notice>& notify);
+  // The flight is named by its cell and id (as join() returned them): its key is not read again.
+  SettleResult settle(uint32_t cell, uint64_t id, EnvId env, bool have_outcome, std::vector<Notice>& notify);
 
   // A notified waiter is done with the flight (its thread will not touch the cells again).
   void acknowledge(const Notice& notice);
@@ -181,7 +209,7 @@ class FlightTable {
   // copies of the JavaScript) stops waiting for flight `id` (its callers gave up); what is left in its
   // lane is taken off the flight's count. If that leaves the flight without any caller, the
   // flight becomes unjoinable and `abandoned` names its leader, to be told to stop.
-  LeaveResult leave(std::string_view key, uint32_t cell, uint64_t id, const Participant& who, Notice& abandoned);
+  LeaveResult leave(uint32_t cell, uint64_t id, const Participant& who, Notice& abandoned);
 
   // Makes the key's current flight unjoinable (its callers keep it). False if there was none.
   bool forget(std::string_view key);
@@ -249,8 +277,14 @@ class FlightTable {
   int32_t count_in(std::atomic<int32_t>& subscribers) const noexcept;
   bool take_cell(Shard& shard, uint32_t& cell);
   void free_cell(Shard& shard, uint32_t cell);
-  // The unsettled flight `cell` of `key`, joinable or not; null if none.
-  FlightRef find_flight(Shard& shard, const KeyView& key, uint32_t cell) const;
+  // The flight `id` whose cell is `cell`, joinable or not, if it is still in the table; else
+  // null. Found by identity: the cell's tag (the hash of its flight's key) picks the shard and
+  // bucket, and the flight must have that cell and that id (ids are never reused), so a stale
+  // or wrong cell finds nothing. `hash` is the cell's tag, `shard` the shard it picks, locked.
+  FlightRef find_flight(Shard& shard, uint64_t hash, uint32_t cell, uint64_t id) const;
+  // Where the flight of `cell` would be: the hash its cell is tagged with (see find_flight);
+  // false if `cell` is no cell at all.
+  bool hash_of_cell(uint32_t cell, uint64_t& hash) noexcept;
   // Publishes how many threads wait for the flight, for its leader's thread to read.
   void publish_waiting(const FlightState& flight);
   // Moves the flight from `entries` to `unjoinable` and flags its cell, if it is still joinable.

@@ -103,15 +103,15 @@ class Participant {
     switch (j.role) {
       case Role::kLeader:
         ++counters_.led;
-        leading_.push_back(Waiting{key, j.cell});
+        leading_.push_back(Waiting{key, j.cell, j.id});
         break;
       case Role::kFollower: {
         ++counters_.followed;
         // A thread may join one flight more than once here (JS would not: its Map catches
         // the repeat), so waits are counted per flight.
-        waiting_.emplace(j.id, Waiting{key, j.cell});
+        waiting_.emplace(j.id, Waiting{key, j.cell, j.id});
         Notice abandoned;
-        if (rng_() % 8 == 0 && table_.leave(key, j.cell, j.id, threadflight::Participant{env_, j.lane}, abandoned) !=
+        if (rng_() % 8 == 0 && table_.leave(j.cell, j.id, threadflight::Participant{env_, j.lane}, abandoned) !=
                                    LeaveResult::kNotWaiting) {
           ++counters_.left;
           waiting_.erase(waiting_.find(j.id));
@@ -151,7 +151,7 @@ class Participant {
       const size_t pick = rng_() % leading_.size();
       const Waiting done = leading_[pick];
       leading_.erase(leading_.begin() + static_cast<long>(pick));
-      settle(done.key, done.cell);
+      settle(done.cell, done.id);
     }
   }
 
@@ -188,12 +188,13 @@ class Participant {
   struct Waiting {
     std::string key;
     uint32_t cell;
+    uint64_t id;
   };
 
-  void settle(const std::string& key, uint32_t cell) {
+  void settle(uint32_t cell, uint64_t id) {
     std::vector<Notice> notify;
-    SettleResult r = table_.settle(key, cell, env_, /*have_outcome=*/false, notify);
-    if (r == SettleResult::kNeedsPayload) r = table_.settle(key, cell, env_, true, notify);
+    SettleResult r = table_.settle(cell, id, env_, /*have_outcome=*/false, notify);
+    if (r == SettleResult::kNeedsPayload) r = table_.settle(cell, id, env_, true, notify);
     ASSERT_TRUE(r == SettleResult::kDone || r == SettleResult::kNotify);
     world_.post(MailKind::kOutcome, notify);
   }

@@ -31,9 +31,9 @@ class Table : public ::testing::Test {
   std::vector<Notice> notices;
 
   Cell& cell(uint32_t index) { return table.arena().at(index); }
-  SettleResult settle(std::string_view key, const JoinResult& j, EnvId env, bool have_outcome = true) {
+  SettleResult settle(const JoinResult& j, EnvId env, bool have_outcome = true) {
     notices.clear();
-    return table.settle(key, j.cell, env, have_outcome, notices);
+    return table.settle(j.cell, j.id, env, have_outcome, notices);
   }
 };
 
@@ -84,7 +84,7 @@ TEST_F(Table, DifferentKeysFlyIndependently) {
 
 TEST_F(Table, SettlingWithoutWaitersEndsTheFlight) {
   JoinResult a = table.join("k", 0, kMain);
-  EXPECT_EQ(settle("k", a, kMain, /*have_outcome=*/false), SettleResult::kDone);
+  EXPECT_EQ(settle(a, kMain, /*have_outcome=*/false), SettleResult::kDone);
   EXPECT_TRUE(notices.empty());
   EXPECT_FALSE(table.contains("k", kNow));
   EXPECT_EQ(table.owned_cells(), 0u);
@@ -93,10 +93,10 @@ TEST_F(Table, SettlingWithoutWaitersEndsTheFlight) {
 
 TEST_F(Table, OnlyTheLeaderSettlesAndOnlyOnce) {
   JoinResult a = table.join("k", 0, kMain);
-  EXPECT_EQ(settle("k", a, kWorkerA), SettleResult::kNotLeader);
+  EXPECT_EQ(settle(a, kWorkerA), SettleResult::kNotLeader);
   EXPECT_TRUE(table.contains("k", kNow));
-  EXPECT_EQ(settle("k", a, kMain), SettleResult::kDone);
-  EXPECT_EQ(settle("k", a, kMain), SettleResult::kNotLeader);
+  EXPECT_EQ(settle(a, kMain), SettleResult::kDone);
+  EXPECT_EQ(settle(a, kMain), SettleResult::kNotLeader);
   EXPECT_EQ(table.owned_cells(), 0u);
 }
 
@@ -109,10 +109,10 @@ TEST_F(Table, AStaleLeaderNeverRemovesANewerFlight) {
   ASSERT_EQ(new_flight.role, Role::kLeader);
   ASSERT_NE(new_flight.cell, old_flight.cell);
 
-  EXPECT_EQ(settle("k", old_flight, kMain), SettleResult::kDone);
+  EXPECT_EQ(settle(old_flight, kMain), SettleResult::kDone);
   EXPECT_TRUE(table.contains("k", kNow));
   EXPECT_EQ(table.join("k", 2, kWorkerA).role, Role::kFollower);
-  EXPECT_EQ(settle("k", new_flight, kMain), SettleResult::kNotify);
+  EXPECT_EQ(settle(new_flight, kMain), SettleResult::kNotify);
   ASSERT_EQ(notices.size(), 1u);
   table.acknowledge(notices[0]);
   EXPECT_EQ(table.owned_cells(), 0u);
@@ -123,14 +123,14 @@ TEST_F(Table, WaitersAreNotifiedOnceTheOutcomeIsReadyAndAcknowledgeIt) {
   table.join("k", 0, kWorkerA);
   table.join("k", 0, kWorkerB);
 
-  EXPECT_EQ(settle("k", lead, kMain, /*have_outcome=*/false), SettleResult::kNeedsPayload);
+  EXPECT_EQ(settle(lead, kMain, /*have_outcome=*/false), SettleResult::kNeedsPayload);
   EXPECT_FALSE(table.contains("k", kNow)) << "no one may join while the leader prepares the outcome";
   EXPECT_EQ(cell(lead.cell).unjoinable.load(), 1);
   JoinResult next = table.join("k", 1, kWorkerA);
   EXPECT_EQ(next.role, Role::kLeader);
   EXPECT_NE(next.cell, lead.cell);
 
-  EXPECT_EQ(settle("k", lead, kMain, /*have_outcome=*/true), SettleResult::kNotify);
+  EXPECT_EQ(settle(lead, kMain, /*have_outcome=*/true), SettleResult::kNotify);
   ASSERT_EQ(notices.size(), 2u);
   EXPECT_EQ(notices[0].to.env, kWorkerA);
   EXPECT_EQ(notices[1].to.env, kWorkerB);
@@ -142,7 +142,7 @@ TEST_F(Table, WaitersAreNotifiedOnceTheOutcomeIsReadyAndAcknowledgeIt) {
   EXPECT_EQ(table.owned_cells(), 1u + 1u + 1u);
   table.acknowledge(pending[1]);
   EXPECT_EQ(table.owned_cells(), 1u);
-  EXPECT_EQ(settle("k", next, kWorkerA), SettleResult::kDone);
+  EXPECT_EQ(settle(next, kWorkerA), SettleResult::kDone);
   EXPECT_EQ(table.owned_cells(), 0u);
 }
 
@@ -156,15 +156,14 @@ TEST_F(Table, LeaveTakesAThreadsCallersOffTheFlight) {
 
   Notice abandoned;
   const Participant a{kWorkerA, follow.lane};
-  EXPECT_EQ(table.leave("k", lead.cell, lead.id + 1, a, abandoned), LeaveResult::kNotWaiting) << "wrong id";
-  EXPECT_EQ(table.leave("k", lead.cell, lead.id, Participant{kWorkerB, follow.lane}, abandoned),
-            LeaveResult::kNotWaiting)
+  EXPECT_EQ(table.leave(lead.cell, lead.id + 1, a, abandoned), LeaveResult::kNotWaiting) << "wrong id";
+  EXPECT_EQ(table.leave(lead.cell, lead.id, Participant{kWorkerB, follow.lane}, abandoned), LeaveResult::kNotWaiting)
       << "not a waiter";
-  EXPECT_EQ(table.leave("k", lead.cell, lead.id, a, abandoned), LeaveResult::kLeft);
-  EXPECT_EQ(table.leave("k", lead.cell, lead.id, a, abandoned), LeaveResult::kNotWaiting);
+  EXPECT_EQ(table.leave(lead.cell, lead.id, a, abandoned), LeaveResult::kLeft);
+  EXPECT_EQ(table.leave(lead.cell, lead.id, a, abandoned), LeaveResult::kNotWaiting);
   EXPECT_TRUE(table.contains("k", kNow)) << "the leader's caller still waits";
   EXPECT_EQ(table.stats(kNow).subscribers, 1);
-  EXPECT_EQ(settle("k", lead, kMain, false), SettleResult::kDone);
+  EXPECT_EQ(settle(lead, kMain, false), SettleResult::kDone);
   EXPECT_EQ(table.owned_cells(), 0u);
 }
 
@@ -178,7 +177,7 @@ TEST_F(Table, LeaveNamesTheParticipantByItsLane) {
   Notice abandoned;
   cell(lead.cell).subscribers.fetch_sub(1);
   cell(second.lane).lane.fetch_sub(1);
-  EXPECT_EQ(table.leave("k", lead.cell, lead.id, Participant{kWorkerA, second.lane}, abandoned), LeaveResult::kLeft);
+  EXPECT_EQ(table.leave(lead.cell, lead.id, Participant{kWorkerA, second.lane}, abandoned), LeaveResult::kLeft);
   EXPECT_EQ(cell(first.lane).lane.load(), 1) << "the other part of the thread keeps its caller";
   EXPECT_EQ(table.stats(kNow).subscribers, 2);
 }
@@ -194,11 +193,11 @@ TEST_F(Table, AFlightItsLeaderClosedIsNotJoined) {
   cell(lead.cell).unjoinable.store(1);
   JoinResult late = table.join("k", 0, kWorkerB);
   EXPECT_EQ(late.role, Role::kLeader) << "a new flight, not the closed one";
-  ASSERT_EQ(settle("k", lead, kMain), SettleResult::kNotify);
+  ASSERT_EQ(settle(lead, kMain), SettleResult::kNotify);
   ASSERT_EQ(notices.size(), 1u);
   EXPECT_EQ(notices[0].to.env, kWorkerA);
   table.acknowledge(notices[0]);
-  EXPECT_EQ(settle("k", late, kWorkerB), SettleResult::kDone);
+  EXPECT_EQ(settle(late, kWorkerB), SettleResult::kDone);
   EXPECT_EQ(table.owned_cells(), 0u);
 }
 
@@ -217,18 +216,18 @@ TEST_F(Table, WhenTheLastCallerAnywhereLeavesTheFlightIsAbandoned) {
   // Worker A's caller leaves: worker B still has two.
   cell(lead.cell).subscribers.fetch_sub(1);
   cell(a.lane).lane.fetch_sub(1);
-  EXPECT_EQ(table.leave("k", lead.cell, lead.id, Participant{kWorkerA, a.lane}, abandoned), LeaveResult::kLeft);
+  EXPECT_EQ(table.leave(lead.cell, lead.id, Participant{kWorkerA, a.lane}, abandoned), LeaveResult::kLeft);
   EXPECT_TRUE(table.contains("k", kNow));
   EXPECT_EQ(table.stats(kNow).subscribers, 2);
   // Worker B's two callers leave: nobody is left.
   cell(lead.cell).subscribers.fetch_sub(2);
   cell(b.lane).lane.fetch_sub(2);
-  EXPECT_EQ(table.leave("k", lead.cell, lead.id, Participant{kWorkerB, b.lane}, abandoned), LeaveResult::kAbandoned);
+  EXPECT_EQ(table.leave(lead.cell, lead.id, Participant{kWorkerB, b.lane}, abandoned), LeaveResult::kAbandoned);
   EXPECT_EQ(abandoned.to.env, kMain);
   EXPECT_EQ(abandoned.flight->id, lead.id);
   EXPECT_FALSE(table.contains("k", kNow)) << "a new caller never joins a doomed flight";
   EXPECT_EQ(cell(lead.cell).unjoinable.load(), 1);
-  EXPECT_EQ(settle("k", lead, kMain, false), SettleResult::kDone);
+  EXPECT_EQ(settle(lead, kMain, false), SettleResult::kDone);
   EXPECT_EQ(table.owned_cells(), 0u);
 }
 
@@ -240,9 +239,9 @@ TEST_F(Table, ADoomedFlightIsReplacedByTheNextJoin) {
   ASSERT_EQ(next.role, Role::kLeader) << "joining a flight nobody waits for would be joining a doomed one";
   EXPECT_NE(next.cell, lead.cell);
   EXPECT_EQ(cell(lead.cell).subscribers.load(), 0);
-  EXPECT_EQ(settle("k", lead, kMain, false), SettleResult::kDone);
+  EXPECT_EQ(settle(lead, kMain, false), SettleResult::kDone);
   EXPECT_TRUE(table.contains("k", kNow));
-  EXPECT_EQ(settle("k", next, kWorkerA, false), SettleResult::kDone);
+  EXPECT_EQ(settle(next, kWorkerA, false), SettleResult::kDone);
   EXPECT_EQ(table.owned_cells(), 0u);
 }
 
@@ -257,7 +256,7 @@ TEST_F(Table, ADeadThreadThatHadTheLastCallersAbandonsTheFlight) {
   ASSERT_EQ(abandoned.size(), 1u);
   EXPECT_EQ(abandoned[0].to.env, kMain);
   EXPECT_FALSE(table.contains("k", kNow));
-  EXPECT_EQ(settle("k", lead, kMain, false), SettleResult::kDone);
+  EXPECT_EQ(settle(lead, kMain, false), SettleResult::kDone);
   EXPECT_EQ(table.owned_cells(), 0u);
 }
 
@@ -270,11 +269,11 @@ TEST_F(Table, ForgetMakesTheFlightUnjoinableButItsCallersKeepIt) {
   EXPECT_EQ(cell(old_flight.cell).unjoinable.load(), 1);
   JoinResult fresh = table.join("k", 1, kWorkerB);
   ASSERT_EQ(fresh.role, Role::kLeader);
-  EXPECT_EQ(settle("k", old_flight, kMain), SettleResult::kNotify);  // worker A still gets it
+  EXPECT_EQ(settle(old_flight, kMain), SettleResult::kNotify);  // worker A still gets it
   ASSERT_EQ(notices.size(), 1u);
   table.acknowledge(notices[0]);
   EXPECT_TRUE(table.contains("k", kNow)) << "the old flight settling left the new one alone";
-  EXPECT_EQ(settle("k", fresh, kWorkerB, false), SettleResult::kDone);
+  EXPECT_EQ(settle(fresh, kWorkerB, false), SettleResult::kDone);
   EXPECT_EQ(table.owned_cells(), 0u);
 }
 
@@ -293,8 +292,8 @@ TEST_F(Table, ALostLeaderHandsTheFlightToTheFirstWaiter) {
   EXPECT_TRUE(table.contains("k", kNow)) << "the flight stays joinable under its new leader";
   EXPECT_EQ(table.stats(kNow).subscribers, 2) << "the dead thread's callers are gone";
 
-  EXPECT_EQ(settle("k", lead, kMain), SettleResult::kNotLeader);
-  EXPECT_EQ(settle("k", lead, kWorkerA), SettleResult::kNotify);
+  EXPECT_EQ(settle(lead, kMain), SettleResult::kNotLeader);
+  EXPECT_EQ(settle(lead, kWorkerA), SettleResult::kNotify);
   ASSERT_EQ(notices.size(), 1u);
   EXPECT_EQ(notices[0].to.env, kWorkerB);
   table.acknowledge(notices[0]);
@@ -318,7 +317,7 @@ TEST_F(Table, ALostWaiterDisappearsFromTheFlight) {
   table.forget_env(kWorkerA, handovers, abandoned);
   EXPECT_TRUE(handovers.empty());
   EXPECT_EQ(table.stats(kNow).subscribers, 1);
-  EXPECT_EQ(settle("k", lead, kMain, false), SettleResult::kDone);
+  EXPECT_EQ(settle(lead, kMain, false), SettleResult::kDone);
   EXPECT_EQ(table.owned_cells(), 0u);
 }
 
@@ -336,14 +335,14 @@ TEST_F(Table, ADeclinedLeadGoesToTheNextWaiter) {
   std::vector<Notice> none;
   table.decline_lead(handovers[0], none);  // a stale refusal changes nothing
   EXPECT_TRUE(none.empty());
-  EXPECT_EQ(settle("k", b, kWorkerB, false), SettleResult::kDone);
+  EXPECT_EQ(settle(b, kWorkerB, false), SettleResult::kDone);
   EXPECT_EQ(table.owned_cells(), 0u);
 }
 
 TEST_F(Table, ALeaderThatDiesAfterSettlingIsNotReplaced) {
   JoinResult lead = table.join("k", 0, kMain);
   table.join("k", 0, kWorkerA);
-  EXPECT_EQ(settle("k", lead, kMain), SettleResult::kNotify);
+  EXPECT_EQ(settle(lead, kMain), SettleResult::kNotify);
   std::vector<Notice> handovers, abandoned;
   table.forget_env(kMain, handovers, abandoned);
   EXPECT_TRUE(handovers.empty());
@@ -374,11 +373,11 @@ TEST(FlightTable, AnExpiredFlightIsReplacedAndItsLeaderStillSettles) {
   EXPECT_EQ(fresh.started_ns, 100 * kMs);
   EXPECT_EQ(table.size(kNow), 1u);
 
-  EXPECT_EQ(table.settle("k", old_flight.cell, kMain, true, notices), SettleResult::kNotify);
+  EXPECT_EQ(table.settle(old_flight.cell, old_flight.id, kMain, true, notices), SettleResult::kNotify);
   ASSERT_EQ(notices.size(), 1u);  // worker A still waited on the expired flight
   table.acknowledge(notices[0]);
   notices.clear();
-  EXPECT_EQ(table.settle("k", fresh.cell, kWorkerB, true, notices), SettleResult::kDone);
+  EXPECT_EQ(table.settle(fresh.cell, fresh.id, kWorkerB, true, notices), SettleResult::kDone);
   EXPECT_EQ(table.owned_cells(), 0u);
 }
 
@@ -392,11 +391,81 @@ TEST(FlightTable, KeysAreComparedWholeEvenWhenEveryHashCollides) {
   EXPECT_EQ(rc.role, Role::kLeader);
   EXPECT_EQ(table.size(kNow), 3u);
   EXPECT_EQ(table.join(b, 0, kWorkerA).cell, rb.cell);
-  EXPECT_EQ(table.settle(b, rb.cell, kMain, true, notices), SettleResult::kNotify);
+  EXPECT_EQ(table.settle(rb.cell, rb.id, kMain, true, notices), SettleResult::kNotify);
   EXPECT_TRUE(table.contains(a, kNow));
   EXPECT_FALSE(table.contains(b, kNow));
   EXPECT_TRUE(table.contains(c, kNow));
-  EXPECT_EQ(table.settle(a, rb.cell, kMain, true, notices), SettleResult::kNotLeader) << "cell of another key";
+  EXPECT_EQ(table.settle(rb.cell, rb.id, kMain, true, notices), SettleResult::kNotLeader) << "settled already";
+  EXPECT_EQ(table.settle(rc.cell, ra.id, kMain, true, notices), SettleResult::kNotLeader) << "another flight's id";
+  EXPECT_TRUE(table.contains(c, kNow));
+  // Every flight is in one bucket: each is found by its own cell and id.
+  EXPECT_EQ(table.settle(rc.cell, rc.id, kMain, true, notices), SettleResult::kDone);
+  EXPECT_TRUE(table.contains(a, kNow));
+  EXPECT_FALSE(table.contains(c, kNow));
+  EXPECT_EQ(table.settle(ra.cell, ra.id, kMain, true, notices), SettleResult::kDone);
+  EXPECT_EQ(table.size(kNow), 0u);
+}
+
+// A flight keeps short keys in itself and longer ones apart: both are compared whole.
+TEST(FlightTable, ShortAndLongKeysAreKeptAndComparedWhole) {
+  FlightTable table(limits(), 4, &constant_hash);
+  std::vector<Notice> notices;
+  for (size_t size : {size_t{0}, size_t{47}, size_t{48}, size_t{49}, size_t{200}}) {
+    const std::string key(size, 'k');
+    std::string other = key + "x";
+    if (size != 0) other = key.substr(0, size - 1) + "x";
+    JoinResult lead = table.join(key, 0, kMain);
+    ASSERT_EQ(lead.role, Role::kLeader) << size;
+    EXPECT_EQ(table.join(key, 0, kWorkerA).cell, lead.cell) << size;
+    JoinResult distinct = table.join(other, 0, kMain);
+    EXPECT_EQ(distinct.role, Role::kLeader) << size;
+    EXPECT_NE(distinct.cell, lead.cell) << size;
+    ASSERT_EQ(table.settle(lead.cell, lead.id, kMain, true, notices), SettleResult::kNotify) << size;
+    ASSERT_EQ(notices.size(), 1u);
+    EXPECT_EQ(notices[0].flight->key.view(), key) << size;
+    table.acknowledge(notices[0]);
+    notices.clear();
+    EXPECT_FALSE(table.contains(key, kNow)) << size;
+    EXPECT_TRUE(table.contains(other, kNow)) << size;
+    EXPECT_EQ(table.settle(distinct.cell, distinct.id, kMain, true, notices), SettleResult::kDone) << size;
+  }
+  EXPECT_EQ(table.owned_cells(), 0u);
+}
+
+// Settle and leave name a flight by its cell and id, never by its key: a wrong id, a cell that
+// is not a flight's, a cell no page holds, or a cell since reused by a newer flight finds nothing.
+TEST_F(Table, SettleAndLeaveFindOnlyTheFlightOfThatCellAndId) {
+  JoinResult a = table.join("a", 0, kMain);
+  ASSERT_EQ(a.role, Role::kLeader);
+  JoinResult wrong_id = a;
+  wrong_id.id = a.id + 1;
+  EXPECT_EQ(settle(wrong_id, kMain), SettleResult::kNotLeader);
+  JoinResult no_cell = a;
+  no_cell.cell = 0xffffffffu;
+  EXPECT_EQ(settle(no_cell, kMain), SettleResult::kNotLeader);
+  Notice abandoned;
+  EXPECT_EQ(table.leave(0xffffffffu, a.id, Participant{kWorkerA, 0}, abandoned), LeaveResult::kNotWaiting);
+  JoinResult follow = table.join("a", 0, kWorkerA);
+  ASSERT_EQ(follow.role, Role::kFollower);
+  JoinResult lane = a;
+  lane.cell = follow.lane;  // a cell, but a lane, not the flight's
+  EXPECT_EQ(settle(lane, kMain), SettleResult::kNotLeader);
+  EXPECT_EQ(table.leave(follow.lane, a.id, Participant{kWorkerA, follow.lane}, abandoned), LeaveResult::kNotWaiting);
+  EXPECT_TRUE(table.contains("a", kNow));
+  EXPECT_EQ(table.leave(follow.cell, follow.id, Participant{kWorkerA, follow.lane}, abandoned), LeaveResult::kLeft);
+  EXPECT_EQ(settle(a, kMain), SettleResult::kDone);
+
+  // The cell goes back to the arena and is taken again by the next flight: the old id does
+  // not reach it.
+  JoinResult b = table.join("b", 1, kMain);
+  ASSERT_EQ(b.role, Role::kLeader);
+  EXPECT_EQ(settle(a, kMain), SettleResult::kNotLeader);
+  JoinResult reused = b;
+  reused.id = a.id;
+  EXPECT_EQ(settle(reused, kMain), SettleResult::kNotLeader);
+  EXPECT_TRUE(table.contains("b", kNow));
+  EXPECT_EQ(settle(b, kMain), SettleResult::kDone);
+  EXPECT_EQ(table.owned_cells(), 0u);
 }
 
 TEST(FlightTable, StatsReportEntriesSubscribersAndTheOldestStart) {
@@ -441,10 +510,10 @@ TEST(FlightTable, ClearMakesEverythingUnjoinableButLeadersStillSettle) {
   EXPECT_EQ(table.size(kNow), 0u);
   JoinResult a2 = table.join("a", 1, kMain);
   EXPECT_EQ(a2.role, Role::kLeader);
-  EXPECT_EQ(table.settle("a", a.cell, kMain, true, notices), SettleResult::kDone);
-  EXPECT_EQ(table.settle("b", b.cell, kMain, true, notices), SettleResult::kDone);
+  EXPECT_EQ(table.settle(a.cell, a.id, kMain, true, notices), SettleResult::kDone);
+  EXPECT_EQ(table.settle(b.cell, b.id, kMain, true, notices), SettleResult::kDone);
   EXPECT_TRUE(table.contains("a", kNow));
-  EXPECT_EQ(table.settle("a", a2.cell, kMain, true, notices), SettleResult::kDone);
+  EXPECT_EQ(table.settle(a2.cell, a2.id, kMain, true, notices), SettleResult::kDone);
   EXPECT_EQ(table.owned_cells(), 0u);
 }
 
@@ -505,7 +574,7 @@ TEST(CellArena, ATableThatGoesAwayGivesItsCellsBack) {
     for (int k = 0; k < 8; ++k) {
       JoinResult j = table.join("key" + std::to_string(k), 0, kMain);
       ASSERT_EQ(j.role, Role::kLeader) << "table " << i;
-      if (k % 2 == 0) table.settle("key" + std::to_string(k), j.cell, kMain, true, notices);
+      if (k % 2 == 0) table.settle(j.cell, j.id, kMain, true, notices);
     }
   }
   EXPECT_EQ(arena.page_count(), 1u);
@@ -543,7 +612,7 @@ TEST(CellArena, IdleTablesHoldNoCells) {
     auto& table = *tables.emplace_back(std::make_unique<FlightTable>(limits(), 16, &seeded_hash, arena));
     const JoinResult j = table.join("k", 0, kMain);
     ASSERT_EQ(j.role, Role::kLeader) << "table " << i;
-    ASSERT_EQ(table.settle("k", j.cell, kMain, true, notices), SettleResult::kDone);
+    ASSERT_EQ(table.settle(j.cell, j.id, kMain, true, notices), SettleResult::kDone);
     ASSERT_EQ(table.owned_cells(), 0u);
   }
   std::vector<uint32_t> taken;

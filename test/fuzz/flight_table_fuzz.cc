@@ -186,7 +186,7 @@ class Harness {
       return;
     }
     Notice abandoned;
-    const LeaveResult r = table_.leave(f.key, f.cell, f.id, Participant{env, part.lane}, abandoned);
+    const LeaveResult r = table_.leave(f.cell, f.id, Participant{env, part.lane}, abandoned);
     for (auto it = f.waiters.begin(); it != f.waiters.end(); ++it) {
       if (it->env == env) {
         f.waiters.erase(it);
@@ -212,11 +212,11 @@ class Harness {
 
   void Settle(ModelFlight& f, bool eager) {
     std::vector<Notice> notices;
-    SettleResult r = table_.settle(f.key, f.cell, f.leader.env, /*have_outcome=*/eager, notices);
+    SettleResult r = table_.settle(f.cell, f.id, f.leader.env, /*have_outcome=*/eager, notices);
     if (!f.waiters.empty() && !eager) {
       CHECK(r == SettleResult::kNeedsPayload);
       MakeUnjoinable(f);
-      r = table_.settle(f.key, f.cell, f.leader.env, true, notices);
+      r = table_.settle(f.cell, f.id, f.leader.env, true, notices);
     }
     CHECK(r == (f.waiters.empty() ? SettleResult::kDone : SettleResult::kNotify));
     CHECK(notices.size() == f.waiters.size());
@@ -229,7 +229,7 @@ class Harness {
     MakeUnjoinable(f);
     // A second settle is refused.
     std::vector<Notice> none;
-    CHECK(table_.settle(f.key, f.cell, f.leader.env, true, none) == SettleResult::kNotLeader);
+    CHECK(table_.settle(f.cell, f.id, f.leader.env, true, none) == SettleResult::kNotLeader);
   }
 
   // The leader's thread reads "everyone left": it stops unless a caller of its own came back.
