@@ -63,7 +63,7 @@ test('4 processes x 2 worker threads x 25 callers of one key: one execution, one
   // getStats()' counters, process-wide: each process started one flight (its leader thread's),
   // three of them answered by the one that ran; in each, the leader thread's 24 other callers
   // joined in their thread and the other thread's 25 joined from theirs.
-  const counters = done.map((d) => d.rounds[0][0].singleflight);
+  const counters = done.map((d) => d.processStats);
   expect(counters.map((c) => [c.flightsStarted, c.joinedSameThread, c.joinedOtherThread])).toEqual(
     Array(4).fill([1, 24, 25]),
   );
