@@ -160,7 +160,8 @@ export interface SingleflightStats {
   /** Seconds each run of work took in this process, from its start to its value or error
    * (recorded even when nobody waits for it any more). */
   executionTime: TimeHistogram;
-  /** Seconds each caller waited, from its call to its answer (value, error, timeout, abort). */
+  /** Seconds each caller waited, from its admission to its answer (value, error, timeout,
+   * abort); the caller that started the run, from the run's start. */
   waitTime: TimeHistogram;
 }
 
@@ -258,8 +259,9 @@ export declare class Singleflight {
   /**
    * Starts recording getStats()' executionTime and waitTime histograms — for a named instance
    * in every thread of the process, for as long as the name's table lives (an unnamed
-   * instance: this instance). threadflightMetrics() calls it. A timed call costs two clock
-   * reads (and gets the same promise it would untimed); an untimed one, one read of shared memory.
+   * instance: this instance), from each thread's next flight on. threadflightMetrics() calls
+   * it. A timed caller gets the same promise it would untimed; with timings off, a new flight
+   * reads one number from shared memory and a duplicate caller nothing more.
    */
   enableTimings(): void;
 

@@ -155,8 +155,8 @@ export class Singleflight {
 
   /**
    * Starts recording getStats()' executionTime and waitTime histograms: for a named instance,
-   * in every thread of the process, and for good (an unnamed instance: this instance). Each
-   * call then costs two clock reads; its promise is the one it would get untimed.
+   * in every thread of the process, from each thread's next flight on, and for good (an
+   * unnamed instance: this instance). A timed caller's promise is the one it would get untimed.
    */
   enableTimings(): void {
     this.coalescer.enableTimings();

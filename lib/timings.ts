@@ -2,7 +2,8 @@
 // waited for its answer — kept in the lanes beside the counters (a count per bucket and a sum,
 // in seconds), so that a named instance's histograms describe every thread of the process.
 // They are recorded only while timings are on for the table (enableTimings(), which the core
-// writes into every thread's lane): off, a call pays one read of its lane.
+// writes into every thread's lane), read once per flight as it arrives in a thread: off, a new
+// flight pays one read of its lane and a duplicate caller nothing.
 import { performance } from 'node:perf_hooks';
 import { protocol } from './protocol';
 
@@ -109,7 +110,8 @@ export interface Timings {
   timings: boolean;
   /** Seconds each run of work took, from its start to its value or error. */
   executionTime: TimeHistogram;
-  /** Seconds each caller waited, from its call to its answer, whatever the answer. */
+  /** Seconds each caller waited, from its admission (the caller that started the run: from
+   * the run's start) to its answer, whatever the answer. */
   waitTime: TimeHistogram;
 }
 
