@@ -19,9 +19,6 @@ function nsPerOp(loop, n) {
 }
 
 const table = binding.openTable('bench-primitives', 2 ** 31 - 1, 30_000);
-const joinResult = new Float64Array(binding.joinResult);
-const CELL = binding.protocol.joinResult.cell;
-const FLIGHT_ID = binding.protocol.joinResult.flightId;
 const plain = new Int32Array(64);
 const value = { id: 123, name: 'Ada', roles: ['admin', 'dev'], active: true };
 let sink = 0;
@@ -39,7 +36,7 @@ const cases = {
       for (let i = 0; i < n; i++) {
         const key = `user:${nextKey++}`;
         table.join(key);
-        table.settle(joinResult[CELL], joinResult[FLIGHT_ID]);
+        table.settle(); // the flight join() left in the flight slots
       }
     },
     5e5,

@@ -18,7 +18,7 @@ export interface Protocol {
     abandon: number;
     sharedFlag: number;
   };
-  joinResult: { cell: number; lane: number; flightId: number; startedMs: number; length: number };
+  flightSlots: { cell: number; lane: number; flightId: number; startedMs: number; result: number; length: number };
   cell: {
     bytes: number;
     perPage: number;
@@ -77,13 +77,14 @@ export interface Protocol {
 export interface TableHandle {
   /** The table's process-wide id: messages name their table by it. */
   readonly id: number;
-  /** A Role; the flight's cell, lane, id and start are left in `joinResult`. */
-  join(key: string): number;
-  /** Names the flight by its cell and id (as join() left them). Without kind: settles if nobody
-   * else waits, else Settle.needsPayload. */
-  settle(cell: number, flightId: number, kind?: number, payload?: Buffer): number;
-  /** This thread's participant with lane `lane` stops waiting for flight `flightId` (cell `cell`). */
-  leave(cell: number, flightId: number, lane: number): void;
+  /** Leaves the Role (result), the flight's cell, lane, id and start in the flight slots. */
+  join(key: string): void;
+  /** For the flight whose cell and id are in the flight slots; leaves a Settle in their result.
+   * Without kind: settles if nobody else waits, else Settle.needsPayload. */
+  settle(kind?: number, payload?: Buffer): void;
+  /** This thread's participant (the lane in the flight slots) stops waiting for the flight in
+   * the slots (its cell and id). */
+  leave(): void;
   forget(key: string): boolean;
   has(key: string): boolean;
   size(): number;
@@ -141,8 +142,9 @@ export interface Binding {
   /** The core's monotonic clock, in ms: the clock flights are stamped with. */
   now(): number;
   cellPage(index: number): ArrayBuffer;
-  /** This thread's join-result slots (see protocol.joinResult). */
-  joinResult: ArrayBuffer;
+  /** This thread's flight slots (see protocol.flightSlots): join() writes them, settle() and
+   * leave() read them. */
+  flightSlots: ArrayBuffer;
   /** Once per thread: other threads' messages arrive through `handler`. */
   attachBridge(handler: MessageHandler): void;
   /** Whether this thread's event loop is kept alive for messages. */
@@ -156,7 +158,7 @@ export interface Binding {
 }
 
 /** Raised with kProtocolVersion in src/binding/protocol.h. */
-const EXPECTED_PROTOCOL = 8;
+const EXPECTED_PROTOCOL = 9;
 
 /** Why an addon cannot serve this JavaScript, if it cannot. */
 function refuseStale(addon: unknown): string | undefined {

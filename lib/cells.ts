@@ -73,9 +73,11 @@ export function markSharedUnjoinable(page: Int32Array, base: number): void {
   Atomics.store(page, base + UNJOINABLE, 1);
 }
 
-/** Threads other than the leader's waiting for the flight (published by the native table). */
+/** Threads other than the leader's waiting for the flight (published by the native table). A
+ * hint, read with a plain load (Atomics.load is a builtin call): the table decides under its
+ * lock when the flight settles. */
 export function waitingThreads(page: Int32Array, base: number): number {
-  return Atomics.load(page, base + WAITING_THREADS);
+  return page[base + WAITING_THREADS];
 }
 
 export function isUnjoinable(page: Int32Array, base: number): boolean {

@@ -57,6 +57,15 @@ const {
   takeovers: TAKEOVERS,
 } = Counter;
 
+/** What became of a caller finding a flight for its key in this thread. */
+const enum JoinHere {
+  joined,
+  /** Unjoinable (forgotten, cleared, expired, ending) or doomed: a new flight is started. */
+  startAfresh,
+  /** At maxSubscribers: the caller is turned away. */
+  full,
+}
+
 export class Coalescer implements TableEvents {
   readonly name: string | undefined;
   /** Callers allowed per flight; UNLIMITED_SUBSCRIBERS when unlimited. */
@@ -82,7 +91,19 @@ export class Coalescer implements TableEvents {
   }
 
   execute<T>(key: string, work: Work<T>): Promise<T> {
-    const admitted = this.admit(key, work);
+    // A duplicate caller of an untimed flight, on a path short enough to be inlined whole into
+    // the caller's: it shares the flight's promise.
+    const flight = this.table.lookup(key) as Flight<T> | undefined;
+    if (flight !== undefined && flight.timing === undefined && this.joinHere(flight) === JoinHere.joined) {
+      return flight.promise;
+    }
+    return this.executeAdmitted(key, work, flight);
+  }
+
+  /** execute() for any other caller: the first of a flight here, a timed one, or one refused.
+   * `found` is what table.lookup() found. */
+  private executeAdmitted<T>(key: string, work: Work<T>, found: Flight<T> | undefined): Promise<T> {
+    const admitted = this.admit(key, work, found);
     if (!(admitted instanceof Flight)) return Promise.reject(admitted);
     // The flight's own promise, timed or not: the callers of a flight share it.
     const timing = admitted.timing;
@@ -96,7 +117,7 @@ export class Coalescer implements TableEvents {
       this.refusedLast = true;
       return alreadyAborted(key, signal);
     }
-    const admitted = this.admit(key, work);
+    const admitted = this.admit(key, work, this.table.lookup(key) as Flight<T> | undefined);
     if (!(admitted instanceof Flight)) return Promise.reject(admitted);
     const timing = admitted.timing;
     return this.watch(admitted, signal, timing === undefined ? UNTIMED : waitStart(timing, admitted));
@@ -105,7 +126,7 @@ export class Coalescer implements TableEvents {
   /** Go's Do: the value and whether it was delivered to more than one caller. */
   do<T>(key: string, work: Work<T>, signal: AbortSignal | undefined): Promise<{ value: T; shared: boolean }> {
     if (signal?.aborted) return alreadyAborted(key, signal);
-    const admitted = this.admit(key, work);
+    const admitted = this.admit(key, work, this.table.lookup(key) as Flight<T> | undefined);
     if (!(admitted instanceof Flight)) return Promise.reject(admitted);
     const timing = admitted.timing;
     const startedAt = timing === undefined ? UNTIMED : waitStart(timing, admitted);
@@ -187,22 +208,30 @@ export class Coalescer implements TableEvents {
   // --- admission -----------------------------------------------------------------------------
 
   /**
-   * Counts the caller into the key's flight — this thread's, or a new or remote one through the
-   * table — and returns that flight, or the error refusing the caller.
+   * Counts the caller into the key's flight — this thread's (`flight`, what table.lookup()
+   * found), or a new or remote one through the table — and returns that flight, or the error
+   * refusing the caller.
    */
-  private admit<T>(key: string, work: Work<T>): Flight<T> | Error {
-    const flight = this.table.lookup(key) as Flight<T> | undefined;
-    if (flight !== undefined && flight.joinable()) {
-      const before = this.table.countIn(flight, this.subscriberLimit);
-      if (before > 0 && before < this.subscriberLimit) {
-        flight.lanes[flight.laneIndex]++;
-        flight.joins++;
-        return flight;
-      }
-      // A count of 0 means every caller left: the flight is doomed, so start afresh instead.
-      if (before > 0) return this.refuse(key, Role.rejected);
+  private admit<T>(key: string, work: Work<T>, flight: Flight<T> | undefined): Flight<T> | Error {
+    if (flight !== undefined) {
+      const joined = this.joinHere(flight);
+      if (joined === JoinHere.joined) return flight;
+      if (joined === JoinHere.full) return this.refuse(key, Role.rejected);
     }
     return this.start(key, work, flight);
+  }
+
+  /** Counts a caller into this thread's flight for its key, if the flight takes it. */
+  private joinHere(flight: AnyFlight): JoinHere {
+    if (!flight.joinable()) return JoinHere.startAfresh;
+    const before = this.table.countIn(flight, this.subscriberLimit);
+    if (before > 0 && before < this.subscriberLimit) {
+      flight.lanes[flight.laneIndex]++;
+      flight.joins++;
+      return JoinHere.joined;
+    }
+    // A count of 0 means every caller left: the flight is doomed, so start afresh instead.
+    return before > 0 ? JoinHere.full : JoinHere.startAfresh;
   }
 
   /** Turns the caller away: Role.rejected (maxSubscribers), else the table is full. */

@@ -9,12 +9,22 @@ import { nativeCells } from './cells';
 import { OptionsMismatchError } from './errors';
 import { Flight, FlightState, type AnyFlight } from './flight';
 import { UNLIMITED_SUBSCRIBERS, type ResolvedOptions } from './options';
-import { JoinSlot, Message, protocol, Role, Settle } from './protocol';
+import { FlightSlot, Message, protocol, Role, Settle } from './protocol';
 import { countersOf, Ending, Table, type FlightReport, type TableEvents, type TableStats } from './table';
 import { timingsOf } from './timings';
 import * as wire from './wire';
 
-const joinResult = new Float64Array(binding.joinResult);
+/** This thread's flight slots: where join() leaves the flight, and where settle() and leave()
+ * find which flight they are about (written right before each call: no JavaScript runs
+ * between the write and the call). */
+const flightSlots = new Float64Array(binding.flightSlots);
+
+/** Names `flight` (and this thread's lane in it) for the next settle() or leave(). */
+function name(flight: AnyFlight): void {
+  flightSlots[FlightSlot.cell] = flight.cell;
+  flightSlots[FlightSlot.flightId] = flight.id;
+  flightSlots[FlightSlot.lane] = flight.lane;
+}
 
 function openTable(name: string, maxSubscribers: number, maxDuration: number): TableHandle {
   try {
@@ -69,23 +79,24 @@ export class NativeTable extends Table implements bridge.Receiver {
   }
 
   join(key: string, previous: AnyFlight | undefined): AnyFlight | number {
-    const role = this.handle.join(key);
+    this.handle.join(key);
+    const role = flightSlots[FlightSlot.result];
     if (role !== Role.leader && role !== Role.follower) return role;
-    const cell = joinResult[JoinSlot.cell] | 0; // small integers: keep them so
-    const lane = joinResult[JoinSlot.lane] | 0;
+    const cell = flightSlots[FlightSlot.cell] | 0; // small integers: keep them so
+    const lane = flightSlots[FlightSlot.lane] | 0;
     const state = role === Role.leader ? FlightState.Leading : FlightState.Following;
     const flight = new Flight(
       key,
       cell,
       lane,
-      joinResult[JoinSlot.flightId],
+      flightSlots[FlightSlot.flightId],
       state,
       nativeCells.int32Page(cell),
       nativeCells.base(cell),
       nativeCells.int32Page(lane),
       nativeCells.base(lane),
     );
-    flight.startedMs = joinResult[JoinSlot.startedMs];
+    flight.startedMs = flightSlots[FlightSlot.startedMs];
     if (previous !== undefined) this.displaced.set(previous.id, previous);
     this.flights.set(key, flight);
     if (state === FlightState.Following) bridge.startWaiting(this);
@@ -98,10 +109,12 @@ export class NativeTable extends Table implements bridge.Receiver {
       // Closed before packing: packing runs the outcome's own code (getters), which may call
       // back in here for the same key, and must then start a new flight.
       flight.close();
-    } else if (this.handle.settle(flight.cell, flight.id) !== Settle.needsPayload) {
+    } else {
       // The count is read without a lock; the table double-checks, and asks for the outcome
       // (and closes the flight) if someone joined meanwhile.
-      return false;
+      name(flight);
+      this.handle.settle();
+      if (flightSlots[FlightSlot.result] !== Settle.needsPayload) return false;
     }
     // Read before settling, which takes this thread's callers off the count.
     const callers = Atomics.load(flight.counters, flight.total);
@@ -114,13 +127,15 @@ export class NativeTable extends Table implements bridge.Receiver {
     } else if (ending === Ending.Expired) {
       kind = Message.expired;
     }
-    const settled = this.handle.settle(flight.cell, flight.id, kind, payload);
-    return settled === Settle.notify && payload !== undefined;
+    name(flight); // after packing, which runs the outcome's own code (it may join flights)
+    this.handle.settle(kind, payload);
+    return flightSlots[FlightSlot.result] === Settle.notify && payload !== undefined;
   }
 
   leave(flight: AnyFlight): void {
     this.release(flight);
-    this.handle.leave(flight.cell, flight.id, flight.lane);
+    name(flight);
+    this.handle.leave();
   }
 
   /** A message from another thread; undefined if flight `flightId` is not one of this side's. */

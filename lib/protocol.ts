@@ -4,4 +4,4 @@
 import { binding } from './binding';
 
 export const protocol = binding.protocol;
-export const { role: Role, settle: Settle, leave: Leave, message: Message, joinResult: JoinSlot } = protocol;
+export const { role: Role, settle: Settle, leave: Leave, message: Message, flightSlots: FlightSlot } = protocol;

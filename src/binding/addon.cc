@@ -185,10 +185,10 @@ Napi::Value RefBridge(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// joinResult: an ArrayBuffer over this environment's join-result slots. The EnvState is
-// deleted only with the environment, after its JavaScript is gone.
-Napi::Value JoinResultBuffer(Napi::Env env, EnvState& state) {
-  return Napi::ArrayBuffer::New(env, state.join_result.data(), sizeof(state.join_result));
+// flightSlots: an ArrayBuffer over this environment's flight slots. The EnvState is deleted
+// only with the environment, after its JavaScript is gone.
+Napi::Value FlightSlotsBuffer(Napi::Env env, EnvState& state) {
+  return Napi::ArrayBuffer::New(env, state.flight_slots.data(), sizeof(state.flight_slots));
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -206,7 +206,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openTable", Napi::Function::New<TableHandle::Open>(env, "openTable"));
   exports.Set("now", Napi::Function::New<Now>(env, "now"));
   exports.Set("cellPage", Napi::Function::New<CellPage>(env, "cellPage"));
-  exports.Set("joinResult", JoinResultBuffer(env, state));
+  exports.Set("flightSlots", FlightSlotsBuffer(env, state));
   exports.Set("openStore", Napi::Function::New<StoreHandle::Open>(env, "openStore"));
   exports.Set("slotPage", Napi::Function::New<SlotPage>(env, "slotPage"));
   exports.Set("storeResult", Napi::ArrayBuffer::New(env, state.store_result.data(), sizeof(state.store_result)));

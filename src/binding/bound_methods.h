@@ -21,25 +21,57 @@ Napi::Value CallBound(const Napi::CallbackInfo& info) {
   return (static_cast<std::shared_ptr<Handle>*>(info.Data())->get()->*method)(info);
 }
 
+// A method on a hot path: it gets how many arguments were passed and the first `kArgs` of them
+// (undefined where missing), and nothing else. Napi::CallbackInfo asks Node-API for six
+// arguments, `this` and the data on every call, which costs as much as a short call's work.
+template <typename Handle>
+using RawMethod = napi_value (Handle::*)(napi_env, size_t argc, napi_value* argv);
+
+template <typename Handle, size_t kArgs, RawMethod<Handle> method>
+napi_value CallRaw(napi_env env, napi_callback_info info) {
+  size_t argc = kArgs;
+  napi_value argv[kArgs > 0 ? kArgs : 1];
+  void* data = nullptr;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok) return nullptr;
+  return (static_cast<std::shared_ptr<Handle>*>(data)->get()->*method)(env, argc, argv);
+}
+
 template <typename Handle>
 void DropBoundReference(napi_env /*env*/, void* data, void* /*hint*/) {
   std::unique_ptr<std::shared_ptr<Handle>> owned(static_cast<std::shared_ptr<Handle>*>(data));
 }
 
-// Adds `name` to `target`: `method` bound to `self`. Returns false, with a JS exception
-// pending, if it could not.
-template <typename Handle, BoundMethod<Handle> method>
-bool BindMethod(Napi::Env env, Napi::Object target, const char* name, const std::shared_ptr<Handle>& self) {
+// Adds `name` to `target`: `callback`, with a reference to `self` as its data. Returns false,
+// with a JS exception pending, if it could not.
+template <typename Handle>
+bool BindCallback(Napi::Env env, Napi::Object target, const char* name, napi_callback callback,
+                  const std::shared_ptr<Handle>& self) {
   auto reference = std::make_unique<std::shared_ptr<Handle>>(self);
-  Napi::Function function = Napi::Function::New<&CallBound<Handle, method>>(env, name, reference.get());
-  if (env.IsExceptionPending()) return false;
-  if (napi_add_finalizer(env, function, reference.get(), &DropBoundReference<Handle>, nullptr, nullptr) != napi_ok) {
-    Napi::Error::New(env, "could not bind a handle's functions").ThrowAsJavaScriptException();
+  napi_value function;
+  if (napi_create_function(env, name, NAPI_AUTO_LENGTH, callback, reference.get(), &function) != napi_ok ||
+      napi_add_finalizer(env, function, reference.get(), &DropBoundReference<Handle>, nullptr, nullptr) != napi_ok) {
+    if (!env.IsExceptionPending())
+      Napi::Error::New(env, "could not bind a handle's functions").ThrowAsJavaScriptException();
     return false;
   }
   reference.release();  // the finalizer owns it now
-  target.Set(name, function);
+  target.Set(name, Napi::Value(env, function));
   return !env.IsExceptionPending();
+}
+
+// Adds `name` to `target`: `method` bound to `self`.
+template <typename Handle, BoundMethod<Handle> method>
+bool BindMethod(Napi::Env env, Napi::Object target, const char* name, const std::shared_ptr<Handle>& self) {
+  const napi_callback callback = [](napi_env env, napi_callback_info info) -> napi_value {
+    return CallBound<Handle, method>(Napi::CallbackInfo(env, info));
+  };
+  return BindCallback(env, target, name, callback, self);
+}
+
+// Adds `name` to `target`: the hot `method`, reading `kArgs` arguments, bound to `self`.
+template <typename Handle, size_t kArgs, RawMethod<Handle> method>
+bool BindRawMethod(Napi::Env env, Napi::Object target, const char* name, const std::shared_ptr<Handle>& self) {
+  return BindCallback(env, target, name, &CallRaw<Handle, kArgs, method>, self);
 }
 
 // An ArrayBuffer over `lane` that keeps it alive as long as JavaScript can reach it.

@@ -14,9 +14,9 @@ struct EnvState {
   EnvId id = 0;
   napi_threadsafe_function tsfn = nullptr;  // receives messages from other threads
   bool tsfn_refed = false;
-  // What the last join() learned (see JoinSlot); JavaScript reads it through a Float64Array
-  // over this memory, so a join returns a small integer and allocates nothing.
-  std::array<double, kJoinSlots> join_result{};
+  // The flight of the last join(), or of the next settle() or leave() (see FlightSlot);
+  // JavaScript reads and writes it through a Float64Array over this memory.
+  std::array<double, kFlightSlots> flight_slots{};
   // What the last store get() or store() learned (see StoreSlot), read the same way.
   std::array<double, kStoreSlots> store_result{};
 };

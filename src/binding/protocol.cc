@@ -63,11 +63,12 @@ Napi::Object ExportProtocol(Napi::Env env) {
                                        {"lead", Of(MessageKind::kLead)},
                                        {"abandon", Of(MessageKind::kAbandon)},
                                        {"sharedFlag", kSharedFlag}}));
-  protocol.Set("joinResult", Frozen(env, {{"cell", kJoinCell},
-                                          {"lane", kJoinLane},
-                                          {"flightId", kJoinFlightId},
-                                          {"startedMs", kJoinStartedMs},
-                                          {"length", kJoinSlots}}));
+  protocol.Set("flightSlots", Frozen(env, {{"cell", kFlightCell},
+                                           {"lane", kFlightLane},
+                                           {"flightId", kFlightId},
+                                           {"startedMs", kFlightStartedMs},
+                                           {"result", kFlightResult},
+                                           {"length", kFlightSlots}}));
   protocol.Set("cell", Frozen(env, {{"bytes", sizeof(Cell)},
                                     {"perPage", CellArena::kCellsPerPage},
                                     {"subscribers", FieldIndex<int32_t>(offsetof(Cell, subscribers))},

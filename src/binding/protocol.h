@@ -10,7 +10,7 @@
 namespace threadflight {
 
 // Raised whenever a value below changes meaning, so a stale build is refused at load.
-constexpr int32_t kProtocolVersion = 8;
+constexpr int32_t kProtocolVersion = 9;
 
 // What a message tells the receiving thread about a flight it takes part in.
 enum class MessageKind : int32_t {
@@ -25,13 +25,18 @@ enum class MessageKind : int32_t {
 // Set on an outcome's kind when the value reached more than one caller (do()'s `shared`).
 constexpr int32_t kSharedFlag = 8;
 
-// Where join() leaves what it learned about the flight, in this thread's join-result array.
-enum JoinSlot : int32_t {
-  kJoinCell = 0,       // the flight's cell
-  kJoinLane = 1,       // this thread's lane cell (the flight cell for the leader who started it)
-  kJoinFlightId = 2,   // the flight's process-wide id
-  kJoinStartedMs = 3,  // when the flight started, on the core's clock (ms)
-  kJoinSlots = 4,
+// A flight as the hot calls pass it, in this thread's flight-slot array: join() leaves what it
+// learned there; settle() and leave() read which flight (and lane) they are about from there.
+// Numbers pass through memory both sides map, so that these calls read no arguments but a key
+// or an outcome, and return nothing: reading a number argument or making a return value costs
+// a Node-API call each.
+enum FlightSlot : int32_t {
+  kFlightCell = 0,       // the flight's cell
+  kFlightLane = 1,       // this thread's lane cell (the flight cell for the leader who started it)
+  kFlightId = 2,         // the flight's process-wide id
+  kFlightStartedMs = 3,  // when the flight started, on the core's clock (ms)
+  kFlightResult = 4,     // what the call answered: join() a Role, settle() a SettleResult
+  kFlightSlots = 5,
 };
 
 // Where a store's get() and store() leave the entry's slot and version, in this thread's
@@ -45,7 +50,7 @@ enum StoreSlot : int32_t {
 // What a store's get() returns when the key has no entry (sizes are integers).
 constexpr double kStoreMissing = -0.5;
 
-// The `protocol` export: roles, settle and leave results, message kinds, join-result slots
+// The `protocol` export: roles, settle and leave results, message kinds, flight slots,
 // the cell and slot layouts, store results and cache counters, each under the name lib/protocol.ts reads. Frozen.
 Napi::Object ExportProtocol(Napi::Env env);
 

@@ -100,9 +100,9 @@ Napi::Value TableHandle::Open(const Napi::CallbackInfo& info) {
   Napi::Object handle = Napi::Object::New(env);
   try {
     const bool bound =
-        Bind<&TableHandle::Join>(env, handle, "join", self) &&
-        Bind<&TableHandle::Settle>(env, handle, "settle", self) &&
-        Bind<&TableHandle::Leave>(env, handle, "leave", self) &&
+        BindRawMethod<TableHandle, 1, &TableHandle::Join>(env, handle, "join", self) &&
+        BindRawMethod<TableHandle, 2, &TableHandle::Settle>(env, handle, "settle", self) &&
+        BindRawMethod<TableHandle, 0, &TableHandle::Leave>(env, handle, "leave", self) &&
         Bind<&TableHandle::Forget>(env, handle, "forget", self) && Bind<&TableHandle::Has>(env, handle, "has", self) &&
         Bind<&TableHandle::Size>(env, handle, "size", self) && Bind<&TableHandle::Clear>(env, handle, "clear", self) &&
         Bind<&TableHandle::Stats>(env, handle, "stats", self) &&
@@ -122,60 +122,62 @@ Napi::Value TableHandle::Open(const Napi::CallbackInfo& info) {
   return handle;
 }
 
-Napi::Value TableHandle::Join(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+uint32_t TableHandle::SlotCell() const { return CellFrom(state_->flight_slots[kFlightCell]); }
+uint64_t TableHandle::SlotFlightId() const { return FlightIdFrom(state_->flight_slots[kFlightId]); }
+uint32_t TableHandle::SlotLane() const { return CellFrom(state_->flight_slots[kFlightLane]); }
+
+napi_value TableHandle::Join(napi_env env, size_t /*argc*/, napi_value* argv) {
   KeyBytes key;
-  if (!key.read(env, info[0])) return env.Undefined();
+  if (!key.read(env, argv[0])) return nullptr;
   JoinResult result;
   try {
     result = table_->join(key.bytes(), monotonic_ns(), state_->id);
   } catch (const std::bad_alloc&) {
     Napi::Error::New(env, "out of memory while joining a flight").ThrowAsJavaScriptException();
-    return env.Undefined();
+    return nullptr;
   }
-  auto& out = state_->join_result;
-  out[kJoinCell] = result.cell;
-  out[kJoinLane] = result.lane;
-  out[kJoinFlightId] = static_cast<double>(result.id);
-  out[kJoinStartedMs] = static_cast<double>(result.started_ns) / kNsPerMs;
-  return Napi::Number::New(env, static_cast<double>(result.role));
+  auto& out = state_->flight_slots;
+  out[kFlightCell] = result.cell;
+  out[kFlightLane] = result.lane;
+  out[kFlightId] = static_cast<double>(result.id);
+  out[kFlightStartedMs] = static_cast<double>(result.started_ns) / kNsPerMs;
+  out[kFlightResult] = static_cast<double>(result.role);
+  return nullptr;
 }
 
-Napi::Value TableHandle::Settle(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  double cell, id;
-  if (!ReadNumber(info, 0, "cell", cell) || !ReadNumber(info, 1, "flightId", id)) return env.Undefined();
-
-  const bool have_outcome = info.Length() > 2 && info[2].IsNumber();
+napi_value TableHandle::Settle(napi_env env, size_t argc, napi_value* argv) {
   int32_t kind = 0;
+  const bool have_outcome = argc > 0 && napi_get_value_int32(env, argv[0], &kind) == napi_ok;
   std::shared_ptr<const Bytes> payload;
   if (have_outcome) {
-    kind = info[2].As<Napi::Number>().Int32Value();
-    if (info.Length() > 3 && info[3].IsBuffer()) {
-      auto buffer = info[3].As<Napi::Buffer<uint8_t>>();
-      payload = std::make_shared<const Bytes>(buffer.Data(), buffer.Data() + buffer.Length());
+    bool is_buffer = false;
+    void* data = nullptr;
+    size_t length = 0;
+    if (napi_is_buffer(env, argv[1], &is_buffer) == napi_ok && is_buffer &&
+        napi_get_buffer_info(env, argv[1], &data, &length) == napi_ok) {
+      const auto* bytes = static_cast<const uint8_t*>(data);
+      try {
+        payload = std::make_shared<const Bytes>(bytes, bytes + length);
+      } catch (const std::bad_alloc&) {
+        payload.reset();  // waiters run their own work (a fallback), as for an uncloneable value
+      }
     }
   }
   std::vector<Notice> notices;
-  const SettleResult result = table_->settle(CellFrom(cell), FlightIdFrom(id), state_->id, have_outcome, notices);
+  const SettleResult result = table_->settle(SlotCell(), SlotFlightId(), state_->id, have_outcome, notices);
   if (result == SettleResult::kNotify) Bridge::global().send_outcome(table_, notices, kind, std::move(payload));
-  return Napi::Number::New(env, static_cast<double>(result));
+  state_->flight_slots[kFlightResult] = static_cast<double>(result);
+  return nullptr;
 }
 
-Napi::Value TableHandle::Leave(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  double cell, id, lane;
-  if (!ReadNumber(info, 0, "cell", cell) || !ReadNumber(info, 1, "flightId", id) ||
-      !ReadNumber(info, 2, "lane", lane)) {
-    return env.Undefined();
-  }
+napi_value TableHandle::Leave(napi_env /*env*/, size_t /*argc*/, napi_value* /*argv*/) {
   Notice abandoned;
-  const Participant who{state_->id, CellFrom(lane)};
-  if (table_->leave(CellFrom(cell), FlightIdFrom(id), who, abandoned) == LeaveResult::kAbandoned) {
+  const Participant who{state_->id, SlotLane()};
+  if (table_->leave(SlotCell(), SlotFlightId(), who, abandoned) == LeaveResult::kAbandoned) {
     std::vector<Handover> leaders{Handover{table_, std::move(abandoned)}};
     Bridge::global().send_to_leaders(leaders, MessageKind::kAbandon);
   }
-  return env.Undefined();
+  return nullptr;
 }
 
 Napi::Value TableHandle::Forget(const Napi::CallbackInfo& info) {

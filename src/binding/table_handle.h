@@ -28,15 +28,19 @@ class TableHandle {
   uint64_t table_id() const { return table_->id(); }
 
  private:
-  // join(key) -> Role; the flight's cell, this thread's lane, the flight id and start time are
-  // left in the environment's join-result array.
-  Napi::Value Join(const Napi::CallbackInfo& info);
-  // settle(cell, flightId[, kind, payload]) -> SettleResult. Without kind: "is anyone else
-  // waiting?" The flight is named by its cell and id, as join() left them: no key.
-  Napi::Value Settle(const Napi::CallbackInfo& info);
-  // leave(cell, flightId, lane): this thread's participant stops waiting; tells the leader to
-  // stop if nobody is left.
-  Napi::Value Leave(const Napi::CallbackInfo& info);
+  // The hot calls, one or two per flight (see RawMethod). Each names its flight through the
+  // environment's flight slots (see FlightSlot), not through arguments.
+  //
+  // join(key): the Role, the flight's cell, this thread's lane, the flight id and start time
+  // are left in the flight slots.
+  napi_value Join(napi_env env, size_t argc, napi_value* argv);
+  // settle([kind, payload]), for the flight whose cell and id are in the flight slots: the
+  // SettleResult is left in the slots. Without kind: "is anyone else waiting?" The key is not
+  // read again.
+  napi_value Settle(napi_env env, size_t argc, napi_value* argv);
+  // leave(): this thread's participant (the lane in the flight slots) stops waiting for the
+  // flight in the slots; tells the leader to stop if nobody is left.
+  napi_value Leave(napi_env env, size_t argc, napi_value* argv);
   // forget(key) -> whether a joinable flight was made unjoinable.
   Napi::Value Forget(const Napi::CallbackInfo& info);
   Napi::Value Has(const Napi::CallbackInfo& info);
@@ -57,6 +61,11 @@ class TableHandle {
   using Method = Napi::Value (TableHandle::*)(const Napi::CallbackInfo&);
   template <Method method>
   static bool Bind(Napi::Env env, Napi::Object handle, const char* name, const std::shared_ptr<TableHandle>& self);
+
+  // The flight the slots name: its cell and id (and this thread's lane), as JavaScript wrote them.
+  uint32_t SlotCell() const;
+  uint64_t SlotFlightId() const;
+  uint32_t SlotLane() const;
 
   std::shared_ptr<FlightTable> table_;
   std::shared_ptr<CounterLane> lane_;  // JavaScript may map it longer: its buffer holds a reference
