@@ -2,10 +2,10 @@
 // which other threads wait for its outcome, and how many callers each has.
 //
 // A table is sharded by a seeded hash of the key; each shard has its own mutex and indexes, and
-// keys are compared byte for byte (the hash only picks the shard and the slot to probe from). Every method is
-// safe to call from any thread. The table never runs user code, never calls into JavaScript
-// and never waits on anything but a shard mutex; it tells its caller whom to notify, and the
-// caller does that after the lock is released.
+// keys are compared byte for byte (the hash only picks the shard and where to look). Every
+// method is safe to call from any thread. The table never runs user code, never calls into
+// JavaScript and never waits on anything but a shard mutex; it tells its caller whom to
+// notify, and the caller does that after the lock is released.
 //
 // Threads are named by an EnvId chosen by the caller. Each thread taking part in a flight is a
 // Participant with a lane cell holding that thread's caller count. A flight's cell is its
@@ -372,7 +372,7 @@ class FlightTable {
   void free_cell(Shard& shard, uint32_t cell);
   // The flight `id` whose cell is `cell`, joinable or not, if it is still in the table; else
   // null. Found by identity: the cell's tag (the hash of its flight's key) picks the shard and
-  // bucket, and the flight must have that cell and that id (ids are never reused), so a stale
+  // where to look, and the flight must have that cell and that id (ids are never reused), so a stale
   // or wrong cell finds nothing. `hash` is the cell's tag, `shard` the shard it picks, locked.
   FlightState* find_flight(Shard& shard, uint64_t hash, uint32_t cell, uint64_t id) const;
   // Where the flight of `cell` would be: the hash its cell is tagged with (see find_flight);
