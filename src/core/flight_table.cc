@@ -31,6 +31,7 @@ FlightTable::FlightTable(Limits limits, uint32_t shard_count, KeyHashFn hash, Ce
 FlightTable::~FlightTable() {
   // A table goes away with the last instance of its name; the arena stays. The cells of
   // flights still open (and their waiters' lanes) go back to it: nobody can reach them now.
+  // The flights' memory goes with the pools.
   auto give_back_cells = [this](const FlightState& flight) {
     arena_.give_back(flight.cell);
     if (flight.leader.lane != flight.cell) arena_.give_back(flight.leader.lane);
@@ -38,8 +39,50 @@ FlightTable::~FlightTable() {
   };
   for (Shard& shard : shards_) {
     std::lock_guard<std::mutex> lock(shard.mutex);
-    for (const auto& entry : shard.entries) give_back_cells(*entry.second);
-    for (const auto& entry : shard.unjoinable) give_back_cells(*entry.second);
+    shard.entries.for_each(give_back_cells);
+    shard.unjoinable.for_each(give_back_cells);
+  }
+}
+
+FlightState& FlightTable::Pool::take(std::string_view key) {
+  if (idle_.empty()) take_returned();
+  if (idle_.empty()) {
+    auto made = std::make_unique<FlightState>();
+    made->returns = &returns;
+    made->pool_index = made_.size();
+    // give_back() must not allocate: room for every flight the pool may keep, made now.
+    idle_.reserve(std::min(made_.size() + 1, kMaxIdle));
+    made_.push_back(std::move(made));
+    idle_.push_back(made_.back().get());
+  }
+  FlightState& flight = *idle_.back();
+  flight.key.assign(key);  // may throw (a long key): the flight stays idle
+  idle_.pop_back();
+  return flight;
+}
+
+void FlightTable::Pool::give_back(FlightState& flight) noexcept {
+  if (idle_.size() < kMaxIdle) {
+    flight.key.assign({});  // a long key's memory is not kept
+    flight.waiters.clear();
+    idle_.push_back(&flight);
+    return;
+  }
+  // Enough kept: this one is freed. The last of made_ takes its place.
+  const size_t index = flight.pool_index;
+  std::unique_ptr<FlightState> freed = std::move(made_[index]);
+  if (index + 1 != made_.size()) {
+    made_[index] = std::move(made_.back());
+    made_[index]->pool_index = index;
+  }
+  made_.pop_back();
+}
+
+void FlightTable::Pool::take_returned() noexcept {
+  for (FlightState* flight = returns.take_all(); flight != nullptr;) {
+    FlightState* next = flight->next_returned;
+    give_back(*flight);
+    flight = next;
   }
 }
 
@@ -62,25 +105,20 @@ bool FlightTable::hash_of_cell(uint32_t cell, uint64_t& hash) noexcept {
   return true;
 }
 
-FlightRef FlightTable::find_flight(Shard& shard, uint64_t hash, uint32_t cell, uint64_t id) const {
-  if (!shard.entries.empty()) {
-    // The joinable flights whose keys hash like the cell's flight's: its bucket.
-    const size_t bucket = shard.entries.bucket(KeyView{hash, {}});
-    for (auto entry = shard.entries.begin(bucket); entry != shard.entries.end(bucket); ++entry) {
-      if (entry->second->cell == cell && entry->second->id == id) return entry->second;
-    }
-  }
-  auto gone = shard.unjoinable.find(cell);
-  if (gone != shard.unjoinable.end() && gone->second->id == id) return gone->second;
-  return nullptr;
+FlightState* FlightTable::find_flight(Shard& shard, uint64_t hash, uint32_t cell, uint64_t id) const {
+  auto is_it = [cell, id](const FlightState& flight) { return flight.cell == cell && flight.id == id; };
+  // The joinable flights whose keys hash like the cell's flight's, then the unjoinable ones.
+  if (FlightState* flight = shard.entries.find(hash, is_it)) return flight;
+  return shard.unjoinable.find(cell_hash(cell), is_it);
 }
 
-void FlightTable::make_unjoinable(Shard& shard, const FlightRef& flight) {
-  if (!flight->joinable) return;
-  shard.entries.erase(KeyView{flight->hash, flight->key});
-  flight->joinable = false;
-  arena_.at(flight->cell).unjoinable.store(1, std::memory_order_release);
-  shard.unjoinable.emplace(flight->cell, flight);
+void FlightTable::make_unjoinable(Shard& shard, FlightState& flight) {
+  if (!flight.joinable) return;
+  shard.unjoinable.reserve_one();  // may throw: before anything changes
+  shard.entries.erase(flight.hash, &flight);
+  flight.joinable = false;
+  arena_.at(flight.cell).unjoinable.store(1, std::memory_order_release);
+  shard.unjoinable.insert(cell_hash(flight.cell), &flight);
 }
 
 void FlightTable::drop_participant(Shard& shard, FlightState& flight, const Participant& who) {
@@ -90,30 +128,32 @@ void FlightTable::drop_participant(Shard& shard, FlightState& flight, const Part
   if (who.lane != flight.cell) free_cell(shard, who.lane);
 }
 
-void FlightTable::release_ref(Shard& shard, const FlightRef& flight) {
-  if (--flight->refs != 0) return;
-  if (flight->joinable) {
-    shard.entries.erase(KeyView{flight->hash, flight->key});
-    flight->joinable = false;
+void FlightTable::release_ref(Shard& shard, FlightState& flight) {
+  if (--flight.refs != 0) return;
+  if (flight.joinable) {
+    shard.entries.erase(flight.hash, &flight);
+    flight.joinable = false;
   } else {
-    shard.unjoinable.erase(flight->cell);
+    shard.unjoinable.erase(cell_hash(flight.cell), &flight);
   }
-  free_cell(shard, flight->cell);
+  free_cell(shard, flight.cell);
+  // The table's hold: the flight's memory is reused now, or when the last notice about it is dropped.
+  if (flight.holds.fetch_sub(1, std::memory_order_acq_rel) == 1) shard.pool.give_back(flight);
 }
 
 void FlightTable::publish_waiting(const FlightState& flight) {
   arena_.at(flight.cell).waiting_threads.store(static_cast<int32_t>(flight.waiters.size()), std::memory_order_release);
 }
 
-void FlightTable::lose_leader(Shard& shard, const FlightRef& flight, std::vector<Notice>& handovers) {
-  drop_participant(shard, *flight, flight->leader);
-  if (!flight->waiters.empty()) {
-    flight->leader = flight->waiters.front();
-    flight->waiters.erase(flight->waiters.begin());
-    publish_waiting(*flight);
-    handovers.push_back(Notice{flight, flight->leader});
+void FlightTable::lose_leader(Shard& shard, FlightState& flight, std::vector<Notice>& handovers) {
+  drop_participant(shard, flight, flight.leader);
+  if (!flight.waiters.empty()) {
+    flight.leader = flight.waiters.front();
+    flight.waiters.erase(flight.waiters.begin());
+    publish_waiting(flight);
+    handovers.push_back(Notice{FlightRef(flight), flight.leader});
   } else {
-    flight->finished = true;
+    flight.finished = true;
     make_unjoinable(shard, flight);
   }
   release_ref(shard, flight);  // the old leader's
@@ -131,13 +171,11 @@ int32_t FlightTable::count_in(std::atomic<int32_t>& subscribers) const noexcept 
 }
 
 JoinResult FlightTable::join(std::string_view key, int64_t now_ns, EnvId env) {
-  const KeyView view{hash_(key), key};
-  Shard& shard = shard_of(view.hash);
+  const uint64_t hash = hash_(key);
+  Shard& shard = shard_of(hash);
   std::lock_guard<std::mutex> lock(shard.mutex);
 
-  auto entry = shard.entries.find(view);
-  if (entry != shard.entries.end()) {
-    FlightRef flight = entry->second;
+  if (FlightState* flight = find_joinable(shard, hash, key)) {
     auto& subscribers = arena_.at(flight->cell).subscribers;
     // Too old, or flagged unjoinable by its leader's thread (settling: its outcome's own code
     // runs while it is packed, and must not join it): not joined, like a doomed one.
@@ -159,19 +197,36 @@ JoinResult FlightTable::join(std::string_view key, int64_t now_ns, EnvId env) {
     }
     // Expired, or doomed (every caller left, so its leader is being told to stop): no longer
     // joinable. Its leader still settles it.
-    make_unjoinable(shard, flight);
+    make_unjoinable(shard, *flight);
   }
+  return start(shard, key, hash, now_ns, env);
+}
 
+JoinResult FlightTable::start(Shard& shard, std::string_view key, uint64_t hash, int64_t now_ns, EnvId env) {
+  // What may allocate comes before the cell is taken, so that a failure leaves nothing behind.
+  shard.entries.reserve_one();
+  FlightState& flight = shard.pool.take(key);
   uint32_t cell;
-  if (!take_cell(shard, cell)) return {Role::kExhausted};
+  if (!take_cell(shard, cell)) {
+    shard.pool.give_back(flight);
+    return {Role::kExhausted};
+  }
   Cell& c = arena_.at(cell);
-  arena_.tag(cell).store(view.hash, std::memory_order_relaxed);  // how settle and leave find the flight
+  arena_.tag(cell).store(hash, std::memory_order_relaxed);  // how settle and leave find the flight
   c.started_ms = static_cast<double>(now_ns) / 1e6;
   c.lane.store(1, std::memory_order_relaxed);
   c.subscribers.store(1, std::memory_order_release);
-  auto flight = std::make_shared<FlightState>(next_flight_id(), key, view.hash, cell, now_ns, Participant{env, cell});
-  shard.entries.emplace(KeyView{view.hash, flight->key}, flight);
-  return {Role::kLeader, cell, cell, flight->id, now_ns};
+  flight.id = next_flight_id();
+  flight.hash = hash;
+  flight.cell = cell;
+  flight.started_ns = now_ns;
+  flight.leader = Participant{env, cell};
+  flight.refs = 1;
+  flight.joinable = true;
+  flight.finished = false;
+  flight.holds.store(1, std::memory_order_relaxed);  // the table's; nobody else knows the flight yet
+  shard.entries.insert(hash, &flight);
+  return {Role::kLeader, cell, cell, flight.id, now_ns};
 }
 
 SettleResult FlightTable::settle(uint32_t cell, uint64_t id, EnvId env, bool have_outcome,
@@ -181,26 +236,26 @@ SettleResult FlightTable::settle(uint32_t cell, uint64_t id, EnvId env, bool hav
   Shard& shard = shard_of(hash);
   std::lock_guard<std::mutex> lock(shard.mutex);
 
-  FlightRef flight = find_flight(shard, hash, cell, id);
-  if (!flight || flight->finished || flight->leader.env != env) return SettleResult::kNotLeader;
+  FlightState* flight = find_flight(shard, hash, cell, id);
+  if (flight == nullptr || flight->finished || flight->leader.env != env) return SettleResult::kNotLeader;
   if (!flight->waiters.empty() && !have_outcome) {
-    make_unjoinable(shard, flight);  // nobody may join while the leader prepares the outcome
+    make_unjoinable(shard, *flight);  // nobody may join while the leader prepares the outcome
     return SettleResult::kNeedsPayload;
   }
   const bool anyone_waiting = !flight->waiters.empty();
   if (anyone_waiting) {
-    make_unjoinable(shard, flight);  // stays findable by cell until every waiter acknowledges
+    make_unjoinable(shard, *flight);  // stays findable by cell until every waiter acknowledges
   } else if (flight->joinable) {
-    shard.entries.erase(KeyView{flight->hash, flight->key});
+    shard.entries.erase(flight->hash, flight);
     flight->joinable = false;
     arena_.at(flight->cell).unjoinable.store(1, std::memory_order_release);
   }
   flight->finished = true;
-  for (const Participant& waiter : flight->waiters) notify.push_back(Notice{flight, waiter});
+  for (const Participant& waiter : flight->waiters) notify.push_back(Notice{FlightRef(*flight), waiter});
   flight->waiters.clear();
   publish_waiting(*flight);
   drop_participant(shard, *flight, flight->leader);
-  release_ref(shard, flight);
+  release_ref(shard, *flight);
   return anyone_waiting ? SettleResult::kNotify : SettleResult::kDone;
 }
 
@@ -208,7 +263,7 @@ void FlightTable::acknowledge(const Notice& notice) {
   Shard& shard = shard_of(notice.flight->hash);
   std::lock_guard<std::mutex> lock(shard.mutex);
   drop_participant(shard, *notice.flight, notice.to);
-  release_ref(shard, notice.flight);
+  release_ref(shard, *notice.flight);  // the notice still holds the flight's memory
 }
 
 LeaveResult FlightTable::leave(uint32_t cell, uint64_t id, const Participant& who, Notice& abandoned) {
@@ -217,8 +272,8 @@ LeaveResult FlightTable::leave(uint32_t cell, uint64_t id, const Participant& wh
   Shard& shard = shard_of(hash);
   std::lock_guard<std::mutex> lock(shard.mutex);
 
-  FlightRef flight = find_flight(shard, hash, cell, id);
-  if (!flight) return LeaveResult::kNotWaiting;
+  FlightState* flight = find_flight(shard, hash, cell, id);
+  if (flight == nullptr) return LeaveResult::kNotWaiting;
   auto& waiters = flight->waiters;
   auto it = std::find_if(waiters.begin(), waiters.end(),
                          [&who](const Participant& p) { return p.env == who.env && p.lane == who.lane; });
@@ -226,33 +281,36 @@ LeaveResult FlightTable::leave(uint32_t cell, uint64_t id, const Participant& wh
   waiters.erase(it);
   publish_waiting(*flight);
   drop_participant(shard, *flight, who);
-  release_ref(shard, flight);
-  if (flight->finished || arena_.at(flight->cell).subscribers.load(std::memory_order_acquire) != 0) {
+  if (flight->finished) {
+    release_ref(shard, *flight);  // maybe its last participant: the flight is not touched again
     return LeaveResult::kLeft;
   }
-  make_unjoinable(shard, flight);
-  abandoned = Notice{flight, flight->leader};
+  release_ref(shard, *flight);  // not the last: its leader has not settled
+  if (arena_.at(flight->cell).subscribers.load(std::memory_order_acquire) != 0) return LeaveResult::kLeft;
+  make_unjoinable(shard, *flight);
+  abandoned = Notice{FlightRef(*flight), flight->leader};
   return LeaveResult::kAbandoned;
 }
 
 bool FlightTable::forget(std::string_view key) {
-  const KeyView view{hash_(key), key};
-  Shard& shard = shard_of(view.hash);
+  const uint64_t hash = hash_(key);
+  Shard& shard = shard_of(hash);
   std::lock_guard<std::mutex> lock(shard.mutex);
-  auto entry = shard.entries.find(view);
-  if (entry == shard.entries.end()) return false;
-  FlightRef flight = entry->second;  // make_unjoinable() erases the entry: keep the flight alive
-  make_unjoinable(shard, flight);
+  FlightState* flight = find_joinable(shard, hash, key);
+  if (flight == nullptr) return false;
+  make_unjoinable(shard, *flight);
   return true;
 }
 
 void FlightTable::forget_env(EnvId env, std::vector<Notice>& handovers, std::vector<Notice>& abandoned) {
+  // Held while this loop releases participants, so that no flight's memory is reused under it.
   std::vector<FlightRef> flights;
   for (Shard& shard : shards_) {
     std::lock_guard<std::mutex> lock(shard.mutex);
     flights.clear();
-    for (const auto& entry : shard.entries) flights.push_back(entry.second);
-    for (const auto& entry : shard.unjoinable) flights.push_back(entry.second);
+    auto collect = [&flights](FlightState& flight) { flights.emplace_back(flight); };
+    shard.entries.for_each(collect);
+    shard.unjoinable.for_each(collect);
     for (const FlightRef& flight : flights) {
       auto& waiters = flight->waiters;
       for (auto it = waiters.begin(); it != waiters.end();) {
@@ -263,14 +321,14 @@ void FlightTable::forget_env(EnvId env, std::vector<Notice>& handovers, std::vec
         const Participant who = *it;
         it = waiters.erase(it);
         drop_participant(shard, *flight, who);
-        release_ref(shard, flight);
+        release_ref(shard, *flight);
       }
       publish_waiting(*flight);
       if (flight->finished) continue;
       if (flight->leader.env == env) {
-        lose_leader(shard, flight, handovers);
+        lose_leader(shard, *flight, handovers);
       } else if (arena_.at(flight->cell).subscribers.load(std::memory_order_acquire) == 0) {
-        make_unjoinable(shard, flight);  // the dead thread's callers were the last ones
+        make_unjoinable(shard, *flight);  // the dead thread's callers were the last ones
         abandoned.push_back(Notice{flight, flight->leader});
       }
     }
@@ -282,15 +340,15 @@ void FlightTable::decline_lead(const Notice& handover, std::vector<Notice>& hand
   std::lock_guard<std::mutex> lock(shard.mutex);
   const Participant& leader = handover.flight->leader;
   if (handover.flight->finished || leader.env != handover.to.env || leader.lane != handover.to.lane) return;
-  lose_leader(shard, handover.flight, handovers);
+  lose_leader(shard, *handover.flight, handovers);
 }
 
 bool FlightTable::contains(std::string_view key, int64_t now_ns) const {
-  const KeyView view{hash_(key), key};
-  const Shard& shard = shard_of(view.hash);
+  const uint64_t hash = hash_(key);
+  const Shard& shard = shard_of(hash);
   std::lock_guard<std::mutex> lock(shard.mutex);
-  auto entry = shard.entries.find(view);
-  return entry != shard.entries.end() && !expired(*entry->second, now_ns);
+  const FlightState* flight = find_joinable(shard, hash, key);
+  return flight != nullptr && !expired(*flight, now_ns);
 }
 
 size_t FlightTable::clear() {
@@ -298,11 +356,12 @@ size_t FlightTable::clear() {
   for (Shard& shard : shards_) {
     std::lock_guard<std::mutex> lock(shard.mutex);
     cleared += shard.entries.size();
-    for (auto& entry : shard.entries) {
-      entry.second->joinable = false;
-      arena_.at(entry.second->cell).unjoinable.store(1, std::memory_order_release);
-      shard.unjoinable.emplace(entry.second->cell, entry.second);
-    }
+    shard.unjoinable.reserve(shard.unjoinable.size() + shard.entries.size());  // may throw: before anything changes
+    shard.entries.for_each([this, &shard](FlightState& flight) {
+      flight.joinable = false;
+      arena_.at(flight.cell).unjoinable.store(1, std::memory_order_release);
+      shard.unjoinable.insert(cell_hash(flight.cell), &flight);
+    });
     shard.entries.clear();
   }
   return cleared;
@@ -312,28 +371,27 @@ TableStats FlightTable::stats(int64_t now_ns) const {
   TableStats out;
   for (const Shard& shard : shards_) {
     std::lock_guard<std::mutex> lock(shard.mutex);
-    for (const auto& entry : shard.entries) {
-      const FlightState& flight = *entry.second;
-      if (expired(flight, now_ns)) continue;
+    shard.entries.for_each([&](const FlightState& flight) {
+      if (expired(flight, now_ns)) return;
       ++out.in_flight;
       out.subscribers += arena_.at(flight.cell).subscribers.load(std::memory_order_acquire);
       out.oldest_started_ns = std::min(out.oldest_started_ns, flight.started_ns);
-    }
+    });
   }
   return out;
 }
 
 std::vector<FlightInfo> FlightTable::flights_since(int64_t started_by_ns, size_t limit) const {
   std::vector<FlightInfo> out;
-  auto add = [&](const FlightState& flight, bool joinable) {
+  auto add = [&](const FlightState& flight) {
     if (flight.started_ns > started_by_ns || flight.finished) return;
     out.push_back(FlightInfo{flight.hash, flight.started_ns, flight.leader.env,
-                             arena_.at(flight.cell).subscribers.load(std::memory_order_acquire), joinable});
+                             arena_.at(flight.cell).subscribers.load(std::memory_order_acquire), flight.joinable});
   };
   for (const Shard& shard : shards_) {
     std::lock_guard<std::mutex> lock(shard.mutex);
-    for (const auto& entry : shard.entries) add(*entry.second, true);
-    for (const auto& entry : shard.unjoinable) add(*entry.second, false);
+    shard.entries.for_each(add);
+    shard.unjoinable.for_each(add);
   }
   std::sort(out.begin(), out.end(),
             [](const FlightInfo& a, const FlightInfo& b) { return a.started_ns < b.started_ns; });
@@ -345,7 +403,7 @@ size_t FlightTable::size(int64_t now_ns) const {
   size_t n = 0;
   for (const Shard& shard : shards_) {
     std::lock_guard<std::mutex> lock(shard.mutex);
-    for (const auto& entry : shard.entries) n += expired(*entry.second, now_ns) ? 0 : 1;
+    shard.entries.for_each([&](const FlightState& flight) { n += expired(flight, now_ns) ? 0 : 1; });
   }
   return n;
 }

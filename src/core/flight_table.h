@@ -1,11 +1,11 @@
 // The coalescing table: which keys have a flight in the air, which thread leads each flight,
 // which other threads wait for its outcome, and how many callers each has.
 //
-// A table is sharded by a seeded hash of the key; each shard has its own mutex and maps, and
-// keys are compared byte for byte (the hash only picks the shard and bucket). Every method is
-// safe to call from any thread. The table never runs user code, never calls into JavaScript
-// and never waits on anything but a shard mutex; it tells its caller whom to notify, and the
-// caller does that after the lock is released.
+// A table is sharded by a seeded hash of the key; each shard has its own mutex and indexes, and
+// keys are compared byte for byte (the hash only picks the shard and where to look). Every
+// method is safe to call from any thread. The table never runs user code, never calls into
+// JavaScript and never waits on anything but a shard mutex; it tells its caller whom to
+// notify, and the caller does that after the lock is released.
 //
 // Threads are named by an EnvId chosen by the caller. Each thread taking part in a flight is a
 // Participant with a lane cell holding that thread's caller count. A flight's cell is its
@@ -22,11 +22,12 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "cell_arena.h"
 #include "counter_lanes.h"
+#include "flight_index.h"
 #include "siphash.h"
 
 namespace threadflight {
@@ -78,19 +79,26 @@ enum class SettleResult : uint8_t {
 };
 
 // A flight's key bytes, kept in the flight itself when short (most keys: 24 UTF-16 code
-// units), so that a flight is one allocation rather than two (std::string keeps only 15 bytes).
+// units), so that a short key costs no allocation at all (std::string keeps only 15 bytes).
 class FlightKey {
  public:
-  explicit FlightKey(std::string_view bytes) : size_(bytes.size()) {
-    char* to = inline_.data();
-    if (size_ > kInline) {
-      heap_ = std::make_unique<char[]>(size_);
-      to = heap_.get();
-    }
-    if (size_ != 0) std::memcpy(to, bytes.data(), size_);
-  }
+  FlightKey() = default;
+  explicit FlightKey(std::string_view bytes) { assign(bytes); }
   FlightKey(const FlightKey&) = delete;
   FlightKey& operator=(const FlightKey&) = delete;
+
+  // Takes these bytes instead of the ones held (a recycled flight's key is its new flight's).
+  void assign(std::string_view bytes) {
+    char* to = inline_.data();
+    if (bytes.size() > kInline) {
+      heap_ = std::make_unique<char[]>(bytes.size());
+      to = heap_.get();
+    } else {
+      heap_.reset();
+    }
+    size_ = bytes.size();
+    if (size_ != 0) std::memcpy(to, bytes.data(), size_);
+  }
 
   std::string_view view() const noexcept { return {size_ > kInline ? heap_.get() : inline_.data(), size_}; }
   operator std::string_view() const noexcept { return view(); }  // NOLINT: a key is its bytes
@@ -98,30 +106,92 @@ class FlightKey {
 
  private:
   static constexpr size_t kInline = 48;
-  size_t size_;
-  alignas(8) std::array<char, kInline> inline_;  // UTF-16 code units: aligned for char16_t
-  std::unique_ptr<char[]> heap_;                 // longer keys
+  size_t size_ = 0;
+  alignas(8) std::array<char, kInline> inline_{};  // UTF-16 code units: aligned for char16_t
+  std::unique_ptr<char[]> heap_;                   // longer keys
 };
 
-// The state of one flight, shared by the table and by notifications in transit.
+struct FlightState;
+
+// Where a flight goes once the last FlightRef to it is dropped outside its shard's lock (a
+// notice's receiver is done with it): a lock-free stack, pushed by any thread and emptied all
+// at once, under the lock, by the shard taking a flight for reuse. Emptied whole, so a pop
+// never races another pop (no ABA).
+class FlightReturns {
+ public:
+  void push(FlightState& flight) noexcept;
+  // Everything returned so far, as a list linked through FlightState::next_returned.
+  FlightState* take_all() noexcept { return head_.exchange(nullptr, std::memory_order_acquire); }
+
+ private:
+  std::atomic<FlightState*> head_{nullptr};
+};
+
+// The state of one flight, read by the table and by notifications in transit. Its memory is
+// reused for later flights of its shard (see FlightTable::Pool) once nothing holds it: the table
+// holds it while it is in an index, and every FlightRef holds it.
 struct FlightState {
-  FlightState(uint64_t id, std::string_view key, uint64_t hash, uint32_t cell, int64_t started_ns, Participant leader)
-      : id(id), key(key), hash(hash), cell(cell), started_ns(started_ns), leader(leader) {}
-
-  const uint64_t id;
-  const FlightKey key;
-  const uint64_t hash;
-  const uint32_t cell;
-  const int64_t started_ns;
+  // Set when the flight starts, then unchanged until the memory is reused (which no FlightRef
+  // outlives):
+  uint64_t id = 0;
+  FlightKey key;
+  uint64_t hash = 0;
+  uint32_t cell = 0;
+  int64_t started_ns = 0;
   // Guarded by the shard mutex:
-  Participant leader;
+  Participant leader{};
   std::vector<Participant> waiters;  // threads waiting that have not been notified yet
-  uint32_t refs = 1;                 // participants that may still touch the cells
-  bool joinable = true;              // still the key's entry
+  uint32_t refs = 0;                 // participants that may still touch the cells
+  bool joinable = false;             // still the key's entry
   bool finished = false;             // settled, or ended with no one left to lead it
+
+  // The memory's own bookkeeping:
+  std::atomic<uint32_t> holds{0};        // the table's (while indexed) and one per FlightRef
+  FlightReturns* returns = nullptr;      // its shard's, for the last FlightRef to give it back
+  FlightState* next_returned = nullptr;  // the next one in `returns`
+  size_t pool_index = 0;                 // where its shard's pool keeps it
 };
 
-using FlightRef = std::shared_ptr<FlightState>;
+inline void FlightReturns::push(FlightState& flight) noexcept {
+  FlightState* head = head_.load(std::memory_order_relaxed);
+  do {
+    flight.next_returned = head;
+  } while (!head_.compare_exchange_weak(head, &flight, std::memory_order_release, std::memory_order_relaxed));
+}
+
+// A counted reference to a flight, for notifications in transit, which are read and dropped
+// outside the shard's lock: the flight's memory is not reused while one exists. It must not
+// outlive the flight's table (the binding's messages and handovers each hold their table).
+class FlightRef {
+ public:
+  FlightRef() noexcept = default;
+  explicit FlightRef(FlightState& flight) noexcept : flight_(&flight) { hold(); }
+  FlightRef(const FlightRef& other) noexcept : flight_(other.flight_) { hold(); }
+  FlightRef(FlightRef&& other) noexcept : flight_(std::exchange(other.flight_, nullptr)) {}
+  FlightRef& operator=(FlightRef other) noexcept {
+    std::swap(flight_, other.flight_);
+    return *this;
+  }
+  ~FlightRef() { release(); }
+
+  FlightState* get() const noexcept { return flight_; }
+  FlightState* operator->() const noexcept { return flight_; }
+  FlightState& operator*() const noexcept { return *flight_; }
+  explicit operator bool() const noexcept { return flight_ != nullptr; }
+
+ private:
+  void hold() noexcept {
+    // A new reference is only ever made from one the table or another FlightRef holds.
+    if (flight_ != nullptr) flight_->holds.fetch_add(1, std::memory_order_relaxed);
+  }
+  void release() noexcept {
+    if (flight_ != nullptr && flight_->holds.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      flight_->returns->push(*flight_);
+    }
+  }
+
+  FlightState* flight_ = nullptr;
+};
 
 // A participant to tell something about a flight, after the table's lock is released.
 struct Notice {
@@ -253,48 +323,73 @@ class FlightTable {
   CellArena& arena() noexcept { return arena_; }
 
  private:
-  struct KeyView {
-    uint64_t hash;
-    std::string_view bytes;
-    bool operator==(const KeyView& o) const noexcept { return hash == o.hash && bytes == o.bytes; }
-  };
-  struct KeyViewHash {
-    size_t operator()(const KeyView& k) const noexcept { return k.hash; }
+  // A shard's flights' memory: allocated once per flight the shard has at the same time,
+  // then reused, so that a flight costs no allocation (but its key, if long). Guarded by the
+  // shard mutex, except `returns`.
+  class Pool {
+   public:
+    // A flight to start, holding `key`; nothing else of it is set.
+    FlightState& take(std::string_view key);
+    // A flight nobody holds any more (its `holds` is 0) is kept for reuse, or freed if the
+    // pool already keeps enough.
+    void give_back(FlightState& flight) noexcept;
+    FlightReturns returns;
+
+   private:
+    // Enough for bursts of flights at once in one shard; beyond that, memory is given back.
+    static constexpr size_t kMaxIdle = 64;
+    void take_returned() noexcept;
+    std::vector<std::unique_ptr<FlightState>> made_;  // every flight of the shard, in use or idle
+    std::vector<FlightState*> idle_;                  // capacity for every one it may keep
   };
   struct alignas(64) Shard {
     mutable std::mutex mutex;
-    // Joinable flights; the KeyView points into the FlightState's own key.
-    std::unordered_map<KeyView, FlightRef, KeyViewHash> entries;
-    // Flights no longer joinable but not over yet (expired, cleared, settling), by cell.
-    std::unordered_map<uint32_t, FlightRef> unjoinable;
+    // Joinable flights, filed under their key's hash.
+    FlightIndex entries;
+    // Flights no longer joinable but not over yet (expired, cleared, settling), filed under
+    // their cell (cell_hash).
+    FlightIndex unjoinable;
     size_t owned_cells = 0;
+    Pool pool;
   };
 
+  static uint64_t cell_hash(uint32_t cell) noexcept {
+    const uint64_t h = cell * 0x9E3779B97F4A7C15ull;  // cells are small consecutive numbers: spread them
+    return h ^ (h >> 32);
+  }
+  // The joinable flight of `key` (whose hash is `hash`), or null.
+  static FlightState* find_joinable(const Shard& shard, uint64_t hash, std::string_view key) noexcept {
+    return shard.entries.find(hash, [key](const FlightState& flight) { return flight.key == key; });
+  }
   Shard& shard_of(uint64_t hash) noexcept { return shards_[(hash >> 40) & shard_mask_]; }
   const Shard& shard_of(uint64_t hash) const noexcept { return shards_[(hash >> 40) & shard_mask_]; }
 
+  // join() when no flight of the key can be joined: a new one, led by `env`.
+  JoinResult start(Shard& shard, std::string_view key, uint64_t hash, int64_t now_ns, EnvId env);
   // Counts one more caller into a flight's total if it has room; returns the count before.
   int32_t count_in(std::atomic<int32_t>& subscribers) const noexcept;
   bool take_cell(Shard& shard, uint32_t& cell);
   void free_cell(Shard& shard, uint32_t cell);
   // The flight `id` whose cell is `cell`, joinable or not, if it is still in the table; else
   // null. Found by identity: the cell's tag (the hash of its flight's key) picks the shard and
-  // bucket, and the flight must have that cell and that id (ids are never reused), so a stale
+  // where to look, and the flight must have that cell and that id (ids are never reused), so a stale
   // or wrong cell finds nothing. `hash` is the cell's tag, `shard` the shard it picks, locked.
-  FlightRef find_flight(Shard& shard, uint64_t hash, uint32_t cell, uint64_t id) const;
+  FlightState* find_flight(Shard& shard, uint64_t hash, uint32_t cell, uint64_t id) const;
   // Where the flight of `cell` would be: the hash its cell is tagged with (see find_flight);
   // false if `cell` is no cell at all.
   bool hash_of_cell(uint32_t cell, uint64_t& hash) noexcept;
   // Publishes how many threads wait for the flight, for its leader's thread to read.
   void publish_waiting(const FlightState& flight);
   // Moves the flight from `entries` to `unjoinable` and flags its cell, if it is still joinable.
-  void make_unjoinable(Shard& shard, const FlightRef& flight);
+  void make_unjoinable(Shard& shard, FlightState& flight);
   // Takes one participant's callers off the flight's total and frees its lane cell.
   void drop_participant(Shard& shard, FlightState& flight, const Participant& who);
-  // One reference fewer; the flight's cell is freed with the last.
-  void release_ref(Shard& shard, const FlightRef& flight);
+  // One participant fewer; with the last, the flight leaves the table, its cell is freed, and
+  // its memory is reused once no FlightRef holds it. The caller must not touch it afterwards
+  // unless it holds a FlightRef.
+  void release_ref(Shard& shard, FlightState& flight);
   // The flight lost its leader: hands it to the first waiter, or ends it.
-  void lose_leader(Shard& shard, const FlightRef& flight, std::vector<Notice>& handovers);
+  void lose_leader(Shard& shard, FlightState& flight, std::vector<Notice>& handovers);
   bool expired(const FlightState& flight, int64_t now_ns) const noexcept {
     return now_ns - flight.started_ns >= limits_.max_duration_ns;
   }

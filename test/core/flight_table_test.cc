@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <random>
@@ -656,6 +657,171 @@ TEST(CellArena, ConcurrentTakersNeverShareACell) {
   uint32_t cell;
   while (arena.take(cell)) taken.push_back(cell);
   EXPECT_EQ(taken.size(), size_t{kCells});
+}
+
+// The shard index on its own: flights are only addresses to it, found by hash and predicate.
+class Index : public ::testing::Test {
+ protected:
+  static constexpr size_t kFlights = 600;
+  Index() : flights(kFlights) {
+    for (size_t i = 0; i < kFlights; ++i) flights[i].id = i;
+  }
+  FlightState* find(uint64_t hash, size_t i) const {
+    return index.find(hash, [i](const FlightState& f) { return f.id == i; });
+  }
+  std::vector<FlightState> flights;
+  FlightIndex index;
+};
+
+TEST_F(Index, GrowsAsFlightsComeAndGivesMemoryBackAsTheyGo) {
+  EXPECT_EQ(index.capacity(), 0u) << "an index that was never used allocates nothing";
+  EXPECT_EQ(find(7, 7), nullptr);
+  for (size_t i = 0; i < kFlights; ++i) index.insert(i * 0x9E3779B97F4A7C15ull, &flights[i]);
+  EXPECT_EQ(index.size(), kFlights);
+  EXPECT_GE(index.capacity() * 3, kFlights * 4) << "at most 3/4 full";
+  const size_t grown = index.capacity();
+  for (size_t i = 0; i < kFlights; ++i) ASSERT_EQ(find(i * 0x9E3779B97F4A7C15ull, i), &flights[i]) << i;
+  for (size_t i = 0; i + 10 < kFlights; ++i) ASSERT_TRUE(index.erase(i * 0x9E3779B97F4A7C15ull, &flights[i])) << i;
+  EXPECT_LT(index.capacity(), grown / 8);
+  EXPECT_GE(index.capacity(), FlightIndex::kMinSlots);
+  for (size_t i = 0; i < kFlights; ++i) {
+    EXPECT_EQ(find(i * 0x9E3779B97F4A7C15ull, i), i + 10 < kFlights ? nullptr : &flights[i]) << i;
+  }
+  EXPECT_FALSE(index.erase(0, &flights[0])) << "erased already";
+  index.clear();
+  EXPECT_TRUE(index.empty());
+  EXPECT_EQ(find(0, kFlights - 1), nullptr);
+}
+
+// Deleting from a run of colliding flights moves the rest back so that every one is still
+// found (no tombstones), including runs that wrap around the end of the slots.
+TEST_F(Index, ErasingFromRunsOfCollidingHashesKeepsEveryOtherFlightFound) {
+  std::mt19937 rng(7);
+  for (int round = 0; round < 20; ++round) {
+    // Few distinct hashes, some homed in the last slots so that runs wrap around: many
+    // flights per hash, and runs of different hashes interleaved.
+    std::vector<uint64_t> hash_of(kFlights);
+    std::vector<bool> in(kFlights, false);
+    for (size_t i = 0; i < kFlights; ++i) hash_of[i] = (round % 2 == 0) ? 42 : (uint64_t{0} - 1 - rng() % 5);
+    size_t count = 0;
+    for (int step = 0; step < 3000; ++step) {
+      const size_t i = rng() % kFlights;
+      if (in[i]) {
+        ASSERT_TRUE(index.erase(hash_of[i], &flights[i]));
+        --count;
+      } else {
+        index.insert(hash_of[i], &flights[i]);
+        ++count;
+      }
+      in[i] = !in[i];
+      ASSERT_EQ(index.size(), count);
+      if (step % 100 != 0) continue;
+      for (size_t j = 0; j < kFlights; ++j) ASSERT_EQ(find(hash_of[j], j), in[j] ? &flights[j] : nullptr) << j;
+    }
+    size_t seen = 0;
+    index.for_each([&](const FlightState& f) { seen += in[f.id] ? 1 : 0; });
+    EXPECT_EQ(seen, count);
+    index.clear();
+  }
+}
+
+// Every key in one bucket: many flights of one shard, started and settled in random order,
+// each found by its key (compared whole) and by its cell and id.
+TEST(FlightTable, ManyFlightsWithCollidingHashesAreEachFoundUntilSettled) {
+  FlightTable table(limits(), 1, &constant_hash);
+  std::vector<Notice> notices;
+  std::vector<JoinResult> flights;
+  for (int k = 0; k < 300; ++k) flights.push_back(table.join("key" + std::to_string(k), 0, kMain));
+  std::vector<int> order(flights.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
+  std::shuffle(order.begin(), order.end(), std::mt19937(11));
+  for (size_t n = 0; n < order.size(); ++n) {
+    const int k = order[n];
+    ASSERT_EQ(table.join("key" + std::to_string(k), 0, kWorkerA).cell, flights[k].cell) << k;
+    ASSERT_EQ(table.settle(flights[k].cell, flights[k].id, kMain, true, notices), SettleResult::kNotify) << k;
+    ASSERT_EQ(notices.size(), 1u);
+    EXPECT_EQ(notices[0].flight->key.view(), "key" + std::to_string(k));
+    table.acknowledge(notices[0]);
+    notices.clear();
+    EXPECT_FALSE(table.contains("key" + std::to_string(k), kNow));
+    if (n + 1 < order.size()) EXPECT_TRUE(table.contains("key" + std::to_string(order[n + 1]), kNow));
+  }
+  EXPECT_EQ(table.size(kNow), 0u);
+  EXPECT_EQ(table.owned_cells(), 0u);
+}
+
+// A flight's memory is reused by the shard's next flight: the old (cell, id) still finds
+// nothing, even when the new flight has the same memory, the same cell and the same key.
+TEST_F(Table, AFlightsReusedMemoryIsNeverReachedByItsOldCellAndId) {
+  FlightTable one_shard(limits(), 1);
+  const JoinResult old_flight = one_shard.join("k", 0, kMain);
+  ASSERT_EQ(one_shard.settle(old_flight.cell, old_flight.id, kMain, false, notices), SettleResult::kDone);
+  const JoinResult fresh = one_shard.join("k", 1, kMain);
+  ASSERT_EQ(fresh.role, Role::kLeader);
+  ASSERT_EQ(fresh.cell, old_flight.cell) << "the arena gives the same cell back first (LIFO)";
+  Notice abandoned;
+  EXPECT_EQ(one_shard.leave(old_flight.cell, old_flight.id, Participant{kMain, old_flight.cell}, abandoned),
+            LeaveResult::kNotWaiting);
+  EXPECT_EQ(one_shard.settle(old_flight.cell, old_flight.id, kMain, false, notices), SettleResult::kNotLeader);
+  EXPECT_TRUE(one_shard.contains("k", kNow));
+  EXPECT_EQ(one_shard.settle(fresh.cell, fresh.id, kMain, false, notices), SettleResult::kDone);
+  EXPECT_EQ(one_shard.owned_cells(), 0u);
+}
+
+// A notice holds its flight: after the flight is over and its cells are back, the notice
+// still reads its key and id, and the memory goes to a new flight only once the notice is gone.
+TEST(FlightTable, ANoticeKeepsItsFlightFromBeingReused) {
+  FlightTable table(limits(), 1);
+  std::vector<Notice> notices;
+  const JoinResult lead = table.join("held", 0, kMain);
+  table.join("held", 0, kWorkerA);
+  ASSERT_EQ(table.settle(lead.cell, lead.id, kMain, true, notices), SettleResult::kNotify);
+  ASSERT_EQ(notices.size(), 1u);
+  const FlightState* held = notices[0].flight.get();
+  table.acknowledge(notices[0]);
+  EXPECT_EQ(table.owned_cells(), 0u) << "the flight is over";
+  for (int k = 0; k < 10; ++k) {
+    const JoinResult j = table.join("other" + std::to_string(k), 0, kMain);
+    EXPECT_EQ(table.settle(j.cell, j.id, kMain, false, notices), SettleResult::kDone);
+  }
+  EXPECT_EQ(notices[0].flight->id, lead.id);
+  EXPECT_EQ(notices[0].flight->key.view(), "held");
+  EXPECT_EQ(notices[0].flight.get(), held);
+
+  Notice copy = notices[0];
+  notices.clear();
+  EXPECT_EQ(copy.flight->id, lead.id) << "a copy holds it as well";
+  // Dropped in another thread, as the binding drops a message after acknowledging it.
+  std::thread([dropped = std::move(copy)]() mutable { dropped = Notice{}; }).join();
+  const JoinResult next = table.join("next", 0, kMain);
+  ASSERT_EQ(next.role, Role::kLeader);
+  const auto infos = table.flights_since(0, 10);
+  ASSERT_EQ(infos.size(), 1u);
+  EXPECT_TRUE(infos[0].joinable);
+  EXPECT_EQ(table.settle(next.cell, next.id, kMain, true, notices), SettleResult::kDone);
+  EXPECT_EQ(table.owned_cells(), 0u);
+}
+
+// More flights at once than a shard's pool keeps: their memory is freed, not kept, and
+// everything still works (ASan checks nothing leaks or is freed twice).
+TEST(FlightTable, BurstsBeyondWhatThePoolKeepsAreFreed) {
+  FlightTable table(limits(), 1);
+  std::vector<Notice> notices;
+  for (int round = 0; round < 3; ++round) {
+    std::vector<JoinResult> flights;
+    for (int k = 0; k < 500; ++k) {
+      const std::string key = "burst" + std::to_string(k) + std::string(k % 3 == 0 ? 60 : 0, 'x');
+      flights.push_back(table.join(key, 0, kMain));
+      table.join(key, 0, kWorkerA);
+    }
+    for (const JoinResult& j : flights)
+      ASSERT_EQ(table.settle(j.cell, j.id, kMain, true, notices), SettleResult::kNotify);
+    ASSERT_EQ(notices.size(), flights.size());
+    for (const Notice& n : notices) table.acknowledge(n);
+    notices.clear();  // the last holds: the flights go back through the returned stack
+    EXPECT_EQ(table.owned_cells(), 0u);
+    EXPECT_EQ(table.size(kNow), 0u);
+  }
 }
 
 }  // namespace
