@@ -83,7 +83,11 @@ export class Coalescer implements TableEvents {
     this.maxDuration = options.maxDuration;
     this.table =
       options.name === undefined ? new LocalTable() : new NativeTable({ ...options, name: options.name }, this);
-    this.deadlines = new Deadlines<AnyFlight>(options.maxDuration, (flights) => this.expireAll(flights));
+    this.deadlines = new Deadlines<AnyFlight>(
+      options.maxDuration,
+      (flights) => this.expireAll(flights),
+      () => this.table.flightsHere(),
+    );
   }
 
   get maxSubscribers(): number {
@@ -140,10 +144,15 @@ export class Coalescer implements TableEvents {
   }
 
   forget(key: string): boolean {
-    return this.table.forget(key);
+    const flight = this.table.lookup(key);
+    const forgotten = this.table.forget(key);
+    // Still in the air, out of the table (a named table's flight may be another thread's).
+    if (forgotten && flight !== undefined) this.deadlines.keep(flight);
+    return forgotten;
   }
 
   clear(): void {
+    for (const flight of this.table.flightsHere()) this.deadlines.keep(flight);
     this.table.clear();
   }
 

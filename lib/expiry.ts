@@ -8,6 +8,12 @@
 // flight of an unnamed table goes to its table's open slot, which reads the clock once when it
 // opens and closes one period later: every flight in it started between those two moments.
 //
+// A slot links its flights into a list, except the flights of an open slot, which it only
+// counts: linking a young flight into a long-lived slot costs a write barrier, a large part of
+// a flight that lasts a moment. Those flights are found in their table when the slot expires
+// them (`survey`); one that leaves its table before it settles (forgotten, cleared) is linked
+// then (keep()).
+//
 // One scheduler per thread holds the slots of every table, in a heap by due time, behind a
 // single timer; the timer keeps the event loop alive while any flight with a finite
 // maxDuration is in the air (like one timer per flight would) and never otherwise. Flights
@@ -62,22 +68,39 @@ export class Slot<F extends Tracked<F>> implements Scheduled {
     this.owner = new WeakRef(owner);
   }
 
-  add(flight: F, owner: Deadlines<F>): void {
+  /** Counts the flight in, without linking it (see the top of this file). */
+  count(flight: F, owner: Deadlines<F>): void {
     if (this.size === 0) this.holder = owner;
-    const last = this.last;
     flight.slot = this;
-    flight.prevInSlot = last;
-    if (last !== undefined) last.nextInSlot = flight;
-    this.last = flight;
     this.size++;
   }
 
+  add(flight: F, owner: Deadlines<F>): void {
+    this.count(flight, owner);
+    this.link(flight);
+  }
+
+  /** Links a flight already counted in. */
+  link(flight: F): void {
+    const last = this.last;
+    flight.prevInSlot = last;
+    if (last !== undefined) last.nextInSlot = flight;
+    this.last = flight;
+  }
+
+  linked(flight: F): boolean {
+    return flight.prevInSlot !== undefined || flight.nextInSlot !== undefined || this.last === flight;
+  }
+
   remove(flight: F): void {
-    const { prevInSlot: prev, nextInSlot: next } = flight;
-    if (prev !== undefined) prev.nextInSlot = next;
-    if (next === undefined) this.last = prev;
-    else next.prevInSlot = prev;
-    flight.slot = flight.prevInSlot = flight.nextInSlot = undefined;
+    if (this.linked(flight)) {
+      const { prevInSlot: prev, nextInSlot: next } = flight;
+      if (prev !== undefined) prev.nextInSlot = next;
+      if (next === undefined) this.last = prev;
+      else next.prevInSlot = prev;
+      flight.prevInSlot = flight.nextInSlot = undefined;
+    }
+    flight.slot = undefined;
     if (--this.size === 0) this.holder = undefined;
   }
 
@@ -85,8 +108,8 @@ export class Slot<F extends Tracked<F>> implements Scheduled {
     this.owner.deref()?.fire(this, now);
   }
 
-  /** Takes every flight out. */
-  drain(): F[] {
+  /** Takes every flight out: the linked ones, and those only counted, found in their table. */
+  drain(survey: () => Iterable<F>): F[] {
     const flights: F[] = [];
     for (let flight = this.last; flight !== undefined;) {
       const prev: F | undefined = flight.prevInSlot;
@@ -94,10 +117,18 @@ export class Slot<F extends Tracked<F>> implements Scheduled {
       flights.push(flight);
       flight = prev;
     }
+    flights.reverse();
+    if (flights.length < this.size) {
+      for (const flight of survey()) {
+        if (flight.slot !== this) continue;
+        flight.slot = undefined;
+        flights.push(flight);
+      }
+    }
     this.last = undefined;
     this.size = 0;
     this.holder = undefined;
-    return flights.reverse();
+    return flights;
   }
 }
 
@@ -117,6 +148,8 @@ export class Deadlines<F extends Tracked<F>> {
     readonly maxDuration: number,
     /** Rejects the callers of flights past their deadline. Called from the timer. */
     private readonly expire: (flights: F[]) => void,
+    /** The flights still in their table here: where an open slot finds the flights it counted. */
+    private readonly survey: () => Iterable<F>,
   ) {
     this.period = Math.min(100, Math.max(1, Math.floor(maxDuration / 10)));
   }
@@ -130,7 +163,14 @@ export class Deadlines<F extends Tracked<F>> {
       scheduler.schedule(slot, now + this.period);
     }
     flight.startedMs = slot.openedMs;
-    this.admit(slot, flight);
+    slot.count(flight, this);
+  }
+
+  /** The flight leaves its table before it settles (forgotten, cleared): its slot, if it only
+   * counted it, links it, since the table can no longer show it. */
+  keep(flight: F): void {
+    const slot = flight.slot;
+    if (slot !== undefined && !slot.linked(flight)) slot.link(flight);
   }
 
   /** Tracks a flight whose start (on the core clock) it already has. */
@@ -173,7 +213,7 @@ export class Deadlines<F extends Tracked<F>> {
       return;
     }
     this.drop(slot);
-    const flights = slot.drain();
+    const flights = slot.drain(this.survey);
     this.expire(flights);
   }
 

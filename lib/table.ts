@@ -96,6 +96,11 @@ export abstract class Table {
     return this.flights.get(key);
   }
 
+  /** This thread's flights by key (see lookup()). */
+  flightsHere(): IterableIterator<AnyFlight> {
+    return this.flights.values();
+  }
+
   /** Adds `delta` to the flight's count of callers in all threads; returns the count before. */
   abstract addCallers(flight: AnyFlight, delta: number): number;
 

@@ -81,6 +81,28 @@ describe('maxDuration', () => {
     expect(sf.getInFlightCount()).toBe(0);
   });
 
+  test('a forgotten or cleared flight still expires, with the flights started after it', async () => {
+    // Out of its table, a flight of an unnamed instance is found for expiry by its slot alone.
+    const sf = new Singleflight({ maxDuration: 60 });
+    const never = () => new Promise(() => {});
+    const signals = [];
+    const stuck = (s) => (signals.push(s), never());
+    const forgotten = sf.execute('a', stuck);
+    expect(sf.forget('a')).toBe(true);
+    const successor = sf.execute('a', stuck); // a new flight for the key, in the same slot
+    const cleared = [sf.execute('b', stuck), sf.execute('c', stuck)];
+    sf.clear();
+    const afterClear = sf.execute('b', stuck);
+    const outcomes = await Promise.allSettled([forgotten, successor, ...cleared, afterClear]);
+    for (const o of outcomes) {
+      expect(o.status).toBe('rejected');
+      expect(o.reason).toBeInstanceOf(FlightTimeoutError);
+    }
+    expect(signals).toHaveLength(5);
+    for (const signal of signals) expect(signal.aborted).toBe(true);
+    expect(sf.getStats()).toMatchObject({ inFlightCount: 0, totalSubscribers: 0, timeouts: 5 });
+  });
+
   test('a late rejection of expired work is swallowed, not reported as unhandled', async () => {
     const sf = new Singleflight({ maxDuration: 30 });
     const gate = deferred();
