@@ -1,24 +1,32 @@
 // Instructions per call, counted by valgrind's callgrind (which repeats exactly, however busy
-// the machine is), for this checkout and, with --baseline, another one: sequential misses,
-// hits (100 callers per flight), and flights that cross to another environment (a second copy
-// of the package loaded over a fresh addon instance, so every outcome travels through the
-// bridge, as between threads). Each figure is the difference between a long and a short run
-// of the same scenario, so start-up, compilation and warm-up cancel out. With --variants, this
+// the machine is), for this checkout, the plain Map + promise singleflight the goals are set
+// against (misses and hits), and, with --baseline, another checkout: sequential misses, hits
+// (100 callers per flight), and flights that cross to another environment (a second copy of
+// the package loaded over a fresh addon instance, so every outcome travels through the bridge,
+// as between threads). Each figure is the difference between a long and a short run of the
+// same scenario, so start-up cancels out; the short run is long enough for V8 to have compiled
+// the hot code with its optimizing tier, so compilation does too. With --variants, this
 // checkout also runs each scenario with timings on (the histograms) and with a subscriber on
 // the threadflight:execute tracing channel, each against its plain run.
-//   node bench/instructions.js [--baseline <checkout>] [--variants] [--json out.json]
+//   node bench/instructions.js [--baseline <checkout>] [--variants] [--node <binary>] [--json out.json]
+//   --node: the Node.js binary the scenarios run on (default: the one running this script).
 // Needs valgrind (apt-get install valgrind). Takes a few minutes.
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
-const { machine, baselineDir, checkout, ROOT } = require('./common');
+const { machine, baselineDir, checkout, ROOT, MapSingleflight } = require('./common');
+
+const nodeAt = process.argv.indexOf('--node');
+const NODE = nodeAt > 0 ? process.argv[nodeAt + 1] : process.execPath;
 
 const SCENARIOS = {
-  'unnamed miss': { kind: 'miss', named: false, short: 20_000, long: 120_000, callsPerUnit: 1 },
-  'named miss': { kind: 'miss', named: true, short: 20_000, long: 120_000, callsPerUnit: 1 },
-  'unnamed hit': { kind: 'hit', named: false, short: 500, long: 2500, callsPerUnit: 100 },
-  'named hit': { kind: 'hit', named: true, short: 500, long: 2500, callsPerUnit: 100 },
+  'unnamed miss': { kind: 'miss', named: false, short: 40_000, long: 140_000, callsPerUnit: 1 },
+  'named miss': { kind: 'miss', named: true, short: 40_000, long: 140_000, callsPerUnit: 1 },
+  'unnamed hit': { kind: 'hit', named: false, short: 2500, long: 7500, callsPerUnit: 100 },
+  'named hit': { kind: 'hit', named: true, short: 2500, long: 7500, callsPerUnit: 100 },
   'cross-environment flight': { kind: 'cross', named: true, short: 5000, long: 20_000, callsPerUnit: 1 },
 };
+/** Stands for the plain Map + promise singleflight in place of a checkout. */
+const PLAIN_MAP = 'plain-map';
 
 /** How this checkout's instances run: as they are, timed, or traced by a subscriber. */
 const VARIANTS = {
@@ -29,7 +37,7 @@ const VARIANTS = {
 
 /** The scenario itself, run under callgrind in a child process. */
 async function scenario(lib, kind, named, units, variant) {
-  const { Singleflight } = require(lib);
+  const { Singleflight } = lib === PLAIN_MAP ? { Singleflight: MapSingleflight } : require(lib);
   const work = () => Promise.resolve(1);
   const options = { ...(named ? { name: 'instructions' } : {}), ...VARIANTS[variant] };
   if (variant === 'subscribed') {
@@ -74,7 +82,7 @@ function instructions(lib, name, units, variant) {
     [
       '--tool=callgrind',
       '--callgrind-out-file=/dev/null',
-      process.execPath,
+      NODE,
       // V8's predictable mode with fixed seeds: no concurrent compilation or GC, no random hash
       // seeds, so a count repeats to a fraction of an instruction per call.
       '--single-threaded',
@@ -112,9 +120,16 @@ async function main() {
   const baselineAt = process.argv.indexOf('--baseline');
   const base = baselineDir(baselineAt > 0 ? process.argv[baselineAt + 1] : undefined);
   const rows = [];
+  const plainMap = {};
   for (const name of Object.keys(SCENARIOS)) {
     const current = perCall(ROOT, name);
     const row = { scenario: name, instructionsPerCall: current };
+    const { kind } = SCENARIOS[name];
+    if (kind !== 'cross') {
+      plainMap[kind] ??= perCall(PLAIN_MAP, name); // the same for named and unnamed
+      row.plainMap = plainMap[kind];
+      row.vsPlainMap = +(current / row.plainMap).toFixed(3);
+    }
     if (base !== undefined) {
       row.baseline = perCall(base, name);
       row.vsBaseline = +(current / row.baseline).toFixed(3);
@@ -130,6 +145,7 @@ async function main() {
   }
   const record = machine({
     tool: 'valgrind --tool=callgrind',
+    scenarioNode: spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim(),
     current: checkout(ROOT),
     baseline: base && checkout(base),
   });
