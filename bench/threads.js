@@ -277,9 +277,12 @@ function probeStages(probe, dir) {
     missing.push(`binding.${open}`);
     return missing;
   }
+  // The settle that carries an outcome: settle(kind, payload) since the flight slots (protocol
+  // 9: the flight is named in the slots), settle(cell, flightId, kind, payload) before them.
+  const outcomeArgs = native.binding.flightSlots !== undefined ? 0 : 2;
   native.binding[open] = (...args) => {
     const table = openTable(...args);
-    wrap(table, 'settle', undefined, (settleArgs) => settleArgs.length > 2 && stamp(3));
+    wrap(table, 'settle', undefined, (settleArgs) => settleArgs.length > outcomeArgs && stamp(3));
     return table;
   };
   return missing;

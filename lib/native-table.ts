@@ -82,21 +82,25 @@ export class NativeTable extends Table implements bridge.Receiver {
     this.handle.join(key);
     const role = flightSlots[FlightSlot.result];
     if (role !== Role.leader && role !== Role.follower) return role;
+    // Every slot is read before anything else: creating the flight's promise runs async_hooks
+    // init hooks, whose code may join another flight (and so overwrite the slots).
     const cell = flightSlots[FlightSlot.cell] | 0; // small integers: keep them so
     const lane = flightSlots[FlightSlot.lane] | 0;
+    const id = flightSlots[FlightSlot.flightId];
+    const startedMs = flightSlots[FlightSlot.startedMs];
     const state = role === Role.leader ? FlightState.Leading : FlightState.Following;
     const flight = new Flight(
       key,
       cell,
       lane,
-      flightSlots[FlightSlot.flightId],
+      id,
       state,
       nativeCells.int32Page(cell),
       nativeCells.base(cell),
       nativeCells.int32Page(lane),
       nativeCells.base(lane),
     );
-    flight.startedMs = flightSlots[FlightSlot.startedMs];
+    flight.startedMs = startedMs;
     if (previous !== undefined) this.displaced.set(previous.id, previous);
     this.flights.set(key, flight);
     if (state === FlightState.Following) bridge.startWaiting(this);
