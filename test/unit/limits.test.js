@@ -167,18 +167,29 @@ describe('maxDuration', () => {
     expect(sf.getStats()).toMatchObject({ inFlightCount: 0, totalSubscribers: 0, oldestCallAge: null });
   });
 
-  test('getStats counts a flight not yet stamped as just started, then its stamped age', async () => {
-    const sf = new Singleflight({ maxDuration: 10_000 }); // stamp period: 100 ms
-    await sf.execute('first', () => 'read the clock'); // stamped, and gone
+  test("getStats counts an unnamed flight from its stamp period's clock reading, never younger", async () => {
+    // An unnamed instance reads the clock once per stamp period (100 ms here) and stamps the
+    // flights started in it with that reading: a flight's age is never below its real age, and
+    // above it by at most the time since the reading.
+    const sf = new Singleflight({ maxDuration: 10_000 });
+    const before = performance.now();
+    await sf.execute('first', () => 'read the clock'); // opens the stamp period
     const gate = deferred();
-    const second = sf.execute('second', () => gate.promise); // waits for the next reading
-    expect(sf.getStats()).toMatchObject({ inFlightCount: 1, oldestCallAge: 0 });
-    await sleep(250); // the reading comes within the stamp period; then the flight ages
-    const age = sf.getStats().oldestCallAge;
-    expect(age).toBeGreaterThanOrEqual(100); // it was stamped within 100 ms of its start (+ coarse clock)
-    expect(age).toBeLessThanOrEqual(250 + 11);
-    gate.resolve(1);
-    await second;
+    const second = sf.execute('second', () => gate.promise); // stamped with the same reading
+    try {
+      const sinceBefore = () => performance.now() - before;
+      const early = sf.getStats();
+      expect(early.inFlightCount).toBe(1);
+      expect(early.oldestCallAge).toBeLessThanOrEqual(Math.ceil(sinceBefore()) + 11); // + a coarse clock tick
+      const started = performance.now();
+      await sleep(250);
+      const age = sf.getStats().oldestCallAge;
+      expect(age).toBeGreaterThanOrEqual(Math.floor(performance.now() - started) - 11);
+      expect(age).toBeLessThanOrEqual(Math.ceil(sinceBefore()) + 11);
+    } finally {
+      gate.resolve(1);
+      await second;
+    }
     expect(sf.getStats().oldestCallAge).toBeNull();
   });
 
