@@ -230,9 +230,16 @@ export class Coalescer implements TableEvents {
     return this.start(key, work, flight);
   }
 
-  /** Counts a caller into this thread's flight for its key, if the flight takes it. */
+  /** Counts a caller into this thread's flight for its key, if the flight takes it. Without a
+   * limit, a lane that has callers counts in the flight's total once (see Cell::subscribers in
+   * src/core/cell_arena.h): the caller counts in its lane alone, with no atomic operation. */
   private joinHere(flight: AnyFlight): JoinHere {
     if (!flight.joinable()) return JoinHere.startAfresh;
+    if (this.subscriberLimit === UNLIMITED_SUBSCRIBERS && flight.lanes[flight.laneIndex] > 0) {
+      flight.lanes[flight.laneIndex]++;
+      flight.joins++;
+      return JoinHere.joined;
+    }
     const before = this.table.countIn(flight, this.subscriberLimit);
     if (before > 0 && before < this.subscriberLimit) {
       flight.lanes[flight.laneIndex]++;
@@ -335,10 +342,19 @@ export class Coalescer implements TableEvents {
   /** A caller stopped waiting: it no longer counts, and if nobody is left, the flight stops. */
   private leaveCaller(flight: AnyFlight): void {
     if (flight.state === FlightState.Settled) return;
-    // A Solo flight's count is this thread's own (see Flight.goSolo).
-    const before =
-      flight.state === FlightState.Solo ? flight.counters[flight.total]-- : this.table.addCallers(flight, -1);
-    if (--flight.lanes[flight.laneIndex] > 0) return;
+    let before: number;
+    if (flight.state === FlightState.Solo) {
+      // A Solo flight's count is this thread's own (see Flight.goSolo).
+      before = flight.counters[flight.total]--;
+      if (--flight.lanes[flight.laneIndex] > 0) return;
+    } else if (this.subscriberLimit === UNLIMITED_SUBSCRIBERS) {
+      // The lane leaves the total with its last caller (see joinHere).
+      if (--flight.lanes[flight.laneIndex] > 0) return;
+      before = this.table.addCallers(flight, -1);
+    } else {
+      before = this.table.addCallers(flight, -1);
+      if (--flight.lanes[flight.laneIndex] > 0) return;
+    }
     if (flight.state === FlightState.Following) {
       // None of this thread's callers waits for the other thread's flight any more.
       this.table.leave(flight);

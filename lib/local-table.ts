@@ -88,7 +88,7 @@ export class LocalTable extends Table {
         keyHash: createHash('sha256').update(flight.key, 'utf16le').digest('hex').slice(0, 16),
         age: Math.round(age),
         thread: threadId,
-        callers: flight.counters[flight.total],
+        callers: flight.callersHere(),
         joinable: flight.joinable(),
       });
     }
@@ -102,7 +102,7 @@ export class LocalTable extends Table {
     for (const flight of this.flights.values()) {
       if (!flight.joinable()) continue;
       inFlightCount++;
-      totalSubscribers += flight.counters[flight.total];
+      totalSubscribers += flight.callersHere();
       oldest = Math.min(oldest, flight.startedMs);
     }
     const oldestCallAge = inFlightCount === 0 ? null : Math.max(0, Math.round(binding.now() - oldest));

@@ -62,7 +62,7 @@ export class NativeTable extends Table implements bridge.Receiver {
 
   /** Other threads count in at the same time: with a limit, a compare-and-swap, so that no
    * caller is ever refused because of another that is being refused (a count over the limit
-   * for a moment). */
+   * for a moment). Without one, only a lane's first caller gets here (see Coalescer.joinHere). */
   countIn(flight: AnyFlight, limit: number): number {
     const counters = flight.counters;
     const at = flight.total;
@@ -120,14 +120,16 @@ export class NativeTable extends Table implements bridge.Receiver {
       this.handle.settle();
       if (flightSlots[FlightSlot.result] !== Settle.needsPayload) return false;
     }
-    // Read before settling, which takes this thread's callers off the count.
-    const callers = Atomics.load(flight.counters, flight.total);
+    // Read before settling, which takes this thread's callers off the count. Without a limit
+    // the count is of threads, so this thread's own callers are looked at too (and each
+    // receiving thread adds its own: see receive()).
+    const shared = Atomics.load(flight.counters, flight.total) > 1 || flight.callersHere() > 1;
     let kind = Message.fallback;
     let payload: Buffer | undefined;
     if (ending === Ending.Value || ending === Ending.Error) {
       payload = ending === Ending.Value ? wire.packValue(outcome) : wire.packError(outcome);
       if (payload === undefined) this.reportCloneFailure(flight.key, outcome);
-      else kind = (ending === Ending.Value ? Message.value : Message.error) | (callers > 1 ? Message.sharedFlag : 0);
+      else kind = (ending === Ending.Value ? Message.value : Message.error) | (shared ? Message.sharedFlag : 0);
     } else if (ending === Ending.Expired) {
       kind = Message.expired;
     }
@@ -173,7 +175,8 @@ export class NativeTable extends Table implements bridge.Receiver {
       this.events.runHere(flight);
     } else {
       const ending = base === Message.value ? Ending.Value : Ending.Error;
-      this.events.settledElsewhere(flight, ending, outcome, (kind & Message.sharedFlag) !== 0);
+      const shared = (kind & Message.sharedFlag) !== 0 || flight.callersHere() > 1;
+      this.events.settledElsewhere(flight, ending, outcome, shared);
     }
     return false;
   }

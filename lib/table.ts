@@ -101,12 +101,14 @@ export abstract class Table {
     return this.flights.values();
   }
 
-  /** Adds `delta` to the flight's count of callers in all threads; returns the count before. */
+  /** Adds `delta` to the flight's count; returns the count before. The count is of callers in
+   * all threads under a limit, and of lanes (threads' parts) with callers without one: it is 0
+   * exactly when nobody waits (see Cell::subscribers in src/core/cell_arena.h). */
   abstract addCallers(flight: AnyFlight, delta: number): number;
 
   /**
-   * Counts one more caller into the flight if it has room (a count above 0, the flight not
-   * doomed, and below `limit`); returns the count before, whether or not it counted.
+   * Counts one more caller (or lane) into the flight if it has room (a count above 0, the
+   * flight not doomed, and below `limit`); returns the count before, whether or not it counted.
    */
   abstract countIn(flight: AnyFlight, limit: number): number;
 

@@ -21,11 +21,15 @@ namespace threadflight {
 // of cells as Int32Array and Float64Array; the offsets it uses are exported from here (see
 // src/binding/protocol.cc), never copied.
 struct alignas(32) Cell {
-  // Flight cell: callers of the flight in every thread, leaders included (JS: Atomics.add).
+  // Flight cell: what decides admission and abandonment (JS: Atomics.add). Under a finite
+  // max_subscribers, the callers of the flight in every thread, leaders included. Unlimited,
+  // the lanes (threads' parts) that have callers: a duplicate caller in a thread that already
+  // waits then counts in its lane alone, with no atomic operation, and the count still reads
+  // 0 exactly when nobody waits anywhere. (FlightTable::counted is the rule.)
   std::atomic<int32_t> subscribers{0};
   // Callers in one thread: the leader's (in the flight cell) or a follower thread's (in its
-  // own lane cell). Written only by that thread, so the count can be taken back from the
-  // flight's total if the thread dies.
+  // own lane cell). Written only by that thread, so its part can be taken back from the
+  // flight's count if the thread dies; the flight's callers are the sum of its lanes.
   std::atomic<int32_t> lane{0};
   // Flight cell: 1 once the flight is no longer joinable (forgotten, cleared, expired, doomed,
   // settling), so that threads holding it in their map stop handing it to new callers. Its

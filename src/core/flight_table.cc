@@ -124,7 +124,7 @@ void FlightTable::make_unjoinable(Shard& shard, FlightState& flight) {
 void FlightTable::drop_participant(Shard& shard, FlightState& flight, const Participant& who) {
   Cell& lane = arena_.at(who.lane);
   const int32_t callers = lane.lane.exchange(0, std::memory_order_acq_rel);
-  arena_.at(flight.cell).subscribers.fetch_sub(callers, std::memory_order_acq_rel);
+  arena_.at(flight.cell).subscribers.fetch_sub(counted(callers), std::memory_order_acq_rel);
   if (who.lane != flight.cell) free_cell(shard, who.lane);
 }
 
@@ -168,6 +168,18 @@ int32_t FlightTable::count_in(std::atomic<int32_t>& subscribers) const noexcept 
          !subscribers.compare_exchange_weak(before, before + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
   }
   return before;
+}
+
+int32_t FlightTable::counted(int32_t callers) const noexcept {
+  if (limits_.max_subscribers != std::numeric_limits<int32_t>::max()) return callers;
+  return callers > 0 ? 1 : 0;
+}
+
+int64_t FlightTable::callers_of(const FlightState& flight) const noexcept {
+  int64_t callers = arena_.at(flight.leader.lane).lane.load(std::memory_order_acquire);
+  for (const Participant& waiter : flight.waiters)
+    callers += arena_.at(waiter.lane).lane.load(std::memory_order_acquire);
+  return callers;
 }
 
 JoinResult FlightTable::join(std::string_view key, int64_t now_ns, EnvId env) {
@@ -374,7 +386,7 @@ TableStats FlightTable::stats(int64_t now_ns) const {
     shard.entries.for_each([&](const FlightState& flight) {
       if (expired(flight, now_ns)) return;
       ++out.in_flight;
-      out.subscribers += arena_.at(flight.cell).subscribers.load(std::memory_order_acquire);
+      out.subscribers += callers_of(flight);
       out.oldest_started_ns = std::min(out.oldest_started_ns, flight.started_ns);
     });
   }
@@ -386,7 +398,7 @@ std::vector<FlightInfo> FlightTable::flights_since(int64_t started_by_ns, size_t
   auto add = [&](const FlightState& flight) {
     if (flight.started_ns > started_by_ns || flight.finished) return;
     out.push_back(FlightInfo{flight.hash, flight.started_ns, flight.leader.env,
-                             arena_.at(flight.cell).subscribers.load(std::memory_order_acquire), flight.joinable});
+                             static_cast<int32_t>(callers_of(flight)), flight.joinable});
   };
   for (const Shard& shard : shards_) {
     std::lock_guard<std::mutex> lock(shard.mutex);

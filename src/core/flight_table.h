@@ -368,6 +368,10 @@ class FlightTable {
   JoinResult start(Shard& shard, std::string_view key, uint64_t hash, int64_t now_ns, EnvId env);
   // Counts one more caller into a flight's total if it has room; returns the count before.
   int32_t count_in(std::atomic<int32_t>& subscribers) const noexcept;
+  // What a lane with `callers` callers adds to its flight's subscribers (see Cell::subscribers).
+  int32_t counted(int32_t callers) const noexcept;
+  // Callers of the flight in every thread: the sum of its participants' lanes.
+  int64_t callers_of(const FlightState& flight) const noexcept;
   bool take_cell(Shard& shard, uint32_t& cell);
   void free_cell(Shard& shard, uint32_t cell);
   // The flight `id` whose cell is `cell`, joinable or not, if it is still in the table; else

@@ -830,6 +830,69 @@ TEST(FlightTable, BurstsBeyondWhatThePoolKeepsAreFreed) {
 namespace threadflight {
 namespace {
 
+// Without a limit, the flight's count says which lanes have callers, not how many: JavaScript
+// counts a thread's duplicate callers in its lane alone. The count still reaches 0 exactly
+// when the last lane empties, a dying thread takes back only its lane's part, and stats add
+// up the lanes.
+TEST(UnlimitedTable, EachLaneCountsOnceWhateverItsCallers) {
+  FlightTable table(Limits{std::numeric_limits<int32_t>::max(), 30'000 * kMs});
+  auto cell = [&table](uint32_t index) -> Cell& { return table.arena().at(index); };
+  JoinResult lead = table.join("k", 0, kMain);
+  JoinResult a = table.join("k", 0, kWorkerA);
+  JoinResult b = table.join("k", 0, kWorkerB);
+  ASSERT_EQ(a.role, Role::kFollower);
+  EXPECT_EQ(cell(lead.cell).subscribers.load(), 3);
+  cell(a.lane).lane.fetch_add(4);     // four more callers in worker A, counted in its lane
+  cell(lead.cell).lane.fetch_add(1);  // one more in the leader's thread
+  EXPECT_EQ(cell(lead.cell).subscribers.load(), 3);
+  EXPECT_EQ(table.stats(kNow).subscribers, 2 + 5 + 1);
+  auto flights = table.flights_since(kNow, 10);
+  ASSERT_EQ(flights.size(), 1u);
+  EXPECT_EQ(flights[0].callers, 8);
+
+  std::vector<Notice> handovers, abandoned;
+  table.forget_env(kWorkerA, handovers, abandoned);  // worker A dies with five callers
+  EXPECT_EQ(cell(lead.cell).subscribers.load(), 2) << "its lane's part, not its callers";
+  EXPECT_TRUE(abandoned.empty());
+  EXPECT_EQ(table.stats(kNow).subscribers, 2 + 1);
+
+  // Worker B's only caller leaves: JavaScript empties the lane and takes the lane's part off.
+  cell(b.lane).lane.fetch_sub(1);
+  cell(lead.cell).subscribers.fetch_sub(1);
+  Notice left;
+  EXPECT_EQ(table.leave(lead.cell, lead.id, Participant{kWorkerB, b.lane}, left), LeaveResult::kLeft);
+  EXPECT_EQ(cell(lead.cell).subscribers.load(), 1) << "the leader's lane still has callers";
+  EXPECT_TRUE(table.contains("k", kNow));
+
+  // A caller of another thread joining now is counted in: the flight is not doomed.
+  JoinResult late = table.join("k", 0, kWorkerB);
+  EXPECT_EQ(late.role, Role::kFollower);
+  EXPECT_EQ(late.id, lead.id);
+  EXPECT_EQ(cell(lead.cell).subscribers.load(), 2);
+  std::vector<Notice> notify;
+  EXPECT_EQ(table.settle(lead.cell, lead.id, kMain, true, notify), SettleResult::kNotify);
+  EXPECT_EQ(cell(lead.cell).subscribers.load(), 1) << "the leader's lane left with it";
+  ASSERT_EQ(notify.size(), 1u);
+  table.acknowledge(notify[0]);
+  EXPECT_EQ(cell(lead.cell).subscribers.load(), 0);
+  EXPECT_EQ(table.owned_cells(), 0u);
+}
+
+// With a limit, every caller counts, so that the limit is exact across threads.
+TEST(LimitedTable, ADyingThreadTakesBackEachOfItsCallers) {
+  FlightTable table(Limits{100, 30'000 * kMs});
+  auto cell = [&table](uint32_t index) -> Cell& { return table.arena().at(index); };
+  JoinResult lead = table.join("k", 0, kMain);
+  JoinResult a = table.join("k", 0, kWorkerA);
+  cell(a.lane).lane.fetch_add(4);
+  cell(lead.cell).subscribers.fetch_add(4);
+  EXPECT_EQ(cell(lead.cell).subscribers.load(), 6);
+  std::vector<Notice> handovers, abandoned;
+  table.forget_env(kWorkerA, handovers, abandoned);
+  EXPECT_EQ(cell(lead.cell).subscribers.load(), 1);
+  EXPECT_EQ(table.stats(kNow).subscribers, 1);
+}
+
 TEST(TableRegistry, SameNameSharesOneTableOtherLimitsAreRefused) {
   TableRegistry& registry = TableRegistry::global();
   const Limits a{10, 5 * kMs};

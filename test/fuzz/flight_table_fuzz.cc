@@ -1,13 +1,15 @@
 // libFuzzer target: random sequences of join / local join / caller leave / settle /
 // acknowledge / forget / clear / thread death / time, from several simulated threads, checked
 // after every step against a reference model of the table (flights, participants, counts,
-// and which cells are still owned).
+// and which cells are still owned). The input's first byte picks the table: a limit of 6
+// callers (every caller counts) or none (each thread's part counts once).
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -46,16 +48,26 @@ struct ModelFlight {
   std::vector<Part> waiters;
   bool joinable = true;
   bool finished = false;
+  // Callers in every thread.
   int32_t total() const {
     int32_t t = finished ? 0 : leader.callers;
     for (const Part& w : waiters) t += w.callers;
     return t;
   }
+  // Parts (threads) that have callers.
+  int32_t parts_with_callers() const {
+    int32_t n = !finished && leader.callers > 0 ? 1 : 0;
+    for (const Part& w : waiters) n += w.callers > 0 ? 1 : 0;
+    return n;
+  }
 };
 
 class Harness {
  public:
-  Harness() : table_(Limits{/*max_subscribers=*/6, /*max_duration_ns=*/50 * kMs}, 2, &seeded_hash, arena_) {
+  explicit Harness(int32_t limit)
+      : limit_(limit),
+        unlimited_(limit == std::numeric_limits<int32_t>::max()),
+        table_(Limits{limit, /*max_duration_ns=*/50 * kMs}, 2, &seeded_hash, arena_) {
     for (int t = 0; t < kThreads; ++t) envs_[t] = next_env_++;
   }
 
@@ -141,9 +153,9 @@ class Harness {
     const bool joinable = f && now_ - f->started < 50 * kMs && f->total() > 0;
     if (f && joinable) {
       if (Part* mine = PartOf(*f, env)) {
-        if (f->total() < 6) {
-          Cell& c = table_.arena().at(f->cell);
-          c.subscribers.fetch_add(1);
+        if (f->total() < limit_) {
+          // Unlimited, a part that has callers already counts (JS: its lane alone).
+          if (!unlimited_ || mine->callers == 0) table_.arena().at(f->cell).subscribers.fetch_add(1);
           table_.arena().at(mine->lane).lane.fetch_add(1);
           ++mine->callers;
         }
@@ -152,7 +164,7 @@ class Harness {
     }
     JoinResult j = table_.join(key, now_, env);
     if (f && joinable) {
-      if (f->total() >= 6) {
+      if (f->total() >= limit_) {
         CHECK(j.role == Role::kRejected);
         return;
       }
@@ -177,7 +189,7 @@ class Harness {
     if (mine.empty()) return;
     ModelFlight& f = *mine[pick % mine.size()];
     Part& part = *PartOf(f, env);
-    table_.arena().at(f.cell).subscribers.fetch_sub(1);
+    if (!unlimited_ || part.callers == 1) table_.arena().at(f.cell).subscribers.fetch_sub(1);
     table_.arena().at(part.lane).lane.fetch_sub(1);
     --part.callers;
     if (part.callers > 0) return;
@@ -303,6 +315,8 @@ class Harness {
       });
       if (cell_held) ++owned;
       if (!f->finished) {
+        const int32_t counted = unlimited_ ? f->parts_with_callers() : f->total();
+        CHECK(table_.arena().at(f->cell).subscribers.load() == counted);
         if (f->leader.lane != f->cell) ++owned;
         owned += f->waiters.size();
       }
@@ -317,6 +331,8 @@ class Harness {
     int32_t callers;
   };
 
+  const int32_t limit_;
+  const bool unlimited_;
   CellArena arena_{/*max_pages=*/4};  // private: each input starts from a clean arena
   FlightTable table_;
   std::vector<std::unique_ptr<ModelFlight>> flights_;
@@ -331,7 +347,8 @@ class Harness {
 }  // namespace threadflight
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  threadflight::Harness harness;
+  if (size == 0) return 0;
+  threadflight::Harness harness(data[0] % 2 == 0 ? 6 : std::numeric_limits<int32_t>::max());
   for (size_t i = 0; i + 2 < size && i < 3 * 400; i += 3) harness.Step(data[i], data[i + 1], data[i + 2]);
   harness.Finish();
   return 0;

@@ -75,6 +75,34 @@ describe('cancellation across worker_threads', () => {
     await expect(sf.execute('hot', async () => 'fresh')).resolves.toBe('fresh');
   });
 
+  // Without maxSubscribers a thread's callers count once in the flight (a duplicate caller
+  // touches no shared counter), so whether a value was shared is also judged where it lands.
+  test.each([
+    [2, true],
+    [1, false],
+  ])(
+    "the leader's own caller leaves; a thread with %i do() callers gets the value, shared: %s",
+    async (callers, shared) => {
+      const { shared: memory, counters } = sharedCounters();
+      const name = uniqueName('do-shared');
+      const sf = new Singleflight({ name });
+      const controller = new AbortController();
+      let open;
+      const mine = sf.execute('hot', () => new Promise((resolve) => (open = resolve)), { signal: controller.signal });
+      const worker = startWorker({ scenario: 'doCallers', name, shared: memory, id: 'W', callers });
+      await worker.next('waiting');
+      await eventually(() => sf.getStats().totalSubscribers === 1 + callers);
+      controller.abort();
+      await expect(mine).rejects.toMatchObject({ name: 'AbortError' });
+      expect(sf.getStats().totalSubscribers).toBe(callers);
+      expect(sf.isInFlight('hot')).toBe(true); // the worker's callers still wait
+      open({ v: 1 });
+      const done = await worker.next('done');
+      expect(done.outcomes).toEqual(Array.from({ length: callers }, () => ({ value: { v: 1 }, shared })));
+      expect(Atomics.load(counters, 0)).toBe(0);
+    },
+  );
+
   test('forget() in one thread: new callers in other threads start afresh', async () => {
     await expectFreshFlightElsewhereAfter('forget', (sf) => expect(sf.forget('hot')).toBe(true));
   });
