@@ -16,9 +16,16 @@ namespace threadflight {
 template <typename Handle>
 using BoundMethod = Napi::Value (Handle::*)(const Napi::CallbackInfo&);
 
+// C++ exceptions are off in node-addon-api (NAPI_DISABLE_CPP_EXCEPTIONS): one escaping a
+// callback would end the process. Out of memory becomes a JavaScript Error instead.
 template <typename Handle, BoundMethod<Handle> method>
 Napi::Value CallBound(const Napi::CallbackInfo& info) {
-  return (static_cast<std::shared_ptr<Handle>*>(info.Data())->get()->*method)(info);
+  try {
+    return (static_cast<std::shared_ptr<Handle>*>(info.Data())->get()->*method)(info);
+  } catch (const std::bad_alloc&) {
+    Napi::Error::New(info.Env(), "threadflight: out of memory").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
 }
 
 // A method on a hot path: it gets how many arguments were passed and the first `kArgs` of them
@@ -33,7 +40,12 @@ napi_value CallRaw(napi_env env, napi_callback_info info) {
   napi_value argv[kArgs > 0 ? kArgs : 1];
   void* data = nullptr;
   if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok) return nullptr;
-  return (static_cast<std::shared_ptr<Handle>*>(data)->get()->*method)(env, argc, argv);
+  // Each raw method catches what it can recover from; this only keeps the process alive.
+  try {
+    return (static_cast<std::shared_ptr<Handle>*>(data)->get()->*method)(env, argc, argv);
+  } catch (const std::bad_alloc&) {
+    return nullptr;
+  }
 }
 
 template <typename Handle>

@@ -127,14 +127,14 @@ uint64_t TableHandle::SlotFlightId() const { return FlightIdFrom(state_->flight_
 uint32_t TableHandle::SlotLane() const { return CellFrom(state_->flight_slots[kFlightLane]); }
 
 napi_value TableHandle::Join(napi_env env, size_t /*argc*/, napi_value* argv) {
-  KeyBytes key;
-  if (!key.read(env, argv[0])) return nullptr;
-  JoinResult result;
+  JoinResult result{Role::kExhausted};
   try {
+    KeyBytes key;
+    if (!key.read(env, argv[0])) return nullptr;
     result = table_->join(key.bytes(), monotonic_ns(), state_->id);
   } catch (const std::bad_alloc&) {
-    Napi::Error::New(env, "out of memory while joining a flight").ThrowAsJavaScriptException();
-    return nullptr;
+    // No memory for another flight: the caller is refused as when no cell is left (the table
+    // changes nothing before its allocations succeed).
   }
   auto& out = state_->flight_slots;
   out[kFlightCell] = result.cell;
@@ -163,9 +163,17 @@ napi_value TableHandle::Settle(napi_env env, size_t argc, napi_value* argv) {
       }
     }
   }
-  std::vector<Notice> notices;
-  const SettleResult result = table_->settle(SlotCell(), SlotFlightId(), state_->id, have_outcome, notices);
-  if (result == SettleResult::kNotify) Bridge::global().send_outcome(table_, notices, kind, std::move(payload));
+  SettleResult result = SettleResult::kNotLeader;
+  try {
+    std::vector<Notice> notices;
+    result = table_->settle(SlotCell(), SlotFlightId(), state_->id, have_outcome, notices);
+    if (result == SettleResult::kNotify) Bridge::global().send_outcome(table_, notices, kind, std::move(payload));
+  } catch (const std::bad_alloc&) {
+    // Never into JavaScript (a settle runs in a promise callback, where it would become an
+    // unhandled rejection): the leader's callers get the outcome; a waiter the table could not
+    // tell is released by its maxDuration.
+    if (result == SettleResult::kNotify) result = SettleResult::kDone;
+  }
   state_->flight_slots[kFlightResult] = static_cast<double>(result);
   return nullptr;
 }
@@ -173,9 +181,13 @@ napi_value TableHandle::Settle(napi_env env, size_t argc, napi_value* argv) {
 napi_value TableHandle::Leave(napi_env /*env*/, size_t /*argc*/, napi_value* /*argv*/) {
   Notice abandoned;
   const Participant who{state_->id, SlotLane()};
-  if (table_->leave(SlotCell(), SlotFlightId(), who, abandoned) == LeaveResult::kAbandoned) {
-    std::vector<Handover> leaders{Handover{table_, std::move(abandoned)}};
-    Bridge::global().send_to_leaders(leaders, MessageKind::kAbandon);
+  try {
+    if (table_->leave(SlotCell(), SlotFlightId(), who, abandoned) == LeaveResult::kAbandoned) {
+      std::vector<Handover> leaders{Handover{table_, std::move(abandoned)}};
+      Bridge::global().send_to_leaders(leaders, MessageKind::kAbandon);
+    }
+  } catch (const std::bad_alloc&) {
+    // Never into JavaScript (see Settle): the leader, not told, runs its work to the end.
   }
   return nullptr;
 }
