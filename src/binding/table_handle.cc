@@ -127,16 +127,19 @@ uint64_t TableHandle::SlotFlightId() const { return FlightIdFrom(state_->flight_
 uint32_t TableHandle::SlotLane() const { return CellFrom(state_->flight_slots[kFlightLane]); }
 
 napi_value TableHandle::Join(napi_env env, size_t /*argc*/, napi_value* argv) {
+  auto& out = state_->flight_slots;
+  // Written first: should reading the key run out of memory, CallRaw returns and the caller is
+  // refused, never answered from the slots of an earlier call.
+  out[kFlightResult] = static_cast<double>(Role::kExhausted);
+  KeyBytes key;
+  if (!key.read(env, argv[0])) return nullptr;
   JoinResult result{Role::kExhausted};
   try {
-    KeyBytes key;
-    if (!key.read(env, argv[0])) return nullptr;
     result = table_->join(key.bytes(), monotonic_ns(), state_->id);
   } catch (const std::bad_alloc&) {
     // No memory for another flight: the caller is refused as when no cell is left (the table
     // changes nothing before its allocations succeed).
   }
-  auto& out = state_->flight_slots;
   out[kFlightCell] = result.cell;
   out[kFlightLane] = result.lane;
   out[kFlightId] = static_cast<double>(result.id);

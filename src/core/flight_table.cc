@@ -255,9 +255,9 @@ SettleResult FlightTable::settle(uint32_t cell, uint64_t id, EnvId env, bool hav
     return SettleResult::kNeedsPayload;
   }
   const bool anyone_waiting = !flight->waiters.empty();
-  notify.reserve(notify.size() + flight->waiters.size());  // may throw: before anything changes
   if (anyone_waiting) {
-    make_unjoinable(shard, *flight);  // stays findable by cell until every waiter acknowledges
+    notify.reserve(notify.size() + flight->waiters.size());  // may throw: before anything changes
+    make_unjoinable(shard, *flight);                         // stays findable by cell until every waiter acknowledges
   } else if (flight->joinable) {
     shard.entries.erase(flight->hash, flight);
     flight->joinable = false;
