@@ -120,6 +120,12 @@ export class NativeTable extends Table implements bridge.Receiver {
       this.handle.settle();
       if (flightSlots[FlightSlot.result] !== Settle.needsPayload) return false;
     }
+    return this.sendOutcome(flight, ending, outcome);
+  }
+
+  /** Settles a flight other threads wait for, with its outcome packed for them (kept out of
+   * finish(), whose path without waiters stays small enough for V8 to inline). */
+  private sendOutcome(flight: AnyFlight, ending: Ending, outcome: unknown): boolean {
     // Read before settling, which takes this thread's callers off the count. Without a limit
     // the count is of threads, so this thread's own callers are looked at too (and each
     // receiving thread adds its own: see receive()).
