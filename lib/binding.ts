@@ -18,6 +18,9 @@ export interface Protocol {
     abandon: number;
     sharedFlag: number;
   };
+  /** maxSubscribers as stored for Infinity: a limit no count reaches. At it, a flight's
+   * shared count (protocol.cell.subscribers) counts lanes with callers, not callers. */
+  unlimitedSubscribers: number;
   flightSlots: { cell: number; lane: number; flightId: number; startedMs: number; result: number; length: number };
   cell: {
     bytes: number;
@@ -158,7 +161,7 @@ export interface Binding {
 }
 
 /** Raised with kProtocolVersion in src/binding/protocol.h. */
-const EXPECTED_PROTOCOL = 9;
+const EXPECTED_PROTOCOL = 10;
 
 /** Why an addon cannot serve this JavaScript, if it cannot. */
 function refuseStale(addon: unknown): string | undefined {

@@ -2,6 +2,7 @@
 // never re-checks them), and each call's options. Bad input is a TypeError or RangeError naming
 // the option, thrown at the call site.
 import { isCoordinator, type Coordinator } from './distributed';
+import { protocol } from './protocol';
 
 export interface SingleflightOptions {
   maxSubscribers?: number;
@@ -26,10 +27,12 @@ export interface ResolvedOptions {
 }
 
 export const DEFAULT_MAX_DURATION = 30_000;
-/** Largest finite maxSubscribers: the shared subscriber counter is an int32. */
-export const MAX_SUBSCRIBERS_LIMIT = 2 ** 31 - 1;
-/** maxSubscribers: Infinity, as stored (no count can reach it). */
-export const UNLIMITED_SUBSCRIBERS = MAX_SUBSCRIBERS_LIMIT;
+/** maxSubscribers: Infinity, as stored: the core's limit no count can reach (the shared count
+ * is an int32). The core counts a flight's callers differently at it, so it comes from the
+ * protocol, not from here. */
+export const UNLIMITED_SUBSCRIBERS = protocol.unlimitedSubscribers;
+/** Largest maxSubscribers accepted as a number: a limit of it is no limit. */
+export const MAX_SUBSCRIBERS_LIMIT = UNLIMITED_SUBSCRIBERS;
 /** Largest finite maxDuration: what a Node timer can wait for. */
 export const MAX_DURATION_LIMIT = 2 ** 31 - 1;
 export const MAX_NAME_LENGTH = 256;

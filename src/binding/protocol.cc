@@ -69,6 +69,7 @@ Napi::Object ExportProtocol(Napi::Env env) {
                                            {"startedMs", kFlightStartedMs},
                                            {"result", kFlightResult},
                                            {"length", kFlightSlots}}));
+  protocol.Set("unlimitedSubscribers", Napi::Number::New(env, kUnlimitedSubscribers));
   protocol.Set("cell", Frozen(env, {{"bytes", sizeof(Cell)},
                                     {"perPage", CellArena::kCellsPerPage},
                                     {"subscribers", FieldIndex<int32_t>(offsetof(Cell, subscribers))},

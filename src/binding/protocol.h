@@ -10,7 +10,7 @@
 namespace threadflight {
 
 // Raised whenever a value below changes meaning, so a stale build is refused at load.
-constexpr int32_t kProtocolVersion = 9;
+constexpr int32_t kProtocolVersion = 10;
 
 // What a message tells the receiving thread about a flight it takes part in.
 enum class MessageKind : int32_t {

@@ -20,9 +20,8 @@ constexpr double kNsPerMs = 1e6;
 
 Limits LimitsFrom(double max_subscribers, double max_duration_ms) {
   Limits limits;
-  limits.max_subscribers = max_subscribers >= std::numeric_limits<int32_t>::max()
-                               ? std::numeric_limits<int32_t>::max()
-                               : static_cast<int32_t>(max_subscribers);
+  limits.max_subscribers =
+      max_subscribers >= kUnlimitedSubscribers ? kUnlimitedSubscribers : static_cast<int32_t>(max_subscribers);
   const double duration_ns = max_duration_ms * kNsPerMs;
   limits.max_duration_ns =
       duration_ns >= 9.0e18 ? std::numeric_limits<int64_t>::max() : static_cast<int64_t>(duration_ns);
@@ -30,7 +29,7 @@ Limits LimitsFrom(double max_subscribers, double max_duration_ms) {
 }
 
 std::string Describe(const Limits& limits) {
-  const bool unlimited_subscribers = limits.max_subscribers == std::numeric_limits<int32_t>::max();
+  const bool unlimited_subscribers = limits.max_subscribers == kUnlimitedSubscribers;
   const bool unlimited_duration = limits.max_duration_ns == std::numeric_limits<int64_t>::max();
   return "maxSubscribers " +
          (unlimited_subscribers ? std::string("Infinity") : std::to_string(limits.max_subscribers)) + ", maxDuration " +

@@ -171,7 +171,7 @@ int32_t FlightTable::count_in(std::atomic<int32_t>& subscribers) const noexcept 
 }
 
 int32_t FlightTable::counted(int32_t callers) const noexcept {
-  if (limits_.max_subscribers != std::numeric_limits<int32_t>::max()) return callers;
+  if (limits_.max_subscribers != kUnlimitedSubscribers) return callers;
   return callers > 0 ? 1 : 0;
 }
 

@@ -34,9 +34,14 @@ namespace threadflight {
 
 using EnvId = uint64_t;
 
+// A max_subscribers no count can reach: no limit. At it, Cell::subscribers counts lanes with
+// callers instead of callers (see cell_arena.h), so JavaScript must know it: the protocol
+// exports it.
+constexpr int32_t kUnlimitedSubscribers = std::numeric_limits<int32_t>::max();
+
 struct Limits {
   // Callers of one flight, in all threads, leader included. At least 1.
-  int32_t max_subscribers = std::numeric_limits<int32_t>::max();
+  int32_t max_subscribers = kUnlimitedSubscribers;
   // A flight older than this is no longer joinable; the next caller starts a new one.
   int64_t max_duration_ns = std::numeric_limits<int64_t>::max();
 
