@@ -16,11 +16,13 @@ import { performance } from 'node:perf_hooks';
 
 /** A key too long is a programming error, thrown synchronously (not an outcome). */
 function checkKeyLength(key: string): void {
-  if (key.length > MAX_KEY_LENGTH) {
-    throw new RangeError(
-      `Singleflight key is ${key.length} characters long; the limit is MAX_KEY_LENGTH (${MAX_KEY_LENGTH})`,
-    );
-  }
+  if (key.length > MAX_KEY_LENGTH) throwKeyTooLong(key);
+}
+
+function throwKeyTooLong(key: string): never {
+  throw new RangeError(
+    `Singleflight key is ${key.length} characters long; the limit is MAX_KEY_LENGTH (${MAX_KEY_LENGTH})`,
+  );
 }
 
 /** When an admitted caller's wait began: for the caller whose call started the run here, when
@@ -262,23 +264,35 @@ export class Coalescer implements TableEvents {
   /** No flight here to join: starts the key's flight, or joins the one another thread leads.
    * (Kept apart from admit(), whose duplicate-caller path stays short.) */
   private start<T>(key: string, work: Work<T>, previous: Flight<T> | undefined): Flight<T> | Error {
-    checkKeyLength(key);
+    if (key.length > MAX_KEY_LENGTH) throwKeyTooLong(key);
     const joined = this.table.join(key, previous);
     if (typeof joined === 'number') return this.refuse(key, joined);
     const started = joined as Flight<T>;
-    const elsewhere = started.state === FlightState.Following;
-    this.table.counters[elsewhere ? JOINED_OTHER_THREAD : FLIGHTS_STARTED]++;
-    if (timingsOn(this.table.counters)) started.timing = new FlightTiming(this.table.counters);
-    // A table that stamps its flights (a named one) knows when this one started.
-    if (Number.isNaN(started.startedMs)) this.deadlines.addStarting(started);
-    else this.deadlines.addStarted(started);
-    if (elsewhere) {
-      started.work = work;
-    } else {
-      this.deadlines.holdLoop();
-      this.lead(started, work);
-    }
+    if (started.state === FlightState.Following) return this.follow(started, work);
+    const counters = this.table.counters;
+    counters[FLIGHTS_STARTED]++;
+    if (timingsOn(counters)) started.timing = new FlightTiming(counters);
+    this.track(started);
+    this.deadlines.holdLoop();
+    this.lead(started, work);
     return started;
+  }
+
+  /** Joined another thread's flight: keeps the caller's work, in case the flight comes here. */
+  private follow<T>(flight: Flight<T>, work: Work<T>): Flight<T> {
+    const counters = this.table.counters;
+    counters[JOINED_OTHER_THREAD]++;
+    if (timingsOn(counters)) flight.timing = new FlightTiming(counters);
+    this.track(flight);
+    flight.work = work;
+    return flight;
+  }
+
+  /** Hands a new flight to the expiry. A table that stamps its flights (a named one) knows when
+   * this one started. */
+  private track(flight: AnyFlight): void {
+    if (Number.isNaN(flight.startedMs)) this.deadlines.addStarting(flight);
+    else this.deadlines.addStarted(flight);
   }
 
   /**

@@ -156,14 +156,17 @@ export class Deadlines<F extends Tracked<F>> {
 
   /** Tracks a flight starting now, without reading the clock when a slot is open. */
   addStarting(flight: F): void {
-    let slot = this.open;
-    if (slot === undefined) {
-      const now = binding.now();
-      slot = this.open = new Slot(this, NaN, NaN, now);
-      scheduler.schedule(slot, now + this.period);
-    }
+    const slot = this.open ?? this.openSlot();
     flight.startedMs = slot.openedMs;
     slot.count(flight, this);
+  }
+
+  /** Opens a slot for the flights starting from now (kept apart: most flights find one open). */
+  private openSlot(): Slot<F> {
+    const now = binding.now();
+    const slot = (this.open = new Slot(this, NaN, NaN, now));
+    scheduler.schedule(slot, now + this.period);
+    return slot;
   }
 
   /** The flight leaves its table before it settles (forgotten, cleared): its slot, if it only
