@@ -97,19 +97,18 @@ export class Coalescer implements TableEvents {
   }
 
   execute<T>(key: string, work: Work<T>): Promise<T> {
+    const flight = this.table.lookup(key) as Flight<T> | undefined;
+    // No flight for the key here: start one (straight to start(), whose path V8 must inline
+    // whole, the flight's constructor included).
+    if (flight === undefined) return this.answer(this.start(key, work, undefined));
     // A duplicate caller of an untimed flight, on a path short enough to be inlined whole into
     // the caller's: it shares the flight's promise.
-    const flight = this.table.lookup(key) as Flight<T> | undefined;
-    if (flight !== undefined && flight.timing === undefined && this.joinHere(flight) === JoinHere.joined) {
-      return flight.promise;
-    }
-    return this.executeAdmitted(key, work, flight);
+    if (flight.timing === undefined && this.joinHere(flight) === JoinHere.joined) return flight.promise;
+    return this.answer(this.admit(key, work, flight));
   }
 
-  /** execute() for any other caller: the first of a flight here, a timed one, or one refused.
-   * `found` is what table.lookup() found. */
-  private executeAdmitted<T>(key: string, work: Work<T>, found: Flight<T> | undefined): Promise<T> {
-    const admitted = this.admit(key, work, found);
+  /** execute()'s answer to a caller admitted to a flight (or refused, with the error). */
+  private answer<T>(admitted: Flight<T> | Error): Promise<T> {
     if (!(admitted instanceof Flight)) return Promise.reject(admitted);
     // The flight's own promise, timed or not: the callers of a flight share it.
     const timing = admitted.timing;

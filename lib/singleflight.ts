@@ -1,7 +1,7 @@
 // Singleflight: the public coalescing API. Instances are thin: what they coalesce lives in a
 // Coalescer, shared by every instance of the same name in this thread.
 import { Coalescer } from './coalescer';
-import { executeChannel, traced } from './tracing';
+import { traced, tracingOn } from './tracing';
 import { selfTimed } from './timings';
 import type { Coordinator } from './distributed';
 import { OptionsMismatchError } from './errors';
@@ -93,7 +93,7 @@ export class Singleflight {
    */
   execute<T>(key: string, work: Work<T>, options?: CallOptions): Promise<T> {
     checkCall(key, work);
-    if (executeChannel.hasSubscribers) {
+    if (tracingOn()) {
       return traced(this.coalescer, this.traceKeys, key, work, (watched) => this.untraced(key, watched, options));
     }
     // The common call, without a detour (the hot path is short enough to be inlined whole).

@@ -28,6 +28,20 @@ export interface ExecuteContext {
 }
 
 export const executeChannel = diagnosticsChannel.tracingChannel<unknown, ExecuteContext>('threadflight:execute');
+const { start, end, asyncStart, asyncEnd, error } = executeChannel;
+
+/** Whether anything listens on threadflight:execute: TracingChannel's hasSubscribers without
+ * its optional chaining (the five channels always exist), so that the check, which every call
+ * makes, takes little of what V8 may inline into a caller. */
+export function tracingOn(): boolean {
+  return (
+    start.hasSubscribers ||
+    end.hasSubscribers ||
+    asyncStart.hasSubscribers ||
+    asyncEnd.hasSubscribers ||
+    error.hasSubscribers
+  );
+}
 
 /** Runs `execute` (the untraced call) traced, with `work` watched to learn the caller's role. */
 export function traced<T>(

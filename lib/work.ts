@@ -23,9 +23,7 @@ export function startWork<T>(
   try {
     // A zero-parameter function is called without a signal: creating one costs more than a flight.
     result = work.length === 0 ? (work as () => T | PromiseLike<T>)() : work(flight.signal());
-    if (result === null || (typeof result !== 'object' && typeof result !== 'function')) {
-      then = undefined;
-    } else {
+    if (result !== null && (typeof result === 'object' || typeof result === 'function')) {
       then = (result as { then?: unknown }).then; // read once, as the resolution procedure does
       if (then === nativeThen) {
         // A native promise (or something borrowing its `then`: that call throws, and rejects).
@@ -38,12 +36,23 @@ export function startWork<T>(
     onError(error);
     return;
   }
+  adopt(result, then, onValue, onError);
+}
+
+/** Any other result: a plain value, or a thenable, whose `then` was read once already. Kept
+ * apart so that the common case, a native promise, stays small enough for V8 to inline. */
+function adopt<T>(
+  result: T | PromiseLike<T>,
+  then: unknown,
+  onValue: (value: T) => void,
+  onError: (error: unknown) => void,
+): void {
   if (typeof then !== 'function') {
     onValue(result as T);
     return;
   }
-  // Any other thenable: the native resolving functions call back once and adopt nested
-  // thenables; a `then` that throws after calling back is ignored, as it should be.
+  // The native resolving functions call back once and adopt nested thenables; a `then` that
+  // throws after calling back is ignored, as it should be.
   new Promise<T>((resolve, reject) => {
     Reflect.apply(then as (...args: unknown[]) => unknown, result, [resolve, reject]);
   }).then(onValue, onError);
