@@ -96,4 +96,9 @@ function baselineDir(flagValue) {
   return dir;
 }
 
-module.exports = { machine, MapSingleflight, settleGc, ROOT, checkout, describeCheckout, baselineDir };
+/** V8's predictable mode with fixed seeds: no concurrent compilation or GC, no random hash
+ * seeds, so a callgrind count repeats to a fraction of an instruction per call and an inlining
+ * trace comes one compile at a time. */
+const PREDICTABLE_V8 = ['--single-threaded', '--predictable', '--hash-seed=1', '--random-seed=1'];
+
+module.exports = { PREDICTABLE_V8, machine, MapSingleflight, settleGc, ROOT, checkout, describeCheckout, baselineDir };

@@ -12,7 +12,7 @@
 // flight through a call instead of an inline allocation.
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
-const { ROOT } = require('./common');
+const { ROOT, PREDICTABLE_V8 } = require('./common');
 
 const nodeAt = process.argv.indexOf('--node');
 const NODE = nodeAt > 0 ? process.argv[nodeAt + 1] : process.execPath;
@@ -34,10 +34,7 @@ function trace(kind, named, units) {
   const run = spawnSync(
     NODE,
     [
-      '--single-threaded',
-      '--predictable',
-      '--hash-seed=1',
-      '--random-seed=1',
+      ...PREDICTABLE_V8,
       '--trace-opt',
       '--trace-turbo-inlining',
       path.join(__dirname, 'instructions.js'),

@@ -13,7 +13,7 @@
 // Needs valgrind (apt-get install valgrind). Takes a few minutes.
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
-const { machine, baselineDir, checkout, ROOT, MapSingleflight } = require('./common');
+const { machine, baselineDir, checkout, ROOT, MapSingleflight, PREDICTABLE_V8 } = require('./common');
 
 const nodeAt = process.argv.indexOf('--node');
 const NODE = nodeAt > 0 ? process.argv[nodeAt + 1] : process.execPath;
@@ -87,12 +87,7 @@ function instructions(lib, name, units, variant) {
       '--tool=callgrind',
       '--callgrind-out-file=/dev/null',
       NODE,
-      // V8's predictable mode with fixed seeds: no concurrent compilation or GC, no random hash
-      // seeds, so a count repeats to a fraction of an instruction per call.
-      '--single-threaded',
-      '--predictable',
-      '--hash-seed=1',
-      '--random-seed=1',
+      ...PREDICTABLE_V8,
       __filename,
       '--scenario',
       lib,
