@@ -263,6 +263,10 @@ export class Coalescer implements TableEvents {
   /** No flight here to join: starts the key's flight, or joins the one another thread leads.
    * (Kept apart from admit(), whose duplicate-caller path stays short.) */
   private start<T>(key: string, work: Work<T>, previous: Flight<T> | undefined): Flight<T> | Error {
+    // checkKeyLength() and the counting below (repeated in follow()) are written out on purpose,
+    // to stay within V8's inlining budget: calling checkKeyLength() left the flight's
+    // constructor out on Node 24, and sharing the counting with follow() left the expiry's
+    // count() out on Node 22 (npm run bench:inlining shows what is left out).
     if (key.length > MAX_KEY_LENGTH) throwKeyTooLong(key);
     const joined = this.table.join(key, previous);
     if (typeof joined === 'number') return this.refuse(key, joined);
