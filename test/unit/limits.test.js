@@ -103,6 +103,29 @@ describe('maxDuration', () => {
     expect(sf.getStats()).toMatchObject({ inFlightCount: 0, totalSubscribers: 0, timeouts: 5 });
   });
 
+  test('a named flight made unjoinable elsewhere, then replaced here, still expires', async () => {
+    // Another copy of the package (an app's other thread, here Jest's second module registry)
+    // forgets the key of a flight this copy leads; the next caller here starts a flight in its
+    // place. The first flight is no longer in this copy's table, and must expire all the same.
+    const name = `replaced-elsewhere-${process.pid}`;
+    const sf = new Singleflight({ name, maxDuration: 60 });
+    let other;
+    jest.isolateModules(() => {
+      other = require('../..');
+    });
+    expect(other.Singleflight).not.toBe(Singleflight);
+    const never = () => new Promise(() => {});
+    const first = sf.execute('k', never);
+    expect(new other.Singleflight({ name, maxDuration: 60 }).forget('k')).toBe(true);
+    const second = sf.execute('k', never);
+    const outcomes = await Promise.allSettled([first, second]);
+    for (const o of outcomes) {
+      expect(o.status).toBe('rejected');
+      expect(o.reason).toBeInstanceOf(FlightTimeoutError);
+    }
+    expect(sf.getStats()).toMatchObject({ inFlightCount: 0, timeouts: 2 });
+  });
+
   test('a late rejection of expired work is swallowed, not reported as unhandled', async () => {
     const sf = new Singleflight({ maxDuration: 30 });
     const gate = deferred();
