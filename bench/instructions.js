@@ -7,8 +7,11 @@
 // same scenario, so start-up cancels out; the short run is long enough for V8 to have compiled
 // the hot code with its optimizing tier, so compilation does too. With --variants, this
 // checkout also runs each scenario with timings on (the histograms) and with a subscriber on
-// the threadflight:execute tracing channel, each against its plain run.
-//   node bench/instructions.js [--baseline <checkout>] [--variants] [--node <binary>] [--json out.json]
+// the threadflight:execute tracing channel, each against its plain run. With --mixed, it runs
+// each miss and hit scenario in a process that used the other kind of instance first (named
+// for an unnamed scenario, and the reverse), against its plain run: V8 then compiles the
+// shared code for both kinds of table, as in an application that uses both.
+//   node bench/instructions.js [--baseline <checkout>] [--variants] [--mixed] [--node <binary>] [--json out.json]
 //   --node: the Node.js binary the scenarios run on (default: the one running this script).
 // Needs valgrind (apt-get install valgrind). Takes a few minutes.
 const { spawnSync } = require('node:child_process');
@@ -33,7 +36,20 @@ const VARIANTS = {
   plain: {},
   timings: { timings: true },
   subscribed: {},
+  mixed: {},
 };
+
+/** Misses and hits on an instance of the other kind than the scenario's: the same in the short
+ * and the long run, so only what it leaves behind (V8's compiled code) shows in the figure. */
+async function useOtherKind(Singleflight, named, work) {
+  const other = new Singleflight(named ? {} : { name: 'instructions-other-kind' });
+  for (let i = 0; i < 30_000; i++) await other.execute(`other:${i}`, work);
+  const pending = new Array(100);
+  for (let i = 0; i < 2000; i++) {
+    for (let j = 0; j < 100; j++) pending[j] = other.execute(`other-hit:${i}`, work);
+    await Promise.all(pending);
+  }
+}
 
 /** The scenario itself, run under callgrind in a child process. */
 async function scenario(lib, kind, named, units, variant) {
@@ -50,6 +66,7 @@ async function scenario(lib, kind, named, units, variant) {
       .tracingChannel('threadflight:execute')
       .subscribe({ start: noop, end: noop, asyncStart: noop, asyncEnd: noop, error: noop });
   }
+  if (variant === 'mixed') await useOtherKind(Singleflight, named, work);
   if (kind === 'miss') {
     const sf = new Singleflight(options);
     for (let i = 0; i < units; i++) await sf.execute(`user:${i}`, work);
@@ -132,6 +149,10 @@ async function main() {
     if (base !== undefined) {
       row.baseline = perCall(base, name);
       row.vsBaseline = +(current / row.baseline).toFixed(3);
+    }
+    if (process.argv.includes('--mixed') && kind !== 'cross') {
+      row.inMixedProcess = perCall(ROOT, name, 'mixed');
+      row.mixedVsPlain = +(row.inMixedProcess / current).toFixed(3);
     }
     if (process.argv.includes('--variants')) {
       row.withTimings = perCall(ROOT, name, 'timings');

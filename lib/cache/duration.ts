@@ -1,5 +1,6 @@
 // Durations as callers write them: milliseconds, or a string with a unit ('250ms', '10s',
 // '5m', '1h', '1d'), as bentocache and the AdonisJS world write them.
+import { MAX_DURATION_LIMIT } from '../options';
 
 /** Milliseconds, or a number with a unit: ms, s, m, h, d. */
 export type Duration = number | string;
@@ -7,8 +8,9 @@ export type Duration = number | string;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const PATTERN = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/;
 
-/** Longest duration accepted: what a Node timer can wait for (about 24.8 days). */
-export const MAX_DURATION_MS = 2 ** 31 - 1;
+/** Longest duration accepted: what a Node timer can wait for (about 24.8 days), as for a
+ * Singleflight's maxDuration. */
+const MAX_DURATION_MS = MAX_DURATION_LIMIT;
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return `"${value.slice(0, 40)}"`;
