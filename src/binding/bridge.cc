@@ -14,11 +14,17 @@ Message::~Message() {
       return;  // the leader keeps its part until it settles
     case MessageKind::kLead: {
       if (lead_accepted_) return;
-      std::vector<Notice> next;
-      table_->decline_lead(notice_, next);
-      std::vector<Handover> handovers;
-      for (Notice& n : next) handovers.push_back(Handover{table_, std::move(n)});
-      Bridge::global().send_to_leaders(handovers, MessageKind::kLead);
+      // A destructor must not throw: out of memory, the flight stays with this thread's
+      // participant (or the next waiter is not told), and its waiters are released by their
+      // maxDuration.
+      try {
+        std::vector<Notice> next;
+        table_->decline_lead(notice_, next);
+        std::vector<Handover> handovers;
+        for (Notice& n : next) handovers.push_back(Handover{table_, std::move(n)});
+        Bridge::global().send_to_leaders(handovers, MessageKind::kLead);
+      } catch (const std::bad_alloc&) {
+      }
       return;
     }
     default:
@@ -49,6 +55,7 @@ napi_threadsafe_function Bridge::detach(EnvId env) {
 
 void Bridge::send(std::vector<std::unique_ptr<Message>> messages) {
   std::vector<std::unique_ptr<Message>> undeliverable;
+  undeliverable.reserve(messages.size());  // may throw: before any message is queued
   {
     std::lock_guard<std::mutex> lock(mutex_);
     for (auto& message : messages) {

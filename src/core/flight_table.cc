@@ -146,6 +146,9 @@ void FlightTable::publish_waiting(const FlightState& flight) {
 }
 
 void FlightTable::lose_leader(Shard& shard, FlightState& flight, std::vector<Notice>& handovers) {
+  // Room for the hand-over first: out of memory, nothing has changed (a waiter made leader
+  // without being told would wait for its own flight until its maxDuration).
+  if (handovers.size() == handovers.capacity()) handovers.reserve(std::max<size_t>(4, 2 * handovers.capacity()));
   drop_participant(shard, flight, flight.leader);
   if (!flight.waiters.empty()) {
     flight.leader = flight.waiters.front();
