@@ -14,13 +14,15 @@ Message::~Message() {
       return;  // the leader keeps its part until it settles
     case MessageKind::kLead: {
       if (lead_accepted_) return;
-      // A destructor must not throw: out of memory, the flight stays with this thread's
-      // participant (or the next waiter is not told), and its waiters are released by their
-      // maxDuration.
+      // A destructor must not throw. Out of memory, the flight stays with this thread's
+      // participant (the table changes nothing it cannot hand on), or, should the message to
+      // the next waiter not be made, that waiter is not told: either way its waiters are
+      // released by their maxDuration.
       try {
+        std::vector<Handover> handovers;
+        handovers.reserve(1);  // a decline hands the flight to one waiter at most
         std::vector<Notice> next;
         table_->decline_lead(notice_, next);
-        std::vector<Handover> handovers;
         for (Notice& n : next) handovers.push_back(Handover{table_, std::move(n)});
         Bridge::global().send_to_leaders(handovers, MessageKind::kLead);
       } catch (const std::bad_alloc&) {
