@@ -1,5 +1,7 @@
 // Durations as callers write them: milliseconds, or a string with a unit ('250ms', '10s',
 // '5m', '1h', '1d'), as bentocache and the AdonisJS world write them.
+// The longest duration accepted is a Singleflight's longest maxDuration (what a Node timer can
+// wait for, about 24.8 days).
 import { MAX_DURATION_LIMIT } from '../options';
 
 /** Milliseconds, or a number with a unit: ms, s, m, h, d. */
@@ -7,10 +9,6 @@ export type Duration = number | string;
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const PATTERN = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/;
-
-/** Longest duration accepted: what a Node timer can wait for (about 24.8 days), as for a
- * Singleflight's maxDuration. */
-const MAX_DURATION_MS = MAX_DURATION_LIMIT;
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return `"${value.slice(0, 40)}"`;
@@ -21,7 +19,7 @@ function describe(value: unknown): string {
 /**
  * The duration in whole milliseconds. `what` names the option in the error: a TypeError for a
  * value that is not a duration, a RangeError for one out of range (negative, over
- * MAX_DURATION_MS, or Infinity unless `allowInfinity`).
+ * MAX_DURATION_LIMIT, or Infinity unless `allowInfinity`).
  */
 export function toMs(value: unknown, what: string, allowInfinity = false): number {
   let ms: number;
@@ -39,9 +37,9 @@ export function toMs(value: unknown, what: string, allowInfinity = false): numbe
     throw new TypeError(`${what} must be a number of milliseconds or a duration string; received ${describe(value)}`);
   }
   if (ms === Infinity && allowInfinity) return ms;
-  if (!Number.isFinite(ms) || ms < 0 || ms > MAX_DURATION_MS) {
+  if (!Number.isFinite(ms) || ms < 0 || ms > MAX_DURATION_LIMIT) {
     throw new RangeError(
-      `${what} must be from 0 to ${MAX_DURATION_MS} ms${allowInfinity ? ', or Infinity' : ''}; received ${describe(value)}`,
+      `${what} must be from 0 to ${MAX_DURATION_LIMIT} ms${allowInfinity ? ', or Infinity' : ''}; received ${describe(value)}`,
     );
   }
   return Math.round(ms);
