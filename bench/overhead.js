@@ -4,7 +4,7 @@
 //   hit:  100 callers per flight (99 of them join)
 // Every flight uses a fresh key, so libraries that also cache (lru-cache) never serve a hit
 // from their cache.
-// Usage: node bench/overhead.js [rounds] [--json results.json] [--baseline <dir>] [--only <regex>]
+// Usage: node bench/overhead.js [rounds] [--json results.json] [--baseline <dir>] [--only <regex>] [--floors]
 //   --baseline <dir> (or THREADFLIGHT_BASELINE=<dir>): also load the threadflight of another
 //     built checkout (npm ci there first) and run its unnamed and named instances as two more
 //     contenders, interleaved round by round with the rest, so one run shows before/after.
@@ -14,6 +14,12 @@
 //   --only <regex>: only the contenders whose name matches (plain Map always runs: every ratio
 //     is against it; a baseline contender runs with its current one), e.g.
 //     --only 'plain Map|threadflight' for a quick A/B, --only '\(named\)' for the named pair.
+//   --floors: misses only, two more contenders that coalesce nothing but pay a named table's
+//     native part (a join and a settle on a process-wide table, through Node-API, per call):
+//     "plain Map + native table" (what those two calls cost on top of a Map miss) and
+//     "threadflight (unnamed) + native table" (an unnamed miss plus them: the least a named miss
+//     can cost while it crosses into the native table twice and keeps an unnamed instance's
+//     bookkeeping in JavaScript).
 const fs = require('node:fs');
 const path = require('node:path');
 const { Singleflight } = require('..');
@@ -30,22 +36,29 @@ const BASELINE_OF = {
   threadflight: `threadflight (unnamed)${BASELINE}`,
   'threadflight (named)': `threadflight (named)${BASELINE}`,
 };
+// The --floors contenders (misses only): what each adds a named table's two native calls to.
+const FLOORS = {
+  'plain Map + native table': 'plain Map',
+  'threadflight (unnamed) + native table': 'threadflight',
+};
 
 function options() {
   const args = process.argv.slice(2);
   const valued = new Set(['--json', '--baseline', '--only']);
-  const out = { rounds: 21, json: undefined, baseline: undefined, only: undefined };
+  const out = { rounds: 21, json: undefined, baseline: undefined, only: undefined, floors: false };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (valued.has(arg)) {
       const value = args[++i];
       if (value === undefined || (value === '' && arg !== '--baseline')) throw new Error(`${arg} needs a value`);
       out[arg.slice(2)] = value;
+    } else if (arg === '--floors') {
+      out.floors = true;
     } else if (/^\d+$/.test(arg)) {
       out.rounds = Number(arg);
     } else {
       throw new Error(
-        `unknown argument "${arg}"; usage: node bench/overhead.js [rounds] [--json out.json] [--baseline <dir>] [--only <regex>]`,
+        `unknown argument "${arg}"; usage: node bench/overhead.js [rounds] [--json out.json] [--baseline <dir>] [--only <regex>] [--floors]`,
       );
     }
   }
@@ -61,7 +74,19 @@ function loadBaseline(dir) {
   return baseline;
 }
 
-async function contenders(baselineDir) {
+/** The named table's native part alone: per call, a join and a settle of a fresh flight on a
+ * process-wide table, through Node-API, as a named miss makes them (the key is the caller's). */
+function nativeTableCalls() {
+  const { binding } = require('../dist/binding');
+  const { UNLIMITED_SUBSCRIBERS } = require('../dist/options');
+  const table = binding.openTable('bench-overhead-floor', UNLIMITED_SUBSCRIBERS, 30_000);
+  return (key) => {
+    table.join(key);
+    table.settle(); // the flight join() left in this thread's flight slots
+  };
+}
+
+async function contenders(baselineDir, floors) {
   const { coalesceAsync } = require('promise-coalesce');
   const { LRUCache } = require('lru-cache');
   const { Singleflight: ZcongSingleflight } = require('@zcong/singleflight');
@@ -87,6 +112,19 @@ async function contenders(baselineDir) {
     const baseNamed = new BaselineSingleflight({ name: 'bench-overhead-baseline' });
     all[BASELINE_OF.threadflight] = (key, work) => baseUnnamed.execute(key, work);
     all[BASELINE_OF['threadflight (named)']] = (key, work) => baseNamed.execute(key, work);
+  }
+  if (floors) {
+    const crossTwice = nativeTableCalls();
+    const floorMap = new MapSingleflight();
+    const floorUnnamed = new Singleflight();
+    all['plain Map + native table'] = (key, work) => {
+      crossTwice(key);
+      return floorMap.execute(key, work);
+    };
+    all['threadflight (unnamed) + native table'] = (key, work) => {
+      crossTwice(key);
+      return floorUnnamed.execute(key, work);
+    };
   }
   return {
     ...all,
@@ -149,11 +187,18 @@ function orderOf(names, round) {
 }
 
 async function main() {
-  const { rounds, json, baseline, only } = options();
-  const all = await contenders(baseline);
+  const { rounds, json, baseline, only, floors } = options();
+  const all = await contenders(baseline, floors);
   // Current and baseline side by side, so the pair swaps neighbours.
   const names = Object.keys(all)
-    .filter((name) => name === 'plain Map' || only === undefined || only.test(name) || only.test(currentOf(name) ?? ''))
+    .filter(
+      (name) =>
+        name === 'plain Map' ||
+        FLOORS[name] !== undefined ||
+        only === undefined ||
+        only.test(name) ||
+        only.test(currentOf(name) ?? ''),
+    )
     .sort((a, b) => rank(a) - rank(b));
   function rank(name) {
     const current = currentOf(name);
@@ -168,10 +213,11 @@ async function main() {
     // two warm-up rounds are discarded
     for (const name of orderOf(names, r + 2)) {
       const miss = await nsPerCall(missRound, all[name], 50_000);
-      const hit = await nsPerCall(hitRound, all[name], 200_000);
+      // A floor calls the native table once per call, not per flight: a hit tells nothing.
+      const hit = FLOORS[name] === undefined ? await nsPerCall(hitRound, all[name], 200_000) : undefined;
       if (r >= 0) {
         samples.miss[name].push(miss);
-        samples.hit[name].push(hit);
+        if (hit !== undefined) samples.hit[name].push(hit);
       }
     }
   }
@@ -179,6 +225,7 @@ async function main() {
   for (const kind of ['miss', 'hit']) {
     const base = median(samples[kind]['plain Map']);
     for (const name of names) {
+      if (samples[kind][name].length === 0) continue; // a floor's hits
       const m = median(samples[kind][name]);
       const row = { path: kind, library: name, nsPerCall: Math.round(m), vsPlainMap: +(m / base).toFixed(2) };
       // The goal of a threadflight contender, the baseline's copy included.
@@ -186,6 +233,11 @@ async function main() {
       if (goalOf !== undefined) {
         row.goal = GOALS[kind][goalOf];
         row.meetsGoal = m / base <= row.goal;
+      }
+      if (FLOORS[name] !== undefined) {
+        // How much the two native calls add to what they were added to, in this run.
+        row.adds = FLOORS[name];
+        row.addedVsPlainMap = +((m - median(samples[kind][FLOORS[name]])) / base).toFixed(2);
       }
       const baseName = BASELINE_OF[name];
       if (samples[kind][baseName] !== undefined) {
@@ -201,6 +253,7 @@ async function main() {
   }
   const extra = { rounds, libraries: versions(['promise-coalesce', 'p-memoize', 'lru-cache', '@zcong/singleflight']) };
   if (only !== undefined) extra.only = only.source;
+  if (floors) extra.floors = FLOORS;
   if (baseline !== undefined) {
     extra.current = checkout(ROOT);
     extra.baseline = checkout(baseline);
@@ -217,6 +270,7 @@ async function main() {
       'ns/call': r.nsPerCall,
       'vs plain Map': r.vsPlainMap,
       goal: r.goal === undefined ? '' : `≤ ${r.goal.toFixed(2)} ${r.meetsGoal ? 'met' : 'MISSED'}`,
+      ...(floors && { 'native calls add': r.addedVsPlainMap ?? '' }),
       ...(baseline !== undefined && {
         'vs baseline': r.vsBaseline ?? '',
         'per round': r.vsBaselineRounds ? `${r.vsBaselineRounds.min}–${r.vsBaselineRounds.max}` : '',
