@@ -82,10 +82,24 @@ void OnEnvCleanup(void* arg) {
     std::lock_guard<std::mutex> lock(registry.mutex);
     registry.ids.erase(state->id);
   }
-  std::vector<Handover> handovers, abandoned;
-  TableRegistry::global().forget_env(state->id, handovers, abandoned);
-  Bridge::global().send_to_leaders(handovers, MessageKind::kLead);
-  Bridge::global().send_to_leaders(abandoned, MessageKind::kAbandon);
+  // An exception must not leave a cleanup hook (that would end the process). Out of memory,
+  // what forget_env changed is in its vectors and is sent if it can be; a waiter not told
+  // that it leads now, and the flights not reached, are released by their maxDuration.
+  std::vector<EnvExit> exits;
+  try {
+    TableRegistry::global().forget_env(state->id, exits);
+  } catch (const std::bad_alloc&) {
+  }
+  for (EnvExit& exit : exits) {
+    try {
+      Bridge::global().send_to_leaders(exit.table, exit.handovers, MessageKind::kLead);
+    } catch (const std::bad_alloc&) {
+    }
+    try {
+      Bridge::global().send_to_leaders(exit.table, exit.abandoned, MessageKind::kAbandon);
+    } catch (const std::bad_alloc&) {
+    }
+  }
 }
 
 // A random token naming this process (the same in every thread, different in every process):

@@ -9,22 +9,24 @@ Message::Message(std::shared_ptr<FlightTable> table, Notice notice, int32_t kind
     : table_(std::move(table)), notice_(std::move(notice)), kind_(kind), payload_(std::move(payload)) {}
 
 Message::~Message() {
+  if (!notice_.flight) return;  // made for a waiter that was never named (see below)
   switch (base_kind()) {
     case MessageKind::kAbandon:
       return;  // the leader keeps its part until it settles
     case MessageKind::kLead: {
       if (lead_accepted_) return;
-      // A destructor must not throw. Out of memory, the flight stays with this thread's
-      // participant (the table changes nothing it cannot hand on), or, should the message to
-      // the next waiter not be made, that waiter is not told: either way its waiters are
-      // released by their maxDuration.
+      // A destructor must not throw. The message to the next waiter is made before the table
+      // hands that waiter the flight: out of memory, nothing changes, and the flight stays
+      // with this thread's participant (its waiters are then released by their maxDuration).
       try {
-        std::vector<Handover> handovers;
-        handovers.reserve(1);  // a decline hands the flight to one waiter at most
+        std::vector<std::unique_ptr<Message>> to_next;
+        to_next.push_back(std::make_unique<Message>(table_, Notice{}, kind_, nullptr));
         std::vector<Notice> next;
+        next.reserve(1);  // a decline hands the flight to one waiter at most
         table_->decline_lead(notice_, next);
-        for (Notice& n : next) handovers.push_back(Handover{table_, std::move(n)});
-        Bridge::global().send_to_leaders(handovers, MessageKind::kLead);
+        if (next.empty()) return;
+        to_next.front()->notice_ = std::move(next.front());
+        Bridge::global().send(std::move(to_next));
       } catch (const std::bad_alloc&) {
       }
       return;
@@ -56,8 +58,6 @@ napi_threadsafe_function Bridge::detach(EnvId env) {
 }
 
 void Bridge::send(std::vector<std::unique_ptr<Message>> messages) {
-  std::vector<std::unique_ptr<Message>> undeliverable;
-  undeliverable.reserve(messages.size());  // may throw: before any message is queued
   {
     std::lock_guard<std::mutex> lock(mutex_);
     for (auto& message : messages) {
@@ -66,13 +66,12 @@ void Bridge::send(std::vector<std::unique_ptr<Message>> messages) {
       if (it != envs_.end() &&
           napi_call_threadsafe_function(it->second, message.get(), napi_tsfn_nonblocking) == napi_ok) {
         message.release();  // now owned by the TSFN queue; DeliverMessage takes it back
-      } else {
-        undeliverable.push_back(std::move(message));
       }
     }
   }
-  // Destroyed outside the mutex: a declined lead sends again.
-  undeliverable.clear();
+  // What could not be queued is destroyed here, outside the mutex (a declined lead sends
+  // again), without allocating anything.
+  messages.clear();
 }
 
 void Bridge::send_outcome(const std::shared_ptr<FlightTable>& table, std::vector<Notice>& notices, int32_t kind,
@@ -84,11 +83,13 @@ void Bridge::send_outcome(const std::shared_ptr<FlightTable>& table, std::vector
   send(std::move(messages));
 }
 
-void Bridge::send_to_leaders(std::vector<Handover>& notices, MessageKind kind) {
+void Bridge::send_to_leaders(const std::shared_ptr<FlightTable>& table, std::vector<Notice>& notices,
+                             MessageKind kind) {
   if (notices.empty()) return;
   std::vector<std::unique_ptr<Message>> messages;
-  for (Handover& h : notices) {
-    messages.push_back(std::make_unique<Message>(h.table, std::move(h.notice), static_cast<int32_t>(kind), nullptr));
+  messages.reserve(notices.size());
+  for (Notice& n : notices) {
+    messages.push_back(std::make_unique<Message>(table, std::move(n), static_cast<int32_t>(kind), nullptr));
   }
   notices.clear();
   send(std::move(messages));

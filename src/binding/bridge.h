@@ -65,8 +65,9 @@ class Bridge {
   void send(std::vector<std::unique_ptr<Message>> messages);
   void send_outcome(const std::shared_ptr<FlightTable>& table, std::vector<Notice>& notices, int32_t kind,
                     std::shared_ptr<const Bytes> payload);
-  // kLead to each new leader, or kAbandon to each leader nobody waits for any more.
-  void send_to_leaders(std::vector<Handover>& notices, MessageKind kind);
+  // kLead to each new leader, or kAbandon to each leader nobody waits for any more, of
+  // flights of `table`.
+  void send_to_leaders(const std::shared_ptr<FlightTable>& table, std::vector<Notice>& notices, MessageKind kind);
 
  private:
   std::mutex mutex_;

@@ -185,8 +185,8 @@ napi_value TableHandle::Leave(napi_env /*env*/, size_t /*argc*/, napi_value* /*a
   const Participant who{state_->id, SlotLane()};
   try {
     if (table_->leave(SlotCell(), SlotFlightId(), who, abandoned) == LeaveResult::kAbandoned) {
-      std::vector<Handover> leaders{Handover{table_, std::move(abandoned)}};
-      Bridge::global().send_to_leaders(leaders, MessageKind::kAbandon);
+      std::vector<Notice> leaders{std::move(abandoned)};
+      Bridge::global().send_to_leaders(table_, leaders, MessageKind::kAbandon);
     }
   } catch (const std::bad_alloc&) {
     // Never into JavaScript (see Settle): the leader, not told, runs its work to the end.

@@ -51,15 +51,21 @@ std::vector<std::shared_ptr<FlightTable>> TableRegistry::snapshot() {
   return live;
 }
 
-void TableRegistry::forget_env(EnvId env, std::vector<Handover>& handovers, std::vector<Handover>& abandoned) {
-  std::vector<Notice> leads, stops;
-  for (auto& table : snapshot()) {  // outside mutex_: tables take their shard locks
-    leads.clear();
-    stops.clear();
-    table->forget_env(env, leads, stops);
-    for (Notice& n : leads) handovers.push_back(Handover{table, std::move(n)});
-    for (Notice& n : stops) abandoned.push_back(Handover{table, std::move(n)});
+void TableRegistry::forget_env(EnvId env, std::vector<EnvExit>& exits) {
+  // Outside mutex_: tables take their shard locks. Room for every table's entry first (this
+  // may throw: before any table changes).
+  const std::vector<std::shared_ptr<FlightTable>> tables = snapshot();
+  exits.reserve(exits.size() + tables.size());
+  bool out_of_memory = false;
+  for (const auto& table : tables) {
+    EnvExit& exit = exits.emplace_back(EnvExit{table, {}, {}});
+    try {
+      table->forget_env(env, exit.handovers, exit.abandoned);
+    } catch (const std::bad_alloc&) {
+      out_of_memory = true;  // what it changed is in `exit`; the other tables are still tried
+    }
   }
+  if (out_of_memory) throw std::bad_alloc();
 }
 
 }  // namespace threadflight

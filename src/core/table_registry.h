@@ -13,9 +13,11 @@
 
 namespace threadflight {
 
-struct Handover {
+// What a thread's exit changed in one table: whom to tell.
+struct EnvExit {
   std::shared_ptr<FlightTable> table;
-  Notice notice;
+  std::vector<Notice> handovers;  // waiters that now lead a flight the thread led
+  std::vector<Notice> abandoned;  // leaders of flights whose last callers were the thread's
 };
 
 class TableRegistry {
@@ -26,9 +28,10 @@ class TableRegistry {
   // other limits, returns null and sets `existing` to them.
   std::shared_ptr<FlightTable> open_named(const std::string& name, const Limits& limits, Limits& existing);
 
-  // Tells every live table that `env` is gone; collects the flights handed to other threads
-  // and the leaders to tell that nobody waits for their flight any more.
-  void forget_env(EnvId env, std::vector<Handover>& handovers, std::vector<Handover>& abandoned);
+  // Tells every live table that `env` is gone; `exits` gets what changed, an entry per table.
+  // Out of memory it still tries every table, then throws std::bad_alloc: whatever changed is
+  // in `exits` (the tables leave a flight they cannot tell of as it was).
+  void forget_env(EnvId env, std::vector<EnvExit>& exits);
 
  private:
   std::vector<std::shared_ptr<FlightTable>> snapshot();

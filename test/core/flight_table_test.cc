@@ -920,11 +920,20 @@ TEST(TableRegistry, ForgetEnvReachesEveryLiveTable) {
   named->join("k", 0, 71);
   named->join("k", 0, 72);
   other->join("k", 0, 71);
-  std::vector<Handover> handovers, abandoned;
-  registry.forget_env(71, handovers, abandoned);
-  ASSERT_EQ(handovers.size(), 1u);
-  EXPECT_EQ(handovers[0].table, named);
-  EXPECT_EQ(handovers[0].notice.to.env, 72u);
+  std::vector<EnvExit> exits;
+  registry.forget_env(71, exits);
+  size_t handed = 0;
+  for (const EnvExit& exit : exits) {
+    EXPECT_TRUE(exit.abandoned.empty());
+    if (exit.table != named) {
+      EXPECT_TRUE(exit.handovers.empty());
+      continue;
+    }
+    ASSERT_EQ(exit.handovers.size(), 1u);
+    EXPECT_EQ(exit.handovers[0].to.env, 72u);
+    ++handed;
+  }
+  EXPECT_EQ(handed, 1u);
   EXPECT_FALSE(other->contains("k", kNow));
   EXPECT_EQ(other->owned_cells(), 0u);
 }
