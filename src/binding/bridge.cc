@@ -9,7 +9,7 @@ Message::Message(std::shared_ptr<FlightTable> table, Notice notice, int32_t kind
     : table_(std::move(table)), notice_(std::move(notice)), kind_(kind), payload_(std::move(payload)) {}
 
 Message::~Message() {
-  if (!notice_.flight) return;  // made for a waiter that was never named (see below)
+  if (!notice_.flight) return;  // never addressed (see unaddressed())
   switch (base_kind()) {
     case MessageKind::kAbandon:
       return;  // the leader keeps its part until it settles
@@ -19,13 +19,12 @@ Message::~Message() {
       // hands that waiter the flight: out of memory, nothing changes, and the flight stays
       // with this thread's participant (its waiters are then released by their maxDuration).
       try {
-        std::vector<std::unique_ptr<Message>> to_next;
-        to_next.push_back(std::make_unique<Message>(table_, Notice{}, kind_, nullptr));
+        std::vector<std::unique_ptr<Message>> to_next = unaddressed(table_, 1, kind_, nullptr);
         std::vector<Notice> next;
         next.reserve(1);  // a decline hands the flight to one waiter at most
         table_->decline_lead(notice_, next);
         if (next.empty()) return;
-        to_next.front()->notice_ = std::move(next.front());
+        to_next.front()->address(std::move(next.front()));
         Bridge::global().send(std::move(to_next));
       } catch (const std::bad_alloc&) {
       }
@@ -74,11 +73,18 @@ void Bridge::send(std::vector<std::unique_ptr<Message>> messages) {
   messages.clear();
 }
 
+std::vector<std::unique_ptr<Message>> Message::unaddressed(const std::shared_ptr<FlightTable>& table, size_t count,
+                                                           int32_t kind, const std::shared_ptr<const Bytes>& payload) {
+  std::vector<std::unique_ptr<Message>> messages;
+  messages.reserve(count);
+  for (size_t i = 0; i < count; ++i) messages.push_back(std::make_unique<Message>(table, Notice{}, kind, payload));
+  return messages;
+}
+
 void Bridge::send_outcome(const std::shared_ptr<FlightTable>& table, std::vector<Notice>& notices, int32_t kind,
                           std::shared_ptr<const Bytes> payload) {
-  std::vector<std::unique_ptr<Message>> messages;
-  messages.reserve(notices.size());
-  for (Notice& n : notices) messages.push_back(std::make_unique<Message>(table, std::move(n), kind, payload));
+  std::vector<std::unique_ptr<Message>> messages = Message::unaddressed(table, notices.size(), kind, payload);
+  for (size_t i = 0; i < notices.size(); ++i) messages[i]->address(std::move(notices[i]));
   notices.clear();
   send(std::move(messages));
 }
@@ -86,11 +92,9 @@ void Bridge::send_outcome(const std::shared_ptr<FlightTable>& table, std::vector
 void Bridge::send_to_leaders(const std::shared_ptr<FlightTable>& table, std::vector<Notice>& notices,
                              MessageKind kind) {
   if (notices.empty()) return;
-  std::vector<std::unique_ptr<Message>> messages;
-  messages.reserve(notices.size());
-  for (Notice& n : notices) {
-    messages.push_back(std::make_unique<Message>(table, std::move(n), static_cast<int32_t>(kind), nullptr));
-  }
+  std::vector<std::unique_ptr<Message>> messages =
+      Message::unaddressed(table, notices.size(), static_cast<int32_t>(kind), nullptr);
+  for (size_t i = 0; i < notices.size(); ++i) messages[i]->address(std::move(notices[i]));
   notices.clear();
   send(std::move(messages));
 }

@@ -44,6 +44,13 @@ class Message {
   // The receiving thread took the lead: it will settle the flight itself.
   void accept_lead() { lead_accepted_ = true; }
 
+  // Messages to be addressed later (with Notice{} meanwhile, a message that is destroyed does
+  // nothing): all are made before any notice is moved into one, so that running out of memory
+  // while making them drops no notice and releases no participant who was not told.
+  static std::vector<std::unique_ptr<Message>> unaddressed(const std::shared_ptr<FlightTable>& table, size_t count,
+                                                           int32_t kind, const std::shared_ptr<const Bytes>& payload);
+  void address(Notice notice) noexcept { notice_ = std::move(notice); }
+
  private:
   std::shared_ptr<FlightTable> table_;
   Notice notice_;

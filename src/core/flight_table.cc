@@ -146,11 +146,11 @@ void FlightTable::publish_waiting(const FlightState& flight) {
 }
 
 void FlightTable::lose_leader(Shard& shard, FlightState& flight, std::vector<Notice>& handovers) {
-  // Room for the hand-over, and for making the flight unjoinable, first: out of memory,
-  // nothing has changed (a waiter made leader without being told would wait for its own flight
+  // Room for the hand-over, or for making the flight unjoinable if no waiter takes it, first:
+  // out of memory, nothing has changed (a waiter made leader without being told would wait for its own flight
   // until its maxDuration; a flight ended but still joinable would never settle).
   if (handovers.size() == handovers.capacity()) handovers.reserve(std::max<size_t>(4, 2 * handovers.capacity()));
-  shard.unjoinable.reserve_one();
+  if (flight.waiters.empty()) shard.unjoinable.reserve_one();
   drop_participant(shard, flight, flight.leader);
   if (!flight.waiters.empty()) {
     flight.leader = flight.waiters.front();
@@ -330,13 +330,16 @@ void FlightTable::forget_env(EnvId env, std::vector<Notice>& handovers, std::vec
     shard.entries.for_each(collect);
     shard.unjoinable.for_each(collect);
     for (const FlightRef& flight : flights) {
-      // Room first, for making the flight unjoinable and for telling its leader: out of memory,
-      // this flight is left as it is (and the notices of the flights changed before it are in
-      // the caller's vectors).
-      shard.unjoinable.reserve_one();
+      bool leads = flight->leader.env == env && !flight->finished;
+      bool waits = false;
+      for (const Participant& waiter : flight->waiters) waits = waits || waiter.env == env;
+      if (!leads && !waits) continue;
+      // Room first, for all this flight may need: out of memory, it is left as it is (and the
+      // notices of the flights changed before it are in the caller's vectors).
+      if (handovers.size() == handovers.capacity()) handovers.reserve(std::max<size_t>(4, 2 * handovers.capacity()));
       if (abandoned.size() == abandoned.capacity()) abandoned.reserve(std::max<size_t>(4, 2 * abandoned.capacity()));
+      shard.unjoinable.reserve_one();
       auto& waiters = flight->waiters;
-      bool waited = false;
       for (auto it = waiters.begin(); it != waiters.end();) {
         if (it->env != env) {
           ++it;
@@ -346,13 +349,12 @@ void FlightTable::forget_env(EnvId env, std::vector<Notice>& handovers, std::vec
         it = waiters.erase(it);
         drop_participant(shard, *flight, who);
         release_ref(shard, *flight);
-        waited = true;
       }
-      if (waited) publish_waiting(*flight);
+      if (waits) publish_waiting(*flight);
       if (flight->finished) continue;
-      if (flight->leader.env == env) {
+      if (leads) {
         lose_leader(shard, *flight, handovers);
-      } else if (waited && arena_.at(flight->cell).subscribers.load(std::memory_order_acquire) == 0) {
+      } else if (arena_.at(flight->cell).subscribers.load(std::memory_order_acquire) == 0) {
         make_unjoinable(shard, *flight);  // the dead thread's callers were the last ones
         abandoned.push_back(Notice{flight, flight->leader});
       }

@@ -4,14 +4,17 @@
 // built apart from core_tests, and not under the sanitizers, which bring their own allocator.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <limits>
+#include <map>
 #include <new>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "flight_table.h"
+#include "siphash.h"
 #include "table_registry.h"
 
 namespace {
@@ -97,7 +100,11 @@ TEST(OutOfMemory, ADeclinedLeadNobodyElseWaitsForEndsTheFlightOrChangesNothing) 
   std::vector<Notice> next;
   next.reserve(4);  // so that the allocation failing is the table's own
   EXPECT_TRUE(FailsWithoutMemory([&] { table.decline_lead(handovers[0], next); }));
-  EXPECT_TRUE(table.contains("k", 0)) << "out of memory, the flight stays as it was: led by the waiter";
+  std::vector<FlightInfo> flights = table.flights_since(kEveryFlight, 10);
+  const auto k = std::find_if(flights.begin(), flights.end(), [](const FlightInfo& f) { return f.joinable; });
+  ASSERT_NE(k, flights.end());
+  EXPECT_EQ(k->leader, kWorkerA) << "out of memory, the flight stays as it was: led by the waiter";
+  EXPECT_EQ(k->callers, 1) << "out of memory, the flight stays as it was: its leader's callers counted";
 
   // With memory again, the decline ends the flight: a flight nobody leads must not stay joinable.
   table.decline_lead(handovers[0], next);
@@ -111,66 +118,105 @@ TEST(OutOfMemory, ADeclinedLeadNobodyElseWaitsForEndsTheFlightOrChangesNothing) 
   EXPECT_EQ(table.owned_cells(), 0u);
 }
 
-// A thread's exit, when memory runs out at any allocation it makes: every flight the table
-// changed is in what forget_env returned (the waiter that now leads it is told, or the leader
-// nobody waits for is told to stop), and calling it again does the rest, telling nobody twice.
-TEST(OutOfMemory, AThreadsExitTellsOfEveryFlightItChanged) {
-  constexpr int kFlights = 40;  // in every shard
-  bool failed_somewhere = true;
-  for (int failing_at = 0; failed_somewhere; ++failing_at) {
-    SCOPED_TRACE("allocation " + std::to_string(failing_at) + " fails");
-    FlightTable table{Limits{}};
-    std::set<uint64_t> led_by_main, waited_for_by_main;
-    std::vector<std::string> alone;
-    for (int i = 0; i < kFlights; ++i) {
-      const std::string key = "k" + std::to_string(i);
-      if (i % 4 == 3) {
-        // Led by the thread that goes, nobody else waiting: it ends.
-        table.join(key, 0, kMain);
-        alone.push_back(key);
-      } else if (i % 2 == 0) {
-        // Led by the thread that goes: handed to the thread waiting for it.
-        led_by_main.insert(table.join(key, 0, kMain).id);
-        table.join(key, 0, kWorkerA);
-      } else {
-        // Led elsewhere, its only callers in the thread that goes: its leader must stop.
-        const JoinResult lead = table.join(key, 0, kWorkerA);
-        table.join(key, 0, kMain);
-        table.arena().at(lead.cell).subscribers.fetch_sub(1);  // the leader's caller left
-        table.arena().at(lead.cell).lane.fetch_sub(1);
-        waited_for_by_main.insert(lead.id);
+// A thread's exit, when memory runs out at any allocation it makes: each flight is either left
+// as it was or changed completely, every flight changed is in what forget_env returned (the
+// waiter that now leads it is told, or the leader nobody waits for is told to stop), and
+// calling it again does the rest, telling nobody twice and nobody the exit did not concern.
+TEST(OutOfMemory, AThreadsExitChangesEachFlightWhollyAndTellsOfIt) {
+  enum Kind { kHanded, kAbandoned, kAlone, kLeadsAndWaits, kUnconcerned, kKinds };
+  struct State {
+    EnvId leader;
+    int64_t callers;
+    bool joinable;
+    bool operator==(const State&) const = default;
+  };
+  // How each kind of flight is before the exit and after it (kAlone's ends: it is gone).
+  const State before[kKinds] = {
+      {kMain, 2, true}, {kWorkerA, 1, true}, {kMain, 1, true}, {kMain, 3, true}, {kWorkerA, 0, true}};
+  const State after[kKinds] = {{kWorkerA, 1, true}, {kWorkerA, 0, false}, {}, {kWorkerA, 1, true}, {kWorkerA, 0, true}};
+  constexpr int kFlights = 40;  // spread over the table's shards
+  // Notices the caller's vectors hold already: where they must grow moves from flight to flight.
+  for (size_t held : {0, 1, 2, 3}) {
+    bool failed_somewhere = true;
+    for (int failing_at = 0; failed_somewhere; ++failing_at) {
+      SCOPED_TRACE("allocation " + std::to_string(failing_at) + " fails, " + std::to_string(held) + " notices held");
+      FlightTable table{Limits{}};
+      std::map<uint64_t, Kind> kind_of;              // by key hash
+      std::set<uint64_t> handed_over, told_to_stop;  // flight ids
+      for (int i = 0; i < kFlights; ++i) {
+        const std::string key = "k" + std::to_string(i);
+        const Kind kind = static_cast<Kind>(i % kKinds);
+        kind_of[seeded_hash(key)] = kind;
+        switch (kind) {
+          case kHanded:  // led by the thread that goes: handed to the thread waiting for it
+            handed_over.insert(table.join(key, 0, kMain).id);
+            table.join(key, 0, kWorkerA);
+            break;
+          case kAbandoned: {  // led elsewhere, its only callers in the thread that goes
+            const JoinResult lead = table.join(key, 0, kWorkerA);
+            table.join(key, 0, kMain);
+            table.arena().at(lead.cell).subscribers.fetch_sub(1);  // the leader's caller left
+            table.arena().at(lead.cell).lane.fetch_sub(1);
+            told_to_stop.insert(lead.id);
+            break;
+          }
+          case kAlone:  // led by the thread that goes, nobody else waiting: it ends
+            table.join(key, 0, kMain);
+            break;
+          case kLeadsAndWaits:  // the thread that goes leads it and waits for it (two copies of the JS)
+            handed_over.insert(table.join(key, 0, kMain).id);
+            table.join(key, 0, kMain);
+            table.join(key, 0, kWorkerA);
+            break;
+          case kUnconcerned: {  // every caller left, none of them in the thread that goes
+            const JoinResult lead = table.join(key, 0, kWorkerA);
+            table.arena().at(lead.cell).subscribers.fetch_sub(1);
+            table.arena().at(lead.cell).lane.fetch_sub(1);
+            break;
+          }
+          case kKinds:
+            break;
+        }
+      }
+      std::vector<Notice> handovers(held), abandoned(held);
+      allocations_until_failure = failing_at;
+      try {
+        table.forget_env(kMain, handovers, abandoned);
+        failed_somewhere = false;  // it made fewer allocations than failing_at: every one was tried
+      } catch (const std::bad_alloc&) {
+      }
+      allocations_until_failure = -1;
+      handovers.erase(handovers.begin(), handovers.begin() + held);
+      abandoned.erase(abandoned.begin(), abandoned.begin() + held);
+      size_t changed_to_hand_over = 0, changed_to_stop = 0;
+      for (const FlightInfo& flight : table.flights_since(kEveryFlight, kFlights)) {
+        const Kind kind = kind_of.at(flight.hash);
+        const State now{flight.leader, flight.callers, flight.joinable};
+        EXPECT_TRUE(now == before[kind] || now == after[kind]) << "a flight of kind " << kind << " half changed";
+        if (now != before[kind] && (kind == kHanded || kind == kLeadsAndWaits)) ++changed_to_hand_over;
+        if (now != before[kind] && kind == kAbandoned) ++changed_to_stop;
+      }
+      EXPECT_EQ(handovers.size(), changed_to_hand_over) << "a waiter leads without being told";
+      EXPECT_EQ(abandoned.size(), changed_to_stop) << "a leader nobody waits for is not told to stop";
+
+      table.forget_env(kMain, handovers, abandoned);  // with memory: the rest
+      std::set<uint64_t> handed, stopped;
+      for (const Notice& n : handovers) {
+        EXPECT_EQ(n.to.env, kWorkerA);
+        EXPECT_TRUE(handed.insert(n.flight->id).second) << "one flight handed over twice";
+      }
+      for (const Notice& n : abandoned) {
+        EXPECT_EQ(n.to.env, kWorkerA);
+        EXPECT_TRUE(stopped.insert(n.flight->id).second) << "one leader told to stop twice";
+      }
+      EXPECT_EQ(handed, handed_over);
+      EXPECT_EQ(stopped, told_to_stop);
+      for (const FlightInfo& flight : table.flights_since(kEveryFlight, kFlights)) {
+        const Kind kind = kind_of.at(flight.hash);
+        EXPECT_NE(kind, kAlone) << "a flight ended but is still in the table";
+        EXPECT_TRUE((State{flight.leader, flight.callers, flight.joinable} == after[kind]));
       }
     }
-    std::vector<Notice> handovers, abandoned;
-    allocations_until_failure = failing_at;
-    try {
-      table.forget_env(kMain, handovers, abandoned);
-      failed_somewhere = false;  // it made fewer allocations than failing_at: every one was tried
-    } catch (const std::bad_alloc&) {
-    }
-    allocations_until_failure = -1;
-    // What changed so far is what was returned so far.
-    size_t still_led_by_main = 0, told_to_stop = 0;
-    for (const FlightInfo& flight : table.flights_since(kEveryFlight, kFlights)) {
-      if (flight.leader == kMain && flight.callers == 2) ++still_led_by_main;  // not one of `alone`
-      if (flight.leader == kWorkerA && !flight.joinable) ++told_to_stop;
-    }
-    EXPECT_EQ(handovers.size(), led_by_main.size() - still_led_by_main) << "a waiter leads without being told";
-    EXPECT_EQ(abandoned.size(), told_to_stop) << "a leader nobody waits for is not told to stop";
-
-    table.forget_env(kMain, handovers, abandoned);  // with memory: the rest
-    std::set<uint64_t> handed, stopped;
-    for (const Notice& n : handovers) {
-      EXPECT_EQ(n.to.env, kWorkerA);
-      EXPECT_TRUE(handed.insert(n.flight->id).second) << "one flight handed over twice";
-    }
-    for (const Notice& n : abandoned) {
-      EXPECT_EQ(n.to.env, kWorkerA);
-      EXPECT_TRUE(stopped.insert(n.flight->id).second) << "one leader told to stop twice";
-    }
-    EXPECT_EQ(handed, led_by_main);
-    EXPECT_EQ(stopped, waited_for_by_main);
-    for (const std::string& key : alone) EXPECT_FALSE(table.contains(key, 0)) << key << " ended but is still joinable";
   }
 }
 

@@ -276,10 +276,12 @@ class Harness {
     }
     std::vector<Notice> handovers, abandoned;
     table_.forget_env(env, handovers, abandoned);
-    size_t expected_handovers = 0;
+    size_t expected_handovers = 0, expected_stops = 0;
     for (auto& f : flights_) {
       if (f->finished) continue;
+      bool waited = false;
       for (auto it = f->waiters.begin(); it != f->waiters.end();) {
+        waited = waited || it->env == env;
         it = it->env == env ? f->waiters.erase(it) : it + 1;
       }
       if (f->leader.env == env) {
@@ -291,12 +293,14 @@ class Harness {
           f->waiters.erase(f->waiters.begin());
           ++expected_handovers;
         }
-      } else if (f->total() == 0) {
+      } else if (waited && f->total() == 0) {
         MakeUnjoinable(*f);  // abandoned: its leader (alive) is told to stop
         stops_.push_back(f->id);
+        ++expected_stops;
       }
     }
     CHECK(handovers.size() == expected_handovers);
+    CHECK(abandoned.size() == expected_stops);
     envs_[thread] = next_env_++;
   }
 
