@@ -91,12 +91,7 @@ void Bridge::send_outcome(const std::shared_ptr<FlightTable>& table, std::vector
 
 void Bridge::send_to_leaders(const std::shared_ptr<FlightTable>& table, std::vector<Notice>& notices,
                              MessageKind kind) {
-  if (notices.empty()) return;
-  std::vector<std::unique_ptr<Message>> messages =
-      Message::unaddressed(table, notices.size(), static_cast<int32_t>(kind), nullptr);
-  for (size_t i = 0; i < notices.size(); ++i) messages[i]->address(std::move(notices[i]));
-  notices.clear();
-  send(std::move(messages));
+  if (!notices.empty()) send_outcome(table, notices, static_cast<int32_t>(kind), nullptr);
 }
 
 void DeliverMessage(napi_env env, napi_value handler, void* /*context*/, void* data) {

@@ -70,6 +70,8 @@ class Bridge {
   // Queues each message on its thread's TSFN. Messages for threads that are gone are
   // destroyed, which acknowledges or passes them on.
   void send(std::vector<std::unique_ptr<Message>> messages);
+  // A message of `kind` (with `payload`) to each of `notices`, about flights of `table`; every
+  // message is made before any is addressed (see Message::unaddressed). Empties `notices`.
   void send_outcome(const std::shared_ptr<FlightTable>& table, std::vector<Notice>& notices, int32_t kind,
                     std::shared_ptr<const Bytes> payload);
   // kLead to each new leader, or kAbandon to each leader nobody waits for any more, of

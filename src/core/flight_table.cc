@@ -12,6 +12,12 @@ uint32_t round_up_pow2(uint32_t n) {
   return p;
 }
 
+// Makes room for one more notice, so that the next push_back does not allocate: called before
+// a flight changes, so that running out of memory leaves it as it was.
+void make_room_for_one(std::vector<Notice>& notices) {
+  if (notices.size() == notices.capacity()) notices.reserve(std::max<size_t>(4, 2 * notices.capacity()));
+}
+
 }  // namespace
 
 uint64_t next_flight_id() noexcept {
@@ -147,9 +153,9 @@ void FlightTable::publish_waiting(const FlightState& flight) {
 
 void FlightTable::lose_leader(Shard& shard, FlightState& flight, std::vector<Notice>& handovers) {
   // Room for the hand-over, or for making the flight unjoinable if no waiter takes it, first:
-  // out of memory, nothing has changed (a waiter made leader without being told would wait for its own flight
-  // until its maxDuration; a flight ended but still joinable would never settle).
-  if (handovers.size() == handovers.capacity()) handovers.reserve(std::max<size_t>(4, 2 * handovers.capacity()));
+  // out of memory, nothing has changed (a waiter made leader without being told would wait for
+  // its own flight until its maxDuration; a flight ended but still joinable would never settle).
+  make_room_for_one(handovers);
   if (flight.waiters.empty()) shard.unjoinable.reserve_one();
   drop_participant(shard, flight, flight.leader);
   if (!flight.waiters.empty()) {
@@ -336,8 +342,8 @@ void FlightTable::forget_env(EnvId env, std::vector<Notice>& handovers, std::vec
       if (!leads && !waits) continue;
       // Room first, for all this flight may need: out of memory, it is left as it is (and the
       // notices of the flights changed before it are in the caller's vectors).
-      if (handovers.size() == handovers.capacity()) handovers.reserve(std::max<size_t>(4, 2 * handovers.capacity()));
-      if (abandoned.size() == abandoned.capacity()) abandoned.reserve(std::max<size_t>(4, 2 * abandoned.capacity()));
+      make_room_for_one(handovers);
+      make_room_for_one(abandoned);
       shard.unjoinable.reserve_one();
       auto& waiters = flight->waiters;
       for (auto it = waiters.begin(); it != waiters.end();) {

@@ -40,11 +40,12 @@ namespace {
 constexpr EnvId kMain = 1, kWorkerA = 2, kWorkerB = 3;
 constexpr int64_t kEveryFlight = std::numeric_limits<int64_t>::max();
 
-// Runs `call` with this thread's next allocation failing; true if it threw bad_alloc.
+// Runs `call` with this thread's allocation number `allocation` (from 0) failing; true if it
+// threw bad_alloc (false: it made fewer allocations than that).
 template <typename Call>
-bool FailsWithoutMemory(Call call) {
+bool FailsAt(int allocation, Call call) {
   bool threw = false;
-  allocations_until_failure = 0;
+  allocations_until_failure = allocation;
   try {
     call();
   } catch (const std::bad_alloc&) {
@@ -52,6 +53,12 @@ bool FailsWithoutMemory(Call call) {
   }
   allocations_until_failure = -1;
   return threw;
+}
+
+// Runs `call` with this thread's next allocation failing; true if it threw bad_alloc.
+template <typename Call>
+bool FailsWithoutMemory(Call call) {
+  return FailsAt(0, call);
 }
 
 TEST(OutOfMemory, ADeclinedLeadThatCannotBeHandedOnChangesNothing) {
@@ -179,13 +186,8 @@ TEST(OutOfMemory, AThreadsExitChangesEachFlightWhollyAndTellsOfIt) {
         }
       }
       std::vector<Notice> handovers(held), abandoned(held);
-      allocations_until_failure = failing_at;
-      try {
-        table.forget_env(kMain, handovers, abandoned);
-        failed_somewhere = false;  // it made fewer allocations than failing_at: every one was tried
-      } catch (const std::bad_alloc&) {
-      }
-      allocations_until_failure = -1;
+      // Once it makes fewer allocations than failing_at, every one has been made to fail.
+      failed_somewhere = FailsAt(failing_at, [&] { table.forget_env(kMain, handovers, abandoned); });
       handovers.erase(handovers.begin(), handovers.begin() + held);
       abandoned.erase(abandoned.begin(), abandoned.begin() + held);
       size_t changed_to_hand_over = 0, changed_to_stop = 0;
@@ -238,13 +240,7 @@ TEST(OutOfMemory, AThreadsExitReachesEveryTableAndLosesNoNotice) {
       }
     }
     std::vector<EnvExit> exits;
-    allocations_until_failure = failing_at;
-    try {
-      registry.forget_env(kMain, exits);
-      failed_somewhere = false;
-    } catch (const std::bad_alloc&) {
-    }
-    allocations_until_failure = -1;
+    failed_somewhere = FailsAt(failing_at, [&] { registry.forget_env(kMain, exits); });
     registry.forget_env(kMain, exits);  // with memory: the rest
 
     for (const auto& table : tables) {
